@@ -1,0 +1,356 @@
+//! The plan checker: judges any `domopt.plan/1` plan against its instance, using the
+//! same cost module as the solvers and never calling a solver.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::cost::{Network, ServiceChoice};
+use crate::domain::{Instance, Plan};
+use crate::solve::Usage;
+
+/// Every violation code the checker can report, with its meaning.
+pub const VIOLATION_CODES: &[(&str, &str)] = &[
+    ("E3001", "plan.instance differs from the instance's name"),
+    (
+        "E3002",
+        "a shipment or unfilled entry names an unknown order",
+    ),
+    ("E3003", "a shipment names an unknown node"),
+    (
+        "E3004",
+        "a shipment's service is unknown or not allowed for the order (pickup rules)",
+    ),
+    ("E3005", "a shipment has no lines, or a line with qty 0"),
+    (
+        "E3006",
+        "a shipment or unfilled entry names a sku the order does not have, or names it twice",
+    ),
+    ("E3007", "an order has two shipments from the same node"),
+    ("E3010", "a shipment is late under a hard SLA"),
+    ("E3011", "a shipment's delivery_days is wrong"),
+    ("E3012", "a shipment's cost is wrong"),
+    (
+        "E3020",
+        "shipped units exceed available stock at a (node, sku)",
+    ),
+    ("E3021", "a node's shipments exceed capacity_shipments"),
+    ("E3022", "a node's units exceed capacity_units"),
+    ("E3023", "an order has more shipments than max_shipments"),
+    ("E3024", "a ship_complete order is split or partly shipped"),
+    (
+        "E3030",
+        "shipped plus unfilled differs from the ordered quantity of a line",
+    ),
+    ("E3040", "the objective is wrong"),
+    ("E3041", "lower_bound exceeds the objective"),
+    ("E3042", "a number in the plan is not finite"),
+];
+
+/// One broken rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Violation {
+    /// Stable code from [`VIOLATION_CODES`].
+    pub code: &'static str,
+    /// What is wrong, naming the shipment or entry.
+    pub message: String,
+}
+
+/// Plan figures recomputed by the checker from the instance (not copied from the plan).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// Recomputed objective.
+    pub objective: f64,
+    /// Number of shipments.
+    pub shipments: usize,
+    /// Shipments beyond the first of each order.
+    pub extra_shipments: usize,
+    /// Orders with at least one shipment.
+    pub orders_shipped: usize,
+    /// Units shipped.
+    pub units_shipped: u64,
+    /// Units left unfilled.
+    pub unfilled_units: u64,
+    /// Shipments delivered after the promise.
+    pub late_shipments: usize,
+    /// Node costs (per shipment and per unit).
+    pub handling_cost: f64,
+    /// Carrier costs (base and weight).
+    pub carrier_cost: f64,
+    /// Late penalties.
+    pub late_cost: f64,
+    /// Split penalties.
+    pub split_cost: f64,
+    /// Unfilled penalties.
+    pub unfilled_cost: f64,
+}
+
+/// The checker's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Every violation found; empty means the plan is valid.
+    pub violations: Vec<Violation>,
+    /// Recomputed figures.
+    pub summary: Summary,
+}
+
+impl Report {
+    /// Whether the plan is valid.
+    pub fn is_valid(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
+/// Whether `actual` equals `expected` within the spec's tolerance.
+pub fn close(actual: f64, expected: f64) -> bool {
+    (actual - expected).abs() <= 1e-6 * expected.abs().max(1.0)
+}
+
+/// Checks `plan` against every rule of the spec.
+pub fn check(instance: &Instance, plan: &Plan) -> Report {
+    let net = Network::new(instance);
+    let mut v: Vec<Violation> = Vec::new();
+    let mut push = |code: &'static str, message: String| v.push(Violation { code, message });
+    let mut s = Summary::default();
+
+    if plan.instance != instance.name {
+        push(
+            "E3001",
+            format!(
+                "plan is for \"{}\", instance is \"{}\"",
+                plan.instance, instance.name
+            ),
+        );
+    }
+    let mut usage = Usage::new(&net);
+    // shipped[order][line] units, and the nodes each order ships from.
+    let mut shipped: Vec<Vec<u32>> = net.lines.iter().map(|l| vec![0; l.len()]).collect();
+    let mut order_nodes: Vec<Vec<usize>> = vec![Vec::new(); net.order_count()];
+    let line_of = |order: usize, sku: &str| -> Option<usize> {
+        let sku = *net.sku_index.get(sku)?;
+        net.lines[order].iter().position(|&(s2, _)| s2 == sku)
+    };
+
+    for (i, sh) in plan.shipments.iter().enumerate() {
+        let at = format!(
+            "shipments[{i}] (order \"{}\", node \"{}\")",
+            sh.order, sh.node
+        );
+        if !sh.cost.is_finite() {
+            push("E3042", format!("{at}: cost is not finite"));
+        }
+        let Some(&order) = net.order_index.get(sh.order.as_str()) else {
+            push("E3002", format!("{at}: unknown order"));
+            continue;
+        };
+        let Some(&node) = net.node_index.get(sh.node.as_str()) else {
+            push("E3003", format!("{at}: unknown node"));
+            continue;
+        };
+        if order_nodes[order].contains(&node) {
+            push(
+                "E3007",
+                format!("{at}: the order already ships from this node"),
+            );
+        }
+        order_nodes[order].push(node);
+        if sh.lines.is_empty() {
+            push("E3005", format!("{at}: no lines"));
+        }
+        let mut lines: Vec<(usize, u32)> = Vec::new();
+        for l in &sh.lines {
+            if l.qty == 0 {
+                push("E3005", format!("{at}: line {} has qty 0", l.sku));
+            }
+            match line_of(order, &l.sku) {
+                Some(li) if !lines.iter().any(|&(s2, _)| s2 == net.lines[order][li].0) => {
+                    shipped[order][li] += l.qty;
+                    lines.push((net.lines[order][li].0, l.qty));
+                }
+                Some(_) => push("E3006", format!("{at}: sku \"{}\" appears twice", l.sku)),
+                None => push(
+                    "E3006",
+                    format!("{at}: the order has no line for sku \"{}\"", l.sku),
+                ),
+            }
+        }
+        usage.take(node, &lines);
+        let units: u32 = lines.iter().map(|&(_, q)| q).sum();
+        let weight = net.weight(lines.iter().copied());
+        let lane = net.lane(order, node);
+        let Some(service) = net.service_by_name(&sh.service) else {
+            push("E3004", format!("{at}: unknown service \"{}\"", sh.service));
+            continue;
+        };
+        let price = match net.price(order, node, lane.zone, service, units, weight) {
+            Some(p) => p,
+            None => {
+                let (code, why) = match (service, net.pickup[order]) {
+                    (ServiceChoice::Pickup, _) => (
+                        "E3004",
+                        "pickup is only for a pickup order at its pickup node".to_string(),
+                    ),
+                    (ServiceChoice::Carrier(_), Some(_)) => (
+                        "E3004",
+                        "a pickup order ships with service pickup".to_string(),
+                    ),
+                    (ServiceChoice::Carrier(_), None) => (
+                        "E3010",
+                        format!(
+                            "delivery exceeds the promise of {} days",
+                            net.order(order).promise_days
+                        ),
+                    ),
+                };
+                push(code, format!("{at}: {why}"));
+                continue;
+            }
+        };
+        if price.delivery_days != sh.delivery_days {
+            push(
+                "E3011",
+                format!(
+                    "{at}: delivery_days is {}, expected {}",
+                    sh.delivery_days, price.delivery_days
+                ),
+            );
+        }
+        if !close(sh.cost, price.cost) {
+            push(
+                "E3012",
+                format!("{at}: cost is {}, expected {}", sh.cost, price.cost),
+            );
+        }
+        s.shipments += 1;
+        s.units_shipped += u64::from(units);
+        s.late_shipments += usize::from(price.late_days > 0);
+        s.handling_cost += price.handling;
+        s.carrier_cost += price.carrier;
+        s.late_cost += price.late;
+    }
+
+    // Capacities and stock.
+    for (n, node) in instance.nodes.iter().enumerate() {
+        if usage.shipments[n] < 0 {
+            push(
+                "E3021",
+                format!(
+                    "node \"{}\" sends {} shipments over capacity_shipments",
+                    node.id, -usage.shipments[n]
+                ),
+            );
+        }
+        if usage.units[n] < 0 {
+            push(
+                "E3022",
+                format!(
+                    "node \"{}\" sends {} units over capacity_units",
+                    node.id, -usage.units[n]
+                ),
+            );
+        }
+        for (k, sku) in instance.skus.iter().enumerate() {
+            let left = usage.stock_left(n, k);
+            if left < 0 {
+                push(
+                    "E3020",
+                    format!(
+                        "node \"{}\" ships {} units of \"{}\" more than its available {}",
+                        node.id,
+                        -left,
+                        sku.id,
+                        net.available(n, k)
+                    ),
+                );
+            }
+        }
+    }
+
+    // Unfilled entries.
+    let mut unfilled: HashMap<(usize, usize), u64> = HashMap::new();
+    for (i, u) in plan.unfilled.iter().enumerate() {
+        let Some(&order) = net.order_index.get(u.order.as_str()) else {
+            push(
+                "E3002",
+                format!("unfilled[{i}]: unknown order \"{}\"", u.order),
+            );
+            continue;
+        };
+        match line_of(order, &u.sku) {
+            Some(li) => *unfilled.entry((order, li)).or_default() += u64::from(u.qty),
+            None => push(
+                "E3006",
+                format!(
+                    "unfilled[{i}]: order \"{}\" has no line for sku \"{}\"",
+                    u.order, u.sku
+                ),
+            ),
+        }
+    }
+
+    // Per order: quantities, max_shipments, ship_complete, penalties.
+    for (order, o) in instance.orders.iter().enumerate() {
+        let k = order_nodes[order].len();
+        if k > 0 {
+            s.orders_shipped += 1;
+        }
+        s.extra_shipments += k.saturating_sub(1);
+        s.split_cost += net.split_cost(k);
+        if let Some(m) = o.max_shipments
+            && k > m as usize
+        {
+            push(
+                "E3023",
+                format!("order \"{}\" has {k} shipments, max_shipments is {m}", o.id),
+            );
+        }
+        let mut partly = false;
+        for (li, &(sku, qty)) in net.lines[order].iter().enumerate() {
+            let sent = shipped[order][li];
+            let left = unfilled.get(&(order, li)).copied().unwrap_or(0);
+            if u64::from(sent) + left != u64::from(qty) {
+                push(
+                    "E3030",
+                    format!(
+                        "order \"{}\" sku \"{}\": shipped {sent} + unfilled {left} != ordered {qty}",
+                        o.id, instance.skus[sku].id
+                    ),
+                );
+            }
+            let missing = qty.saturating_sub(sent);
+            partly |= missing > 0;
+            s.unfilled_units += u64::from(missing);
+            s.unfilled_cost += net.unit_penalty(order) * f64::from(missing);
+        }
+        if o.ship_complete && k > 0 && (k > 1 || partly) {
+            push(
+                "E3024",
+                format!("order \"{}\" must ship complete in one shipment", o.id),
+            );
+        }
+    }
+
+    s.objective = s.handling_cost + s.carrier_cost + s.late_cost + s.split_cost + s.unfilled_cost;
+    if !plan.objective.is_finite() {
+        push("E3042", "objective is not finite".into());
+    } else if !close(plan.objective, s.objective) {
+        push(
+            "E3040",
+            format!("objective is {}, expected {}", plan.objective, s.objective),
+        );
+    }
+    if let Some(lb) = plan.lower_bound {
+        if !lb.is_finite() {
+            push("E3042", "lower_bound is not finite".into());
+        } else if lb > plan.objective && !close(lb, plan.objective) {
+            push(
+                "E3041",
+                format!("lower_bound {lb} exceeds the objective {}", plan.objective),
+            );
+        }
+    }
+    Report {
+        violations: v,
+        summary: s,
+    }
+}

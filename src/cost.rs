@@ -1,0 +1,304 @@
+//! The cost semantics of `domopt.instance/1`: distance, zone, delivery days, SLA,
+//! shipment cost, split and unfilled penalties. This module is the one source of
+//! truth: every solver and the plan checker price shipments through it.
+
+use std::collections::HashMap;
+
+use crate::domain::{Instance, Node, Order, Point, RateCard};
+
+/// Earth radius used for great-circle distances, in miles.
+pub const EARTH_RADIUS_MILES: f64 = 3958.8;
+
+/// Great-circle (haversine) distance between two points, in miles.
+pub fn haversine_miles(a: Point, b: Point) -> f64 {
+    let (lat1, lat2) = (a.lat.to_radians(), b.lat.to_radians());
+    let dlat = lat2 - lat1;
+    let dlon = (b.lon - a.lon).to_radians();
+    let h = (dlat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (dlon / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_MILES * h.sqrt().min(1.0).asin()
+}
+
+/// Zone of a distance: the index of the first bound ≥ `miles`, or the number of
+/// bounds when the distance is past the last one.
+pub fn zone(rate_card: &RateCard, miles: f64) -> usize {
+    rate_card
+        .zone_upper_miles
+        .partition_point(|&upper| upper < miles)
+}
+
+/// The carrier service of a shipment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceChoice {
+    /// In-store pickup at the order's pickup node.
+    Pickup,
+    /// `rate_card.services[i]`.
+    Carrier(usize),
+}
+
+/// Price and timing of one shipment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ShipmentPrice {
+    /// Total shipment cost: handling + carrier + late.
+    pub cost: f64,
+    /// Node part: cost_per_shipment + cost_per_unit × units.
+    pub handling: f64,
+    /// Carrier part: base + per_weight × weight (0 for pickup).
+    pub carrier: f64,
+    /// Late penalty (0 when on time or under a hard SLA).
+    pub late: f64,
+    /// Handling plus transit days.
+    pub delivery_days: u32,
+    /// Days past the promise (0 when on time; always 0 for pickup).
+    pub late_days: u32,
+}
+
+/// The geography of one (order, node) pair.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lane {
+    /// Great-circle distance in miles.
+    pub miles: f64,
+    /// Rate-card zone.
+    pub zone: usize,
+}
+
+/// An instance with its ids resolved to dense indices, and the pricing rules.
+///
+/// Solvers and the checker work on indices: nodes, skus and orders are numbered in
+/// the order of the instance's lists.
+#[derive(Debug)]
+pub struct Network<'a> {
+    /// The instance this indexes.
+    pub instance: &'a Instance,
+    /// Node id → index.
+    pub node_index: HashMap<&'a str, usize>,
+    /// Sku id → index.
+    pub sku_index: HashMap<&'a str, usize>,
+    /// Order id → index.
+    pub order_index: HashMap<&'a str, usize>,
+    /// Weight per sku index.
+    pub sku_weight: Vec<f64>,
+    /// Available units per `node * skus + sku` (on_hand − reserved − safety, ≥ 0).
+    pub stock: Vec<u32>,
+    /// Each order's lines as (sku index, qty).
+    pub lines: Vec<Vec<(usize, u32)>>,
+    /// Each order's pickup node index, if it is a pickup order.
+    pub pickup: Vec<Option<usize>>,
+}
+
+impl<'a> Network<'a> {
+    /// Indexes a validated instance.
+    pub fn new(instance: &'a Instance) -> Network<'a> {
+        let index = |ids: Vec<&'a str>| -> HashMap<&'a str, usize> {
+            ids.into_iter().enumerate().map(|(i, id)| (id, i)).collect()
+        };
+        let node_index = index(instance.nodes.iter().map(|n| n.id.as_str()).collect());
+        let sku_index = index(instance.skus.iter().map(|s| s.id.as_str()).collect());
+        let order_index = index(instance.orders.iter().map(|o| o.id.as_str()).collect());
+        let skus = instance.skus.len();
+        let mut stock = vec![0u32; instance.nodes.len() * skus];
+        for row in &instance.inventory {
+            if let (Some(&n), Some(&s)) = (
+                node_index.get(row.node.as_str()),
+                sku_index.get(row.sku.as_str()),
+            ) {
+                stock[n * skus + s] = row.available();
+            }
+        }
+        let lines = instance
+            .orders
+            .iter()
+            .map(|o| {
+                o.lines
+                    .iter()
+                    .filter_map(|l| sku_index.get(l.sku.as_str()).map(|&s| (s, l.qty)))
+                    .collect()
+            })
+            .collect();
+        let pickup = instance
+            .orders
+            .iter()
+            .map(|o| {
+                o.pickup_node
+                    .as_deref()
+                    .and_then(|n| node_index.get(n).copied())
+            })
+            .collect();
+        Network {
+            instance,
+            sku_weight: instance.skus.iter().map(|s| s.weight).collect(),
+            node_index,
+            sku_index,
+            order_index,
+            stock,
+            lines,
+            pickup,
+        }
+    }
+
+    /// Number of nodes.
+    pub fn node_count(&self) -> usize {
+        self.instance.nodes.len()
+    }
+
+    /// Number of skus.
+    pub fn sku_count(&self) -> usize {
+        self.instance.skus.len()
+    }
+
+    /// Number of orders.
+    pub fn order_count(&self) -> usize {
+        self.instance.orders.len()
+    }
+
+    /// Available units of `sku` at `node` in the instance.
+    pub fn available(&self, node: usize, sku: usize) -> u32 {
+        self.stock[node * self.sku_count() + sku]
+    }
+
+    /// Distance and zone from node to order.
+    pub fn lane(&self, order: usize, node: usize) -> Lane {
+        let n: &Node = &self.instance.nodes[node];
+        let miles = haversine_miles(
+            Point {
+                lat: n.lat,
+                lon: n.lon,
+            },
+            self.instance.orders[order].ship_to,
+        );
+        Lane {
+            miles,
+            zone: zone(&self.instance.rate_card, miles),
+        }
+    }
+
+    /// Per-unit penalty for leaving a unit of this order unfilled.
+    pub fn unit_penalty(&self, order: usize) -> f64 {
+        self.instance.orders[order]
+            .unfilled_penalty
+            .unwrap_or(self.instance.costs.unfilled_penalty)
+    }
+
+    /// Split penalty for an order shipped in `shipments` shipments.
+    pub fn split_cost(&self, shipments: usize) -> f64 {
+        self.instance.costs.split_penalty * shipments.saturating_sub(1) as f64
+    }
+
+    /// Total weight of a set of (sku, qty) lines.
+    pub fn weight(&self, lines: impl IntoIterator<Item = (usize, u32)>) -> f64 {
+        lines
+            .into_iter()
+            .map(|(s, q)| self.sku_weight[s] * q as f64)
+            .sum()
+    }
+
+    /// Prices a shipment of `units` units weighing `weight` from `node` to `order` with
+    /// `service`, `zone` being [`Network::lane`]'s zone for the pair. `None` when the
+    /// shipment is not allowed: a late carrier shipment under a hard SLA, a carrier
+    /// shipment of a pickup order, or pickup at a node that is not the pickup node.
+    pub fn price(
+        &self,
+        order: usize,
+        node: usize,
+        zone: usize,
+        service: ServiceChoice,
+        units: u32,
+        weight: f64,
+    ) -> Option<ShipmentPrice> {
+        let inst = self.instance;
+        let n = &inst.nodes[node];
+        let handling = n.cost_per_shipment + n.cost_per_unit * units as f64;
+        match service {
+            ServiceChoice::Pickup => (self.pickup[order] == Some(node)).then_some(ShipmentPrice {
+                cost: handling,
+                handling,
+                carrier: 0.0,
+                late: 0.0,
+                delivery_days: n.handling_days,
+                late_days: 0,
+            }),
+            ServiceChoice::Carrier(s) => {
+                if self.pickup[order].is_some() {
+                    return None;
+                }
+                let z = zone;
+                let svc = &inst.rate_card.services[s];
+                let delivery_days = n.handling_days + svc.transit_days[z];
+                let late_days = delivery_days.saturating_sub(inst.orders[order].promise_days);
+                let late_cost = match inst.costs.late_penalty_per_day {
+                    None if late_days > 0 => return None,
+                    None => 0.0,
+                    Some(per_day) => per_day * late_days as f64,
+                };
+                let carrier = svc.base[z] + svc.per_weight[z] * weight;
+                Some(ShipmentPrice {
+                    cost: handling + carrier + late_cost,
+                    handling,
+                    carrier,
+                    late: late_cost,
+                    delivery_days,
+                    late_days,
+                })
+            }
+        }
+    }
+
+    /// The cheapest allowed service for a shipment from `node` to `order`, with its
+    /// price; `None` when no service is allowed. Ties go to the lower service index.
+    pub fn best_service(
+        &self,
+        order: usize,
+        node: usize,
+        zone: usize,
+        units: u32,
+        weight: f64,
+    ) -> Option<(ServiceChoice, ShipmentPrice)> {
+        if self.pickup[order].is_some() {
+            let choice = ServiceChoice::Pickup;
+            return self
+                .price(order, node, zone, choice, units, weight)
+                .map(|p| (choice, p));
+        }
+        let mut best: Option<(ServiceChoice, ShipmentPrice)> = None;
+        for s in 0..self.instance.rate_card.services.len() {
+            let choice = ServiceChoice::Carrier(s);
+            if let Some(p) = self.price(order, node, zone, choice, units, weight)
+                && best.is_none_or(|(_, b)| p.cost < b.cost)
+            {
+                best = Some((choice, p));
+            }
+        }
+        best
+    }
+
+    /// Whether `node` can ship to `order` at all (some service meets the SLA, or it is
+    /// the order's pickup node).
+    pub fn can_serve(&self, order: usize, node: usize, zone: usize) -> bool {
+        self.best_service(order, node, zone, 1, 0.0).is_some()
+    }
+
+    /// The service name as written in plans.
+    pub fn service_name(&self, service: ServiceChoice) -> &'a str {
+        match service {
+            ServiceChoice::Pickup => crate::domain::PICKUP_SERVICE,
+            ServiceChoice::Carrier(s) => &self.instance.rate_card.services[s].name,
+        }
+    }
+
+    /// Resolves a service name from a plan for this order.
+    pub fn service_by_name(&self, name: &str) -> Option<ServiceChoice> {
+        if name == crate::domain::PICKUP_SERVICE {
+            return Some(ServiceChoice::Pickup);
+        }
+        self.instance
+            .rate_card
+            .services
+            .iter()
+            .position(|s| s.name == name)
+            .map(ServiceChoice::Carrier)
+    }
+
+    /// Order by index.
+    pub fn order(&self, order: usize) -> &'a Order {
+        &self.instance.orders[order]
+    }
+}

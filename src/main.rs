@@ -1,0 +1,229 @@
+//! The `domopt` command line: solve, check and generate instances.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use domopt::check::check;
+use domopt::format::{ReadError, read_instance, read_plan, write_json};
+use domopt::generate::{GenParams, generate};
+use domopt::solve::{SOLVER_NAMES, SolveOptions, solve};
+
+/// Distributed order management optimizer.
+#[derive(Parser)]
+#[command(name = "domopt", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Solve an instance and write a plan (stdout unless --out).
+    Solve {
+        /// Instance file (.json or .json.gz).
+        instance: PathBuf,
+        /// Solver: mip, cheapest, closest, fewest-splits.
+        #[arg(long, default_value = "mip")]
+        solver: String,
+        /// Wall-clock budget in seconds for the whole solve.
+        #[arg(long, default_value_t = 10.0)]
+        time_limit: f64,
+        /// Threads for the MIP solver.
+        #[arg(long, default_value_t = 1)]
+        threads: u32,
+        /// Seed for randomized choices.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Relative gap at which the MIP stops and reports optimal.
+        #[arg(long, default_value_t = 1e-4)]
+        gap: f64,
+        /// Output plan file (.json or .json.gz).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check a plan against its instance. Exit 0 valid, 1 invalid, 2 unreadable.
+    Check {
+        /// Instance file.
+        instance: PathBuf,
+        /// Plan file.
+        plan: PathBuf,
+    },
+    /// Generate a realistic synthetic instance.
+    Generate {
+        /// Number of orders.
+        #[arg(long, default_value_t = 1000)]
+        orders: usize,
+        /// Number of nodes.
+        #[arg(long, default_value_t = 20)]
+        nodes: usize,
+        /// Number of skus.
+        #[arg(long, default_value_t = 500)]
+        skus: usize,
+        /// Random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Demand against supply (1.0 normal, higher is tighter).
+        #[arg(long, default_value_t = 1.0)]
+        tightness: f64,
+        /// Per-day late penalty (soft SLA); hard SLA when absent.
+        #[arg(long)]
+        late_penalty: Option<f64>,
+        /// Output file (.json or .json.gz); stdout when absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn unreadable(what: &str, e: &ReadError) -> ExitCode {
+    eprintln!("error: {what}: {e}");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Solve {
+            instance,
+            solver,
+            time_limit,
+            threads,
+            seed,
+            gap,
+            out,
+        } => {
+            if !SOLVER_NAMES.contains(&solver.as_str()) {
+                eprintln!(
+                    "error: --solver: unknown solver \"{solver}\"; expected one of: {}",
+                    SOLVER_NAMES.join(", ")
+                );
+                return ExitCode::from(2);
+            }
+            if !(time_limit.is_finite() && time_limit > 0.0) || threads == 0 || !(gap >= 0.0) {
+                eprintln!("error: --time-limit must be > 0, --threads >= 1, --gap >= 0");
+                return ExitCode::from(2);
+            }
+            let inst = match read_instance(&instance) {
+                Ok(i) => i,
+                Err(e) => return unreadable(&instance.display().to_string(), &e),
+            };
+            let opts = SolveOptions {
+                time_limit: Duration::from_secs_f64(time_limit),
+                threads,
+                seed,
+                gap,
+            };
+            let plan = match solve(&inst, &solver, &opts) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let report = check(&inst, &plan);
+            let s = &report.summary;
+            eprintln!(
+                "{}: {} objective {:.4} bound {} shipments {} splits {} unfilled {} late {} in {:.3}s{}",
+                plan.solver,
+                serde_json::to_value(plan.status)
+                    .unwrap_or_default()
+                    .as_str()
+                    .unwrap_or("?"),
+                plan.objective,
+                plan.lower_bound.map_or("-".into(), |b| format!("{b:.4}")),
+                s.shipments,
+                s.extra_shipments,
+                s.unfilled_units,
+                s.late_shipments,
+                plan.solve_seconds,
+                if report.is_valid() {
+                    String::new()
+                } else {
+                    format!(" INVALID ({} violations)", report.violations.len())
+                },
+            );
+            if let Err(e) = write_json(&plan, out.as_deref()) {
+                eprintln!("error: writing the plan: {e}");
+                return ExitCode::from(2);
+            }
+            if report.is_valid() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Command::Check { instance, plan } => {
+            let inst = match read_instance(&instance) {
+                Ok(i) => i,
+                Err(e) => return unreadable(&instance.display().to_string(), &e),
+            };
+            let p = match read_plan(&plan) {
+                Ok(p) => p,
+                Err(e) => return unreadable(&plan.display().to_string(), &e),
+            };
+            let report = check(&inst, &p);
+            for v in &report.violations {
+                println!("{} {}", v.code, v.message);
+            }
+            let s = &report.summary;
+            println!(
+                "{}: objective {:.6} shipments {} split_shipments {} unfilled_units {} late_shipments {} violations {}",
+                if report.is_valid() {
+                    "VALID"
+                } else {
+                    "INVALID"
+                },
+                s.objective,
+                s.shipments,
+                s.extra_shipments,
+                s.unfilled_units,
+                s.late_shipments,
+                report.violations.len()
+            );
+            if report.is_valid() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Command::Generate {
+            orders,
+            nodes,
+            skus,
+            seed,
+            tightness,
+            late_penalty,
+            out,
+        } => {
+            if nodes == 0 || skus == 0 || !(tightness.is_finite() && tightness > 0.0) {
+                eprintln!("error: --nodes and --skus must be >= 1 and --tightness > 0");
+                return ExitCode::from(2);
+            }
+            if late_penalty.is_some_and(|l| !(l.is_finite() && l >= 0.0)) {
+                eprintln!("error: --late-penalty must be a finite number >= 0");
+                return ExitCode::from(2);
+            }
+            let inst = generate(&GenParams {
+                orders,
+                nodes,
+                skus,
+                seed,
+                tightness,
+                late_penalty_per_day: late_penalty,
+            });
+            if let Err(e) = write_json(&inst, out.as_deref()) {
+                eprintln!("error: writing the instance: {e}");
+                return ExitCode::from(2);
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}

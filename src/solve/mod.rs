@@ -1,0 +1,271 @@
+//! Solvers: turn an [`Instance`] into a [`Plan`].
+//!
+//! Every solver produces [`Allocation`]s (who ships what from where with which
+//! service); [`assemble_plan`] prices them through [`crate::cost`], explains the
+//! unfilled units and writes the `domopt.plan/1` document, so no solver prices
+//! anything on its own.
+
+pub mod greedy;
+pub mod mip;
+
+use std::time::Duration;
+
+use crate::cost::{Network, ServiceChoice};
+use crate::domain::{
+    Instance, Line, PLAN_FORMAT, Plan, PlanStatus, Shipment, Unfilled, UnfilledReason,
+};
+
+/// Options shared by all solvers.
+#[derive(Debug, Clone)]
+pub struct SolveOptions {
+    /// Wall-clock budget for the whole solve, model building included.
+    pub time_limit: Duration,
+    /// Threads the MIP solver may use.
+    pub threads: u32,
+    /// Seed for any randomized choice.
+    pub seed: u64,
+    /// Relative MIP gap at which a plan counts as optimal.
+    pub gap: f64,
+}
+
+impl Default for SolveOptions {
+    fn default() -> Self {
+        SolveOptions {
+            time_limit: Duration::from_secs(10),
+            threads: 1,
+            seed: 0,
+            gap: 1e-4,
+        }
+    }
+}
+
+/// Names accepted by [`solve`] and the CLI's `--solver`.
+pub const SOLVER_NAMES: &[&str] = &["mip", "cheapest", "closest", "fewest-splits"];
+
+/// Error from [`solve`].
+#[derive(Debug, thiserror::Error)]
+pub enum SolveError {
+    /// The solver name is not one of [`SOLVER_NAMES`].
+    #[error("unknown solver \"{0}\"; expected one of: mip, cheapest, closest, fewest-splits")]
+    UnknownSolver(String),
+}
+
+/// Solves `instance` with the named solver.
+pub fn solve(instance: &Instance, solver: &str, opts: &SolveOptions) -> Result<Plan, SolveError> {
+    let started = std::time::Instant::now();
+    let net = Network::new(instance);
+    let plan = match solver {
+        "mip" => mip::solve(&net, opts, started),
+        other => {
+            let policy = greedy::Policy::from_name(other)
+                .ok_or_else(|| SolveError::UnknownSolver(other.to_string()))?;
+            let allocations = greedy::allocate(&net, policy);
+            let mut plan = assemble_plan(&net, &allocations, policy.name(), PlanStatus::Feasible);
+            plan.solve_seconds = started.elapsed().as_secs_f64();
+            plan
+        }
+    };
+    Ok(plan)
+}
+
+/// One shipment decided by a solver, before pricing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Allocation {
+    /// Order index.
+    pub order: usize,
+    /// Node index.
+    pub node: usize,
+    /// Service.
+    pub service: ServiceChoice,
+    /// (sku index, qty) shipped, qty ≥ 1.
+    pub lines: Vec<(usize, u32)>,
+}
+
+impl Allocation {
+    /// Units in the shipment.
+    pub fn units(&self) -> u32 {
+        self.lines.iter().map(|&(_, q)| q).sum()
+    }
+}
+
+/// Remaining stock and node capacity while allocating. Signed so that the checker
+/// can use it to detect overuse.
+#[derive(Debug, Clone)]
+pub struct Usage {
+    skus: usize,
+    /// Stock left per `node * skus + sku`.
+    pub stock: Vec<i64>,
+    /// Shipments left per node (`i64::MAX` when unlimited).
+    pub shipments: Vec<i64>,
+    /// Units left per node (`i64::MAX` when unlimited).
+    pub units: Vec<i64>,
+}
+
+impl Usage {
+    /// Full availability of the instance.
+    pub fn new(net: &Network) -> Usage {
+        let cap = |c: Option<u32>| c.map_or(i64::MAX, i64::from);
+        Usage {
+            skus: net.sku_count(),
+            stock: net.stock.iter().map(|&s| i64::from(s)).collect(),
+            shipments: net
+                .instance
+                .nodes
+                .iter()
+                .map(|n| cap(n.capacity_shipments))
+                .collect(),
+            units: net
+                .instance
+                .nodes
+                .iter()
+                .map(|n| cap(n.capacity_units))
+                .collect(),
+        }
+    }
+
+    /// Stock left of `sku` at `node`.
+    pub fn stock_left(&self, node: usize, sku: usize) -> i64 {
+        self.stock[node * self.skus + sku]
+    }
+
+    /// Books one shipment of `lines` from `node`.
+    pub fn take(&mut self, node: usize, lines: &[(usize, u32)]) {
+        self.shipments[node] -= 1;
+        for &(sku, qty) in lines {
+            self.stock[node * self.skus + sku] -= i64::from(qty);
+            self.units[node] -= i64::from(qty);
+        }
+    }
+}
+
+/// Why `qty` units of `sku` in `order` stay unfilled, given the usage after the whole
+/// plan and the nodes the order already ships from. The checks run from the most to
+/// the least fundamental cause.
+pub fn unfilled_reason(
+    net: &Network,
+    usage: &Usage,
+    order: usize,
+    sku: usize,
+    used_nodes: &[usize],
+) -> UnfilledReason {
+    let o = net.order(order);
+    let candidates: Vec<usize> = match net.pickup[order] {
+        Some(p) => vec![p],
+        None => (0..net.node_count()).collect(),
+    };
+    let with_stock: Vec<usize> = candidates
+        .into_iter()
+        .filter(|&n| usage.stock_left(n, sku) > 0)
+        .collect();
+    if with_stock.is_empty() {
+        return UnfilledReason::NoStock;
+    }
+    let servable: Vec<usize> = with_stock
+        .into_iter()
+        .filter(|&n| net.can_serve(order, n, net.lane(order, n).zone))
+        .collect();
+    if servable.is_empty() {
+        return UnfilledReason::Sla;
+    }
+    let with_capacity: Vec<usize> = servable
+        .into_iter()
+        .filter(|&n| usage.units[n] > 0 && (usage.shipments[n] > 0 || used_nodes.contains(&n)))
+        .collect();
+    if with_capacity.is_empty() {
+        return UnfilledReason::NoCapacity;
+    }
+    let at_limit = o
+        .max_shipments
+        .is_some_and(|m| used_nodes.len() >= m as usize);
+    if at_limit && !with_capacity.iter().any(|n| used_nodes.contains(n)) {
+        return UnfilledReason::MaxShipments;
+    }
+    if o.ship_complete {
+        return UnfilledReason::ShipComplete;
+    }
+    UnfilledReason::Cost
+}
+
+/// Prices `allocations`, lists the unfilled units with reasons and computes the
+/// objective. `solve_seconds` and `lower_bound` are left for the caller to set.
+pub fn assemble_plan(
+    net: &Network,
+    allocations: &[Allocation],
+    solver: &str,
+    status: PlanStatus,
+) -> Plan {
+    let inst = net.instance;
+    let mut usage = Usage::new(net);
+    let mut per_order: Vec<Vec<&Allocation>> = vec![Vec::new(); net.order_count()];
+    for a in allocations {
+        usage.take(a.node, &a.lines);
+        per_order[a.order].push(a);
+    }
+    let mut shipments = Vec::with_capacity(allocations.len());
+    let mut unfilled = Vec::new();
+    let mut objective = 0.0;
+    for (order, allocs) in per_order.iter().enumerate() {
+        let o = net.order(order);
+        objective += net.split_cost(allocs.len());
+        for a in allocs {
+            let weight = net.weight(a.lines.iter().copied());
+            let price = net
+                .price(
+                    order,
+                    a.node,
+                    net.lane(order, a.node).zone,
+                    a.service,
+                    a.units(),
+                    weight,
+                )
+                .expect("solvers allocate only allowed shipments");
+            objective += price.cost;
+            shipments.push(Shipment {
+                order: o.id.clone(),
+                node: inst.nodes[a.node].id.clone(),
+                service: net.service_name(a.service).to_string(),
+                delivery_days: price.delivery_days,
+                lines: a
+                    .lines
+                    .iter()
+                    .map(|&(s, q)| Line {
+                        sku: inst.skus[s].id.clone(),
+                        qty: q,
+                    })
+                    .collect(),
+                cost: price.cost,
+            });
+        }
+        let used: Vec<usize> = allocs.iter().map(|a| a.node).collect();
+        for &(sku, qty) in &net.lines[order] {
+            let shipped: u32 = allocs
+                .iter()
+                .flat_map(|a| a.lines.iter())
+                .filter(|&&(s, _)| s == sku)
+                .map(|&(_, q)| q)
+                .sum();
+            let missing = qty.saturating_sub(shipped);
+            if missing > 0 {
+                objective += net.unit_penalty(order) * missing as f64;
+                unfilled.push(Unfilled {
+                    order: o.id.clone(),
+                    sku: inst.skus[sku].id.clone(),
+                    qty: missing,
+                    reason: unfilled_reason(net, &usage, order, sku, &used),
+                });
+            }
+        }
+    }
+    Plan {
+        format: PLAN_FORMAT.to_string(),
+        instance: inst.name.clone(),
+        solver: solver.to_string(),
+        status,
+        objective,
+        lower_bound: None,
+        solve_seconds: 0.0,
+        shipments,
+        unfilled,
+        stats: None,
+    }
+}
