@@ -359,7 +359,7 @@ impl Fields {
             Value::Object(o) => o,
             other => {
                 self.wrong_type(path, "an object", other);
-                &*EMPTY
+                &EMPTY
             }
         }
     }
@@ -503,14 +503,12 @@ impl Fields {
     {
         let arr = self.array(o, key, path);
         let p = format!("{path}.{key}");
-        if !arr.is_empty() || o.contains_key(key) {
-            if arr.len() != zones && o.get(key).is_some_and(Value::is_array) {
-                self.push(
-                    "E1301",
-                    p.clone(),
-                    format!("has {} entries, expected {zones}", arr.len()),
-                );
-            }
+        if arr.len() != zones && o.get(key).is_some_and(Value::is_array) {
+            self.push(
+                "E1301",
+                p.clone(),
+                format!("has {} entries, expected {zones}", arr.len()),
+            );
         }
         arr.iter()
             .enumerate()
@@ -674,7 +672,7 @@ impl Fields {
             let path = "$.costs";
             let o = match self.get(root, "costs", p, true) {
                 Some(v) => self.object(v, path),
-                None => &*EMPTY,
+                None => &EMPTY,
             };
             let unfilled = self.amount(o, "unfilled_penalty", path, root.contains_key("costs"));
             if let Some(u) = unfilled

@@ -137,7 +137,9 @@ pub fn allocate_order(
 
     while shipments < max_shipments && need.iter().any(|&n| n > 0) {
         // Evaluate every unused candidate; keep the best by the policy's key.
-        let mut best: Option<(usize, Vec<(usize, u32)>, f64)> = None;
+        // (candidate index, lines it would ship, policy key)
+        type Choice = (usize, Vec<(usize, u32)>, f64);
+        let mut best: Option<Choice> = None;
         for (ci, c) in candidates.iter().enumerate().filter(|(_, c)| !c.used) {
             let lines = take_from(net, usage, order, c.node, &need);
             let units: u32 = lines.iter().map(|&(_, q)| q).sum();

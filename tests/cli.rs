@@ -1,0 +1,103 @@
+//! The binary: exit codes and messages for good and bad input.
+
+use std::process::Command;
+
+fn domopt(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_domopt"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn generate_solve_check_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let inst = dir.path().join("w.json.gz");
+    let plan = dir.path().join("p.json");
+    let (code, _, err) = domopt(&[
+        "generate",
+        "--orders",
+        "200",
+        "--nodes",
+        "8",
+        "--skus",
+        "40",
+        "--seed",
+        "2",
+        "--out",
+        inst.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for solver in ["cheapest", "closest", "fewest-splits"] {
+        let (code, _, err) = domopt(&[
+            "solve",
+            inst.to_str().unwrap(),
+            "--solver",
+            solver,
+            "--out",
+            plan.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("objective"), "no summary line: {err}");
+        let (code, out, _) = domopt(&["check", inst.to_str().unwrap(), plan.to_str().unwrap()]);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.starts_with("VALID: objective"), "{out}");
+    }
+}
+
+#[test]
+fn an_invalid_plan_exits_1_and_lists_violations() {
+    let dir = tempfile::tempdir().unwrap();
+    let inst = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/example-instance.json"
+    );
+    let plan = dir.path().join("p.json");
+    let (code, _, _) = domopt(&[
+        "solve",
+        inst,
+        "--solver",
+        "closest",
+        "--out",
+        plan.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    let text = std::fs::read_to_string(&plan).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["objective"] = serde_json::json!(1.0);
+    std::fs::write(&plan, v.to_string()).unwrap();
+    let (code, out, _) = domopt(&["check", inst, plan.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(out.contains("E3040") && out.contains("INVALID"), "{out}");
+}
+
+#[test]
+fn unreadable_input_exits_2_with_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"format": "domopt.instance/1", "name": "x", "nodes": [{"id": "A", "kind": "castle"#,
+    )
+    .unwrap();
+    let (code, _, err) = domopt(&["solve", bad.to_str().unwrap(), "--solver", "closest"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("E1000") && err.contains("truncated"), "{err}");
+    std::fs::write(&bad, r#"{"format": "domopt.instance/1", "name": "x", "nodes": [{"id": "A", "kind": "castle", "lat": 99, "lon": 0}], "skus": [], "inventory": [], "rate_card": {"zone_upper_miles": [], "services": []}, "costs": {"unfilled_penalty": 1}, "orders": []}"#).unwrap();
+    let (code, _, err) = domopt(&["solve", bad.to_str().unwrap(), "--solver", "closest"]);
+    assert_eq!(code, 2);
+    for c in ["E1101", "E1102", "E1302"] {
+        assert!(err.contains(c), "{c} missing: {err}");
+    }
+    let (code, _, err) = domopt(&["solve", "/nonexistent.json"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read"), "{err}");
+    let (code, _, err) = domopt(&["solve", bad.to_str().unwrap(), "--solver", "magic"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown solver"), "{err}");
+}
