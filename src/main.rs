@@ -107,7 +107,12 @@ fn main() -> ExitCode {
                 );
                 return ExitCode::from(2);
             }
-            if !(time_limit.is_finite() && time_limit > 0.0) || threads == 0 || !(gap >= 0.0) {
+            if !time_limit.is_finite()
+                || time_limit <= 0.0
+                || threads == 0
+                || gap.is_nan()
+                || gap < 0.0
+            {
                 eprintln!("error: --time-limit must be > 0, --threads >= 1, --gap >= 0");
                 return ExitCode::from(2);
             }
