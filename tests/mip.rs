@@ -1,0 +1,225 @@
+//! The MIP solver: known optima, valid plans everywhere, bounds that hold, and a
+//! valid fallback plan when the budget is tiny.
+
+mod common;
+
+use std::time::Duration;
+
+use domopt::domain::{PlanStatus, UnfilledReason};
+use domopt::generate::{GenParams, generate};
+use domopt::solve::{SolveOptions, solve};
+use serde_json::json;
+
+fn mip(inst: &domopt::domain::Instance, seconds: f64) -> domopt::domain::Plan {
+    let opts = SolveOptions {
+        time_limit: Duration::from_secs_f64(seconds),
+        ..Default::default()
+    };
+    let plan = solve(inst, "mip", &opts).unwrap();
+    common::assert_valid(inst, &plan);
+    plan
+}
+
+#[test]
+fn the_spec_example_reaches_its_proved_optimum() {
+    let inst = common::example();
+    let plan = mip(&inst, 20.0);
+    assert!(
+        (plan.objective - 750.5573).abs() < 1e-4,
+        "objective {}",
+        plan.objective
+    );
+    let lb = plan.lower_bound.expect("a bound");
+    assert!(lb <= 750.5573 + 1e-6, "bound {lb} above the proved optimum");
+    if plan.status == PlanStatus::Optimal {
+        assert!((plan.objective - 750.5573).abs() < 1e-4);
+    }
+    assert_eq!(plan.unfilled.iter().map(|u| u.qty).sum::<u32>(), 9);
+}
+
+#[test]
+fn the_tiny_instance_matches_the_hand_optimum() {
+    let inst = common::instance(&common::tiny());
+    let plan = mip(&inst, 10.0);
+    assert!(
+        (plan.objective - 36.51).abs() < 1e-9,
+        "objective {}",
+        plan.objective
+    );
+}
+
+/// Brute force over every assignment of each single-unit order to a node or to
+/// nothing, for instances small enough to enumerate.
+fn brute_force(inst: &domopt::domain::Instance) -> f64 {
+    use domopt::cost::Network;
+    use domopt::solve::{Allocation, assemble_plan};
+    let net = Network::new(inst);
+    let n = net.node_count();
+    let orders = net.order_count();
+    let mut best = f64::INFINITY;
+    let mut choice = vec![0usize; orders]; // 0 = unfilled, k = node k-1
+    loop {
+        let allocs: Option<Vec<Allocation>> = (0..orders)
+            .filter(|&o| choice[o] > 0)
+            .map(|o| {
+                let node = choice[o] - 1;
+                let (sku, qty) = net.lines[o][0];
+                let zone = net.lane(o, node).zone;
+                let w = net.weight([(sku, qty)]);
+                net.best_service(o, node, zone, qty, w)
+                    .map(|(service, _)| Allocation {
+                        order: o,
+                        node,
+                        service,
+                        lines: vec![(sku, qty)],
+                    })
+            })
+            .collect();
+        if let Some(allocs) = allocs {
+            let plan = assemble_plan(&net, &allocs, "brute", PlanStatus::Feasible);
+            if domopt::check::check(inst, &plan).is_valid() {
+                best = best.min(plan.objective);
+            }
+        }
+        let Some(i) = (0..orders).find(|&i| choice[i] < n) else {
+            return best;
+        };
+        choice[i] += 1;
+        for c in choice.iter_mut().take(i) {
+            *c = 0;
+        }
+    }
+}
+
+#[test]
+fn single_unit_windows_are_solved_to_the_brute_force_optimum() {
+    for seed in 0..6 {
+        let mut inst = generate(&GenParams {
+            orders: 6,
+            nodes: 3,
+            skus: 3,
+            seed,
+            tightness: 3.0,
+            ..Default::default()
+        });
+        for o in &mut inst.orders {
+            o.lines.truncate(1);
+            o.lines[0].qty = 1;
+            o.ship_complete = false;
+            o.max_shipments = None;
+        }
+        let plan = mip(&inst, 10.0);
+        let optimum = brute_force(&inst);
+        assert!(
+            (plan.objective - optimum).abs() < 1e-6,
+            "seed {seed}: mip {} vs brute force {optimum}",
+            plan.objective
+        );
+        // Every order here is a single unit, so the enumeration is complete and the
+        // plan must be proved optimal.
+        assert_eq!(plan.status, PlanStatus::Optimal, "seed {seed}");
+    }
+}
+
+#[test]
+fn mip_plans_are_valid_and_never_worse_than_greedy() {
+    for (orders, nodes, skus, seed, late) in [
+        (150, 6, 30, 1, None),
+        (400, 12, 80, 2, Some(3.0)),
+        (800, 20, 200, 3, None),
+    ] {
+        let inst = generate(&GenParams {
+            orders,
+            nodes,
+            skus,
+            seed,
+            late_penalty_per_day: late,
+            tightness: 1.5,
+        });
+        let plan = mip(&inst, 20.0);
+        for g in ["cheapest", "closest", "fewest-splits"] {
+            let gp = solve(&inst, g, &SolveOptions::default()).unwrap();
+            assert!(
+                plan.objective <= gp.objective + 1e-6,
+                "{g} {} beats mip {}",
+                gp.objective,
+                plan.objective
+            );
+        }
+        let lb = plan.lower_bound.expect("bound");
+        assert!(lb <= plan.objective + 1e-6);
+        assert!(
+            lb > 0.5 * plan.objective,
+            "bound {lb} is uselessly weak against {}",
+            plan.objective
+        );
+    }
+}
+
+#[test]
+fn a_tiny_budget_on_a_big_window_returns_a_valid_fallback_in_time() {
+    let inst = generate(&GenParams {
+        orders: 20000,
+        nodes: 40,
+        skus: 1000,
+        seed: 4,
+        ..Default::default()
+    });
+    let started = std::time::Instant::now();
+    let plan = mip(&inst, 0.3);
+    let took = started.elapsed().as_secs_f64();
+    assert_eq!(plan.status, PlanStatus::Fallback);
+    assert!(plan.shipments.len() > 10000);
+    // The budget counts from the solve call; allow a generous margin for slow machines.
+    assert!(took < 0.3 + 5.0, "took {took}s");
+}
+
+#[test]
+fn windows_that_cannot_be_served_get_the_right_reasons() {
+    let reasons = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = common::tiny();
+        edit(&mut v);
+        let inst = common::instance(&v);
+        let plan = mip(&inst, 10.0);
+        plan.unfilled
+            .iter()
+            .map(|u| (u.order.clone(), u.reason))
+            .collect::<Vec<_>>()
+    };
+    let all = |r: &[(String, UnfilledReason)], want: UnfilledReason| {
+        !r.is_empty() && r.iter().all(|(_, x)| *x == want)
+    };
+    assert!(all(
+        &reasons(&|v| v["inventory"] = json!([])),
+        UnfilledReason::NoStock
+    ));
+    assert!(all(
+        &reasons(&|v| {
+            v["nodes"][0]["capacity_shipments"] = json!(0);
+            v["nodes"][1]["capacity_shipments"] = json!(0);
+        }),
+        UnfilledReason::NoCapacity
+    ));
+    assert!(all(
+        &reasons(&|v| {
+            v["orders"][0]["promise_days"] = json!(0);
+            v["orders"][1]["promise_days"] = json!(0);
+        }),
+        UnfilledReason::Sla
+    ));
+}
+
+#[test]
+fn solves_are_deterministic() {
+    let inst = generate(&GenParams {
+        orders: 300,
+        nodes: 10,
+        skus: 60,
+        seed: 11,
+        ..Default::default()
+    });
+    let a = mip(&inst, 20.0);
+    let b = mip(&inst, 20.0);
+    assert_eq!(a.shipments, b.shipments);
+    assert_eq!(a.lower_bound, b.lower_bound);
+}
