@@ -110,17 +110,19 @@ pub fn allocate_order(
         Some(p) => vec![p],
         None => (0..net.node_count()).collect(),
     };
+    // Nodes with stock for the order; whether a service meets the SLA is checked
+    // only when a node is considered.
     let mut candidates: Vec<Candidate> = nodes
         .into_iter()
         .filter(|&n| usage.shipments[n] > 0 && usage.units[n] > 0 && has_any_stock(n))
-        .filter_map(|n| {
+        .map(|n| {
             let lane = net.lane(order, n);
-            net.can_serve(order, n, lane.zone).then_some(Candidate {
+            Candidate {
                 node: n,
                 miles: lane.miles,
                 zone: lane.zone,
                 used: false,
-            })
+            }
         })
         .collect();
     if policy == Policy::Closest {
@@ -143,7 +145,10 @@ pub fn allocate_order(
         for (ci, c) in candidates.iter().enumerate().filter(|(_, c)| !c.used) {
             let lines = take_from(net, usage, order, c.node, &need);
             let units: u32 = lines.iter().map(|&(_, q)| q).sum();
-            if units == 0 || (o.ship_complete && units < total_need) {
+            if units == 0
+                || (o.ship_complete && units < total_need)
+                || !net.can_serve(order, c.node, c.zone)
+            {
                 continue;
             }
             let key = match policy {

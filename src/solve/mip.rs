@@ -393,16 +393,19 @@ fn order_options(net: &Network, order: usize, out: &mut Vec<Option_>) {
     }
 }
 
+/// One column: order, cost, and (resource row index, coefficient) pairs.
+type Column = (usize, f64, Vec<(usize, f64)>);
+
 /// The model's rows and columns, ready to hand to HiGHS.
 struct Model {
     /// Resource rows that can bind, with their capacity.
     rows: Vec<(Resource, f64)>,
     /// Per column: order, cost, and (resource row index, coefficient) pairs.
-    columns: Vec<(usize, f64, Vec<(usize, f64)>)>,
+    columns: Vec<Column>,
     orders: usize,
     /// Whether every order's options are all its possible options.
     complete: bool,
-    /// Per order: nodes and per-line data for the Lagrangian bound.
+    /// Resource → row position in `rows`.
     row_index: HashMap<Resource, usize>,
 }
 
