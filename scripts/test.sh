@@ -4,3 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 cargo test --all-targets
+cargo clippy --all-targets -- -D warnings
+cargo fmt --check

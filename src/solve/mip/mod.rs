@@ -1,0 +1,390 @@
+//! The MIP solver: the whole window as one set-packing model over per-order
+//! fulfillment options, solved with HiGHS (formulation in `models/option-model.md`).
+//!
+//! Steps, all inside one wall-clock budget measured from `started`:
+//! 1. run the greedy policies; the best plan is the incumbent and the fallback;
+//! 2. enumerate fulfillment options per order (exact cost from [`crate::cost`]), plus
+//!    the incumbent's own option so that it is always representable;
+//! 3. column generation: a restricted master LP (HiGHS interior point) starts from
+//!    each order's cheapest options; its duals price every enumerated option and the
+//!    ones with negative reduced cost join the master, until none is left;
+//! 4. every round's duals give a Lagrangian lower bound valid for the *full*
+//!    problem (not only for the enumerated options); the best one is kept;
+//! 5. a price-directed rounding turns the LP into a plan, then HiGHS solves the
+//!    master as a MIP from the best plan so far, on a worker thread guarded by our
+//!    own deadline;
+//! 6. the best plan wins, with its status, bound and statistics.
+
+mod bound;
+mod model;
+mod options;
+
+use std::time::Instant;
+
+use serde_json::json;
+
+use crate::cost::Network;
+use crate::domain::{Plan, PlanStatus};
+use crate::solve::greedy::{self, Policy};
+use crate::solve::{Allocation, SolveOptions, Usage, assemble_plan};
+use model::{Model, binding_rows, build_model, run_guarded};
+use options::{FulfillmentOption, add_incumbent_options, enumerate_options};
+
+/// Options per order in the first restricted master.
+const INITIAL_OPTIONS_PER_ORDER: usize = 3;
+/// Options per order added by one pricing round, at most.
+const ADDED_PER_ORDER: usize = 3;
+/// Column generation rounds, at most.
+const MAX_ROUNDS: usize = 8;
+/// Share of the budget column generation may use before the MIP starts.
+const CG_SHARE: f64 = 0.5;
+/// Reduced cost below which an option improves the master.
+const RC_EPS: f64 = 1e-6;
+
+/// Solves the window; never fails: without a better plan it returns the best
+/// greedy plan with status `fallback`.
+pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
+    let deadline = started + opts.time_limit;
+    let mut stats = json!({});
+    let mut phase = Instant::now();
+    let mut lap = |name: &str, stats: &mut serde_json::Value| {
+        stats[format!("{name}_seconds")] = json!(phase.elapsed().as_secs_f64());
+        phase = Instant::now();
+    };
+
+    // 1. Incumbent: the best greedy plan.
+    let (incumbent_allocs, incumbent) = Policy::ALL
+        .iter()
+        .map(|&p| {
+            let allocs = greedy::allocate(net, p);
+            let plan = assemble_plan(net, &allocs, "mip", PlanStatus::Fallback);
+            (allocs, plan)
+        })
+        .min_by(|a, b| a.1.objective.total_cmp(&b.1.objective))
+        .expect("three policies");
+    stats["incumbent_objective"] = json!(incumbent.objective);
+    lap("greedy", &mut stats);
+    let finish = |mut plan: Plan, lower_bound: Option<f64>, mut stats: serde_json::Value| {
+        let lb = lower_bound.map(|lb| lb.min(plan.objective));
+        let gap = lb.map(|lb| (plan.objective - lb) / plan.objective.abs().max(1e-9));
+        if plan.status != PlanStatus::Fallback {
+            plan.status = if gap.is_some_and(|g| g <= opts.gap) {
+                PlanStatus::Optimal
+            } else {
+                PlanStatus::Feasible
+            };
+        }
+        stats["gap"] = json!(gap);
+        plan.lower_bound = lb;
+        plan.solve_seconds = started.elapsed().as_secs_f64();
+        plan.stats = Some(stats);
+        plan
+    };
+
+    // 2. Options.
+    let Some(mut options) = enumerate_options(net, deadline) else {
+        stats["fallback_reason"] = json!("time budget spent enumerating options");
+        return finish(incumbent, None, stats);
+    };
+    add_incumbent_options(net, &incumbent_allocs, &mut options);
+    let mut by_order = options_by_order(net, &options);
+    let total_penalty: f64 = (0..net.order_count())
+        .map(|o| net.unit_penalty(o) * net.lines[o].iter().map(|&(_, q)| f64::from(q)).sum::<f64>())
+        .sum();
+    let rows = binding_rows(net, &options);
+    stats["options"] = json!(options.len());
+    stats["resource_rows"] = json!(rows.len());
+    lap("enumerate", &mut stats);
+
+    // 3–4. Column generation with a Lagrangian bound per round.
+    let mut included: Vec<bool> = vec![false; options.len()];
+    for ids in &by_order {
+        for &j in ids.iter().take(INITIAL_OPTIONS_PER_ORDER) {
+            included[j] = true;
+        }
+    }
+    let incumbent_by_order = group_by_order(net, &incumbent_allocs);
+    for (j, o) in options.iter().enumerate() {
+        if !o.shipments.is_empty() && o.shipments == incumbent_by_order[o.order] {
+            included[j] = true;
+        }
+    }
+    let cg_deadline = started + opts.time_limit.mul_f64(CG_SHARE);
+    let mut lower_bound: Option<f64> = None;
+    let mut last_lp: Option<(Model, Vec<f64>, Vec<f64>)> = None;
+    let mut rounds = 0;
+    while rounds < MAX_ROUNDS && Instant::now() < cg_deadline {
+        rounds += 1;
+        let ids: Vec<usize> = (0..options.len()).filter(|&j| included[j]).collect();
+        let master = build_model(net.order_count(), rows.clone(), &options, &ids);
+        let Some(lp) = run_guarded(master.problem(false), None, opts, cg_deadline) else {
+            break;
+        };
+        let Some(duals) = lp.row_duals else { break };
+        let (lb, responses) = bound::lagrangian_bound(net, &master, &duals);
+        let lb = total_penalty + lb;
+        lower_bound = Some(lower_bound.map_or(lb, |b: f64| b.max(lb)));
+        stats["lp_objective"] = json!(total_penalty + lp.objective);
+        let generated = add_responses(
+            net,
+            &master,
+            &duals,
+            &responses,
+            &mut options,
+            &mut by_order,
+        );
+        included.resize(options.len(), false);
+        let added = generated + price_options(&master, &duals, &options, &by_order, &mut included);
+        last_lp = Some((master, duals, lp.columns));
+        if added == 0 {
+            break;
+        }
+    }
+    stats["cg_rounds"] = json!(rounds);
+    stats["master_columns"] = json!(included.iter().filter(|&&b| b).count());
+    stats["lagrangian_bound"] = json!(lower_bound);
+    lap("column_generation", &mut stats);
+
+    // 5. Price-directed rounding, then the MIP from the best plan so far.
+    let mut best_allocs = incumbent_allocs.clone();
+    let mut best_plan = incumbent.clone();
+    if let Some((master, duals, lp_x)) = &last_lp {
+        let rounded = round_lp(net, master, duals, lp_x, &options, &by_order);
+        let plan = assemble_plan(net, &rounded, "mip", PlanStatus::Feasible);
+        stats["rounded_objective"] = json!(plan.objective);
+        if plan.objective < best_plan.objective {
+            best_allocs = rounded;
+            best_plan = plan;
+        }
+    }
+    lap("rounding", &mut stats);
+    add_incumbent_options(net, &best_allocs, &mut options);
+    included.resize(options.len(), false);
+    let start_by_order = group_by_order(net, &best_allocs);
+    for (j, o) in options.iter().enumerate() {
+        if !start_by_order[o.order].is_empty() && o.shipments == start_by_order[o.order] {
+            included[j] = true;
+        }
+    }
+    let ids: Vec<usize> = (0..options.len()).filter(|&j| included[j]).collect();
+    let master = build_model(
+        net.order_count(),
+        binding_rows(net, &options),
+        &options,
+        &ids,
+    );
+    let start: Vec<f64> = ids
+        .iter()
+        .map(|&j| {
+            f64::from(u8::from(
+                options[j].shipments == start_by_order[options[j].order],
+            ))
+        })
+        .collect();
+    let mut mip_finished = false;
+    if let Some(run) = run_guarded(master.problem(true), Some(start), opts, deadline) {
+        mip_finished = run.status == highs::HighsModelStatus::Optimal;
+        stats["mip_status"] = json!(format!("{:?}", run.status));
+        stats["mip_nodes"] = json!(run.nodes);
+        stats["mip_gap_restricted"] = json!(run.gap);
+        let chosen: Vec<Allocation> = master
+            .option_ids
+            .iter()
+            .zip(&run.columns)
+            .filter(|(_, x)| **x > 0.5)
+            .flat_map(|(&j, _)| options[j].shipments.iter().cloned())
+            .collect();
+        let plan = assemble_plan(net, &chosen, "mip", PlanStatus::Feasible);
+        if plan.objective < best_plan.objective {
+            best_plan = plan;
+        }
+        // With every option of every order in the master, the MIP's own bound holds
+        // for the whole problem.
+        if complete_enumeration(net) && ids.len() == options.len() && run.dual_bound.is_finite() {
+            let restricted = total_penalty + run.dual_bound;
+            lower_bound = Some(lower_bound.map_or(restricted, |b| b.max(restricted)));
+        }
+    } else {
+        stats["mip_status"] = json!("no plan within the time budget");
+    }
+    stats["master_columns_mip"] = json!(ids.len());
+    lap("mip", &mut stats);
+    if best_plan.objective >= incumbent.objective && !mip_finished {
+        // The budget ran out before anything beat the greedy incumbent.
+        let mut plan = incumbent;
+        plan.status = PlanStatus::Fallback;
+        stats["fallback_reason"] =
+            json!("no plan better than the greedy incumbent within the time budget");
+        return finish(plan, lower_bound, stats);
+    }
+    best_plan.status = PlanStatus::Feasible;
+    finish(best_plan, lower_bound, stats)
+}
+
+/// Option indices of each order, cheapest first.
+fn options_by_order(net: &Network, options: &[FulfillmentOption]) -> Vec<Vec<usize>> {
+    let mut by_order: Vec<Vec<usize>> = vec![Vec::new(); net.order_count()];
+    for (j, o) in options.iter().enumerate() {
+        by_order[o.order].push(j);
+    }
+    for ids in &mut by_order {
+        ids.sort_by(|&a, &b| options[a].saving_cost.total_cmp(&options[b].saving_cost));
+    }
+    by_order
+}
+
+/// Each order's allocations, in plan order.
+fn group_by_order(net: &Network, allocs: &[Allocation]) -> Vec<Vec<Allocation>> {
+    let mut by_order: Vec<Vec<Allocation>> = vec![Vec::new(); net.order_count()];
+    for a in allocs {
+        by_order[a.order].push(a.clone());
+    }
+    by_order
+}
+
+/// Whether each order's enumerated options are all its possible options: true when
+/// every order is a single unit.
+fn complete_enumeration(net: &Network) -> bool {
+    net.instance
+        .orders
+        .iter()
+        .all(|o| o.lines.len() == 1 && o.lines[0].qty == 1)
+}
+
+/// Reduced cost of an option under the master's duals.
+fn reduced_cost(master: &Model, duals: &[f64], option: &FulfillmentOption) -> f64 {
+    let resources: f64 = option
+        .usage()
+        .into_iter()
+        .map(|(r, q)| master.price(duals, r) * q)
+        .sum();
+    option.saving_cost + resources - duals[option.order].min(0.0)
+}
+
+/// Turns best responses into real options (exact cost, cheapest service per
+/// shipment) and appends those with negative reduced cost that are not known yet;
+/// they join the master through [`price_options`]. Returns how many were appended.
+fn add_responses(
+    net: &Network,
+    master: &Model,
+    duals: &[f64],
+    responses: &[bound::Response],
+    options: &mut Vec<FulfillmentOption>,
+    by_order: &mut [Vec<usize>],
+) -> usize {
+    let mut appended = 0;
+    for (order, response) in responses.iter().enumerate() {
+        if response.is_empty() {
+            continue;
+        }
+        let shipments: Option<Vec<Allocation>> = response
+            .iter()
+            .map(|(node, lines)| {
+                let zone = net.lane(order, *node).zone;
+                let units: u32 = lines.iter().map(|&(_, q)| q).sum();
+                let weight = net.weight(lines.iter().copied());
+                net.best_service(order, *node, zone, units, weight)
+                    .map(|(service, _)| Allocation {
+                        order,
+                        node: *node,
+                        service,
+                        lines: lines.clone(),
+                    })
+            })
+            .collect();
+        let Some(shipments) = shipments else { continue };
+        if by_order[order]
+            .iter()
+            .any(|&j| options[j].shipments == shipments)
+        {
+            continue;
+        }
+        let option = FulfillmentOption {
+            order,
+            saving_cost: options::option_cost(net, order, &shipments),
+            shipments,
+        };
+        if option.saving_cost < 0.0 && reduced_cost(master, duals, &option) < -RC_EPS {
+            by_order[order].push(options.len());
+            options.push(option);
+            appended += 1;
+        }
+    }
+    appended
+}
+
+/// Adds to the master the options with negative reduced cost (the most negative
+/// few per order); returns how many were added.
+fn price_options(
+    master: &Model,
+    duals: &[f64],
+    options: &[FulfillmentOption],
+    by_order: &[Vec<usize>],
+    included: &mut [bool],
+) -> usize {
+    let mut added = 0;
+    for ids in by_order {
+        let mut negative: Vec<(f64, usize)> = ids
+            .iter()
+            .filter(|&&j| !included[j])
+            .map(|&j| (reduced_cost(master, duals, &options[j]), j))
+            .filter(|&(rc, _)| rc < -RC_EPS)
+            .collect();
+        negative.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for &(_, j) in negative.iter().take(ADDED_PER_ORDER) {
+            included[j] = true;
+            added += 1;
+        }
+    }
+    added
+}
+
+/// Price-directed rounding of the LP: orders the LP serves most decidedly go first;
+/// each takes, among the master's options, the one with the largest LP value (then
+/// the lowest reduced cost) that still fits the stock and capacity left, or nothing.
+fn round_lp(
+    net: &Network,
+    master: &Model,
+    duals: &[f64],
+    lp_x: &[f64],
+    options: &[FulfillmentOption],
+    by_order: &[Vec<usize>],
+) -> Vec<Allocation> {
+    let mut lp_value = vec![0.0; options.len()];
+    for (&j, &x) in master.option_ids.iter().zip(lp_x) {
+        lp_value[j] = x;
+    }
+    let decided = |o: usize| by_order[o].iter().map(|&j| lp_value[j]).fold(0.0, f64::max);
+    let mut order_seq: Vec<usize> = (0..net.order_count()).collect();
+    order_seq.sort_by(|&a, &b| decided(b).total_cmp(&decided(a)).then(a.cmp(&b)));
+    let mut usage = Usage::new(net);
+    let mut out = Vec::new();
+    for o in order_seq {
+        let mut candidates: Vec<(f64, f64, usize)> = by_order[o]
+            .iter()
+            .map(|&j| (lp_value[j], reduced_cost(master, duals, &options[j]), j))
+            .collect();
+        candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.total_cmp(&b.1)));
+        if let Some(&(_, _, j)) = candidates
+            .iter()
+            .find(|&&(_, _, j)| fits(&usage, &options[j]))
+        {
+            for a in &options[j].shipments {
+                usage.take(a.node, &a.lines);
+                out.push(a.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Whether an option fits the stock and capacity left.
+fn fits(usage: &Usage, option: &FulfillmentOption) -> bool {
+    option.shipments.iter().all(|a| {
+        usage.shipments[a.node] >= 1
+            && usage.units[a.node] >= i64::from(a.units())
+            && a.lines
+                .iter()
+                .all(|&(s, q)| usage.stock_left(a.node, s) >= i64::from(q))
+    })
+}

@@ -1,0 +1,204 @@
+//! The set-packing model handed to HiGHS, and guarded HiGHS runs.
+
+use std::collections::HashMap;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use highs::{ColProblem, HighsModelStatus, Row, Sense};
+
+use super::options::{FulfillmentOption, Resource};
+use crate::cost::Network;
+use crate::solve::SolveOptions;
+
+/// Time kept back from HiGHS for assembling the plan after it stops.
+pub(super) const FINISH_MARGIN: Duration = Duration::from_millis(30);
+
+/// One column: order, cost, and (resource row index, coefficient) pairs.
+type Column = (usize, f64, Vec<(usize, f64)>);
+
+/// The model's rows and columns, ready to hand to HiGHS.
+pub(super) struct Model {
+    /// Resource rows that can bind, with their capacity.
+    pub rows: Vec<(Resource, f64)>,
+    /// Resource → row position in `rows`.
+    pub row_index: HashMap<Resource, usize>,
+    /// Per column: order, cost, and (resource row index, coefficient) pairs.
+    columns: Vec<Column>,
+    /// Per column: its index in the option list.
+    pub option_ids: Vec<usize>,
+    /// Number of orders (one row each, before the resource rows).
+    pub orders: usize,
+}
+
+/// Resource rows that can bind: those whose capacity is below the most that all
+/// orders together could use with the known options (each order uses one option).
+pub(super) fn binding_rows(net: &Network, options: &[FulfillmentOption]) -> Vec<(Resource, f64)> {
+    let mut per_order_max: HashMap<(usize, Resource), f64> = HashMap::new();
+    for opt in options {
+        for (r, q) in opt.usage() {
+            let m = per_order_max.entry((opt.order, r)).or_insert(0.0);
+            *m = m.max(q);
+        }
+    }
+    let mut max_use: HashMap<Resource, f64> = HashMap::new();
+    for ((_, r), q) in per_order_max {
+        *max_use.entry(r).or_insert(0.0) += q;
+    }
+    let capacity = |r: Resource| -> Option<f64> {
+        match r {
+            Resource::Stock(n, s) => Some(f64::from(net.available(n, s))),
+            Resource::Shipments(n) => net.instance.nodes[n].capacity_shipments.map(f64::from),
+            Resource::Units(n) => net.instance.nodes[n].capacity_units.map(f64::from),
+        }
+    };
+    let mut binding: Vec<(Resource, f64)> = max_use
+        .into_iter()
+        .filter_map(|(r, m)| capacity(r).filter(|&c| m > c).map(|c| (r, c)))
+        .collect();
+    binding.sort_by_key(|&(r, _)| match r {
+        Resource::Stock(n, s) => (0, n, s),
+        Resource::Shipments(n) => (1, n, 0),
+        Resource::Units(n) => (2, n, 0),
+    });
+    binding
+}
+
+/// Builds the model over `rows` with one column per option in `included`.
+pub(super) fn build_model(
+    orders: usize,
+    rows: Vec<(Resource, f64)>,
+    options: &[FulfillmentOption],
+    included: &[usize],
+) -> Model {
+    let row_index: HashMap<Resource, usize> =
+        rows.iter().enumerate().map(|(i, &(r, _))| (r, i)).collect();
+    let columns = included
+        .iter()
+        .map(|&j| {
+            let o = &options[j];
+            let coefs = o
+                .usage()
+                .into_iter()
+                .filter_map(|(r, q)| row_index.get(&r).map(|&i| (i, q)))
+                .collect();
+            (o.order, o.saving_cost, coefs)
+        })
+        .collect();
+    Model {
+        rows,
+        row_index,
+        columns,
+        option_ids: included.to_vec(),
+        orders,
+    }
+}
+
+impl Model {
+    /// Price of a resource from row duals: HiGHS reports duals of ≤ rows in a
+    /// minimization as ≤ 0, so the price is −dual (0 for resources without a row).
+    pub(super) fn price(&self, row_duals: &[f64], r: Resource) -> f64 {
+        self.row_index
+            .get(&r)
+            .map_or(0.0, |&i| (-row_duals[self.orders + i]).max(0.0))
+    }
+
+    /// The HiGHS problem: order rows first, then resource rows; binary or
+    /// continuous columns.
+    pub(super) fn problem(&self, integer: bool) -> ColProblem {
+        let mut p = ColProblem::default();
+        let order_rows: Vec<Row> = (0..self.orders).map(|_| p.add_row(..=1.0)).collect();
+        let resource_rows: Vec<Row> = self.rows.iter().map(|&(_, c)| p.add_row(..=c)).collect();
+        for (order, cost, coefs) in &self.columns {
+            let factors = std::iter::once((order_rows[*order], 1.0))
+                .chain(coefs.iter().map(|&(i, q)| (resource_rows[i], q)));
+            // The LP leaves the upper bound to the order row, so that the row's dual
+            // carries it (the Lagrangian bound reads row duals only).
+            if integer {
+                p.add_column_with_integrality(*cost, 0.0..=1.0, factors, true);
+            } else {
+                p.add_column(*cost, 0.0.., factors);
+            }
+        }
+        p
+    }
+}
+
+/// What a HiGHS run returned.
+pub(super) struct HighsRun {
+    pub status: HighsModelStatus,
+    pub objective: f64,
+    pub columns: Vec<f64>,
+    pub row_duals: Option<Vec<f64>>,
+    pub dual_bound: f64,
+    pub gap: f64,
+    pub nodes: i64,
+}
+
+/// Runs HiGHS on a worker thread (a `highs::Model` is built, solved and dropped
+/// there), with HiGHS's time limit set to the time left and our own deadline as a
+/// guard: if HiGHS overruns, the run is abandoned and `None` returned.
+pub(super) fn run_guarded(
+    problem: ColProblem,
+    start: Option<Vec<f64>>,
+    opts: &SolveOptions,
+    deadline: Instant,
+) -> Option<HighsRun> {
+    let left = deadline
+        .checked_duration_since(Instant::now())?
+        .checked_sub(FINISH_MARGIN)?;
+    let (tx, rx) = mpsc::channel();
+    let threads = opts.threads.max(1) as i32;
+    let (seed, gap) = (opts.seed as i32, opts.gap);
+    let is_mip = start.is_some();
+    std::thread::Builder::new()
+        .name("domopt-highs".into())
+        .spawn(move || {
+            let mut model = match problem.try_optimise(Sense::Minimise) {
+                Ok(m) => m,
+                Err(_) => return,
+            };
+            let _ = model.try_set_option("time_limit", left.as_secs_f64());
+            let _ = model.try_set_option("threads", threads);
+            let _ = model.try_set_option("random_seed", seed.rem_euclid(i32::MAX));
+            let _ = model.try_set_option("mip_rel_gap", gap);
+            if !is_mip {
+                // Interior point without crossover: fast on these models, and any
+                // nonnegative prices give a valid Lagrangian bound.
+                let _ = model.try_set_option("solver", "ipm");
+                let _ = model.try_set_option("run_crossover", "off");
+            }
+            if let Some(s) = &start {
+                let _ = model.try_set_solution(Some(s), None, None, None);
+            }
+            let Ok(solved) = model.try_solve() else {
+                return;
+            };
+            let status = solved.status();
+            let has_solution = matches!(
+                solved.primal_solution_status(),
+                highs::HighsSolutionStatus::Feasible
+            );
+            if !has_solution {
+                return;
+            }
+            let sol = solved.get_solution();
+            let run = HighsRun {
+                status,
+                objective: solved.objective_value(),
+                columns: sol.columns().to_vec(),
+                row_duals: (!is_mip && status == HighsModelStatus::Optimal)
+                    .then(|| sol.dual_rows().to_vec()),
+                dual_bound: solved
+                    .double_info_value(c"mip_dual_bound")
+                    .unwrap_or(f64::NEG_INFINITY),
+                gap: solved
+                    .double_info_value(c"mip_gap")
+                    .unwrap_or(f64::INFINITY),
+                nodes: solved.int_info_value(c"mip_node_count").unwrap_or(0),
+            };
+            let _ = tx.send(run);
+        })
+        .ok()?;
+    // HiGHS's own limit covers its run; allow it a short grace beyond ours.
+    rx.recv_timeout(left + FINISH_MARGIN).ok()
+}
