@@ -43,6 +43,9 @@ enum Command {
         /// Output plan file (.json or .json.gz).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also write the MIP model to this file (.lp or .mps).
+        #[arg(long)]
+        write_model: Option<PathBuf>,
     },
     /// Check a plan against its instance. Exit 0 valid, 1 invalid, 2 unreadable.
     Check {
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
             seed,
             gap,
             out,
+            write_model,
         } => {
             if !SOLVER_NAMES.contains(&solver.as_str()) {
                 eprintln!(
@@ -125,6 +129,7 @@ fn main() -> ExitCode {
                 threads,
                 seed,
                 gap,
+                write_model,
             };
             let plan = match solve(&inst, &solver, &opts) {
                 Ok(p) => p,

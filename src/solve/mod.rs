@@ -26,6 +26,9 @@ pub struct SolveOptions {
     pub seed: u64,
     /// Relative MIP gap at which a plan counts as optimal.
     pub gap: f64,
+    /// Where to write the MIP model (HiGHS picks the format from the extension,
+    /// e.g. `.lp` or `.mps`); `None` writes nothing.
+    pub write_model: Option<std::path::PathBuf>,
 }
 
 impl Default for SolveOptions {
@@ -35,6 +38,7 @@ impl Default for SolveOptions {
             threads: 1,
             seed: 0,
             gap: 1e-4,
+            write_model: None,
         }
     }
 }

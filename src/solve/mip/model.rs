@@ -150,6 +150,11 @@ pub(super) fn run_guarded(
     let threads = opts.threads.max(1) as i32;
     let (seed, gap) = (opts.seed as i32, opts.gap);
     let is_mip = start.is_some();
+    let write_model = if is_mip {
+        opts.write_model.clone()
+    } else {
+        None
+    };
     std::thread::Builder::new()
         .name("domopt-highs".into())
         .spawn(move || {
@@ -166,6 +171,13 @@ pub(super) fn run_guarded(
                 // nonnegative prices give a valid Lagrangian bound.
                 let _ = model.try_set_option("solver", "ipm");
                 let _ = model.try_set_option("run_crossover", "off");
+            }
+            if let Some(path) = write_model
+                && let Ok(c_path) = std::ffi::CString::new(path.to_string_lossy().as_bytes())
+            {
+                // SAFETY: the pointer is the live model owned by this thread; the path
+                // is a valid NUL-terminated string for the duration of the call.
+                unsafe { highs_sys::Highs_writeModel(model.as_mut_ptr(), c_path.as_ptr()) };
             }
             if let Some(s) = &start {
                 let _ = model.try_set_solution(Some(s), None, None, None);
