@@ -15,6 +15,7 @@
 //! assert!((report.summary.objective - plan.objective).abs() < 1e-6);
 //! ```
 
+pub mod bench;
 pub mod check;
 pub mod cost;
 pub mod domain;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use domopt::bench::BenchCase;
 use domopt::check::check;
 use domopt::format::{ReadError, read_instance, read_plan, write_json};
 use domopt::generate::{GenParams, generate};
@@ -53,6 +54,22 @@ enum Command {
         instance: PathBuf,
         /// Plan file.
         plan: PathBuf,
+    },
+    /// Benchmark the MIP against the greedy policies on generated windows and print
+    /// the README's table.
+    Bench {
+        /// Comma-separated ORDERSxNODESxSKUS:SECONDS cases.
+        #[arg(
+            long,
+            default_value = "1000x20x500:1,10000x50x2000:5,100000x100x5000:60"
+        )]
+        sizes: String,
+        /// Generator and solver seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Threads for the MIP solver.
+        #[arg(long, default_value_t = 2)]
+        threads: u32,
     },
     /// Generate a realistic synthetic instance.
     Generate {
@@ -199,6 +216,37 @@ fn main() -> ExitCode {
                 report.violations.len()
             );
             if report.is_valid() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Command::Bench {
+            sizes,
+            seed,
+            threads,
+        } => {
+            let cases: Result<Vec<BenchCase>, String> =
+                sizes.split(',').map(BenchCase::parse).collect();
+            let cases = match cases {
+                Ok(c) if threads > 0 => c,
+                Ok(_) => {
+                    eprintln!("error: --threads must be >= 1");
+                    return ExitCode::from(2);
+                }
+                Err(e) => {
+                    eprintln!("error: --sizes: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let rows = domopt::bench::run(&cases, seed, threads);
+            print!("{}", domopt::bench::markdown(&rows));
+            println!(
+                "\n{} cores; MIP with {threads} threads; peak RSS {} MiB",
+                std::thread::available_parallelism().map_or(0, |n| n.get()),
+                domopt::bench::peak_rss_mib().map_or("?".into(), |m| format!("{m:.0}"))
+            );
+            if rows.iter().all(|r| r.all_valid) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

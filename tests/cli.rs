@@ -101,3 +101,17 @@ fn unreadable_input_exits_2_with_codes() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown solver"), "{err}");
 }
+
+#[test]
+fn bench_prints_a_table_of_checked_plans() {
+    let (code, out, err) = domopt(&["bench", "--sizes", "60x4x10:2,120x6x20:2", "--threads", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("| 60 × 4 × 10 | 2 |") && out.contains("| 120 × 6 × 20 | 2 |"),
+        "{out}"
+    );
+    assert!(!out.contains("| NO |"), "an invalid plan: {out}");
+    let (code, _, err) = domopt(&["bench", "--sizes", "60x4:2"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("ORDERSxNODESxSKUS:SECONDS"), "{err}");
+}

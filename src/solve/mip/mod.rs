@@ -38,6 +38,10 @@ const ADDED_PER_ORDER: usize = 3;
 const MAX_ROUNDS: usize = 8;
 /// Share of the budget column generation may use before the MIP starts.
 const CG_SHARE: f64 = 0.5;
+/// Windows with more orders fix the orders the LP has decided before the MIP.
+const FULL_MIP_ORDERS: usize = 3000;
+/// LP value at which an option counts as decided.
+const DECIDED: f64 = 0.99;
 /// Reduced cost below which an option improves the master.
 const RC_EPS: f64 = 1e-6;
 
@@ -82,7 +86,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     };
 
     // 2. Options.
-    let Some(mut options) = enumerate_options(net, deadline) else {
+    let Some((mut options, complete)) = enumerate_options(net, deadline) else {
         stats["fallback_reason"] = json!("time budget spent enumerating options");
         return finish(incumbent, None, stats);
     };
@@ -94,6 +98,13 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     let rows = binding_rows(net, &options);
     stats["options"] = json!(options.len());
     stats["resource_rows"] = json!(rows.len());
+    let components = components(net.order_count(), &rows, &options);
+    stats["components"] = json!(components.iter().max().map_or(0, |&c| c + 1));
+    let mut sizes = std::collections::HashMap::new();
+    for &c in &components {
+        *sizes.entry(c).or_insert(0usize) += 1;
+    }
+    stats["largest_component"] = json!(sizes.values().copied().max().unwrap_or(0));
     lap("enumerate", &mut stats);
 
     // 3–4. Column generation with a Lagrangian bound per round.
@@ -110,16 +121,24 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         }
     }
     let cg_deadline = started + opts.time_limit.mul_f64(CG_SHARE);
-    let mut lower_bound: Option<f64> = None;
+    // Prices of zero give a first bound at once: every order at its best alone.
+    let unpriced = build_model(net.order_count(), rows.clone(), &options, &[]);
+    let zero = vec![0.0; net.order_count() + rows.len()];
+    let mut lower_bound = Some(total_penalty + bound::lagrangian_bound(net, &unpriced, &zero).0);
+    stats["unpriced_bound"] = json!(lower_bound);
     let mut last_lp: Option<(Model, Vec<f64>, Vec<f64>)> = None;
     let mut rounds = 0;
+    let (mut lp_seconds, mut pricing_seconds) = (0.0, 0.0);
     while rounds < MAX_ROUNDS && Instant::now() < cg_deadline {
         rounds += 1;
         let ids: Vec<usize> = (0..options.len()).filter(|&j| included[j]).collect();
         let master = build_model(net.order_count(), rows.clone(), &options, &ids);
+        let t = Instant::now();
         let Some(lp) = run_guarded(master.problem(false), None, opts, cg_deadline) else {
             break;
         };
+        lp_seconds += t.elapsed().as_secs_f64();
+        let t = Instant::now();
         let Some(duals) = lp.row_duals else { break };
         let (lb, responses) = bound::lagrangian_bound(net, &master, &duals);
         let lb = total_penalty + lb;
@@ -135,12 +154,15 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         );
         included.resize(options.len(), false);
         let added = generated + price_options(&master, &duals, &options, &by_order, &mut included);
+        pricing_seconds += t.elapsed().as_secs_f64();
         last_lp = Some((master, duals, lp.columns));
         if added == 0 {
             break;
         }
     }
     stats["cg_rounds"] = json!(rounds);
+    stats["cg_lp_seconds"] = json!(lp_seconds);
+    stats["cg_pricing_seconds"] = json!(pricing_seconds);
     stats["master_columns"] = json!(included.iter().filter(|&&b| b).count());
     stats["lagrangian_bound"] = json!(lower_bound);
     lap("column_generation", &mut stats);
@@ -166,13 +188,35 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             included[j] = true;
         }
     }
-    let ids: Vec<usize> = (0..options.len()).filter(|&j| included[j]).collect();
-    let master = build_model(
-        net.order_count(),
-        binding_rows(net, &options),
-        &options,
-        &ids,
-    );
+    // Large windows: orders the LP has decided keep the rounded choice, and the MIP
+    // re-optimizes the others against what they leave.
+    let fixed = if net.order_count() > FULL_MIP_ORDERS {
+        decided_orders(net, last_lp.as_ref(), &start_by_order, &options, &by_order)
+    } else {
+        vec![false; net.order_count()]
+    };
+    let fixed_allocs: Vec<Allocation> = best_allocs
+        .iter()
+        .filter(|a| fixed[a.order])
+        .cloned()
+        .collect();
+    let mut rows = binding_rows(net, &options);
+    let mut left = Usage::new(net);
+    for a in &fixed_allocs {
+        left.take(a.node, &a.lines);
+    }
+    for (r, cap) in &mut rows {
+        *cap = match *r {
+            options::Resource::Stock(n, k) => left.stock_left(n, k) as f64,
+            options::Resource::Shipments(n) => left.shipments[n] as f64,
+            options::Resource::Units(n) => left.units[n] as f64,
+        };
+    }
+    let ids: Vec<usize> = (0..options.len())
+        .filter(|&j| included[j] && !fixed[options[j].order])
+        .collect();
+    stats["fixed_orders"] = json!(fixed.iter().filter(|&&f| f).count());
+    let master = build_model(net.order_count(), rows, &options, &ids);
     let start: Vec<f64> = ids
         .iter()
         .map(|&j| {
@@ -193,6 +237,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             .zip(&run.columns)
             .filter(|(_, x)| **x > 0.5)
             .flat_map(|(&j, _)| options[j].shipments.iter().cloned())
+            .chain(fixed_allocs.iter().cloned())
             .collect();
         let plan = assemble_plan(net, &chosen, "mip", PlanStatus::Feasible);
         if plan.objective < best_plan.objective {
@@ -200,7 +245,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         }
         // With every option of every order in the master, the MIP's own bound holds
         // for the whole problem.
-        if complete_enumeration(net) && ids.len() == options.len() && run.dual_bound.is_finite() {
+        if complete && ids.len() == options.len() && run.dual_bound.is_finite() {
             let restricted = total_penalty + run.dual_bound;
             lower_bound = Some(lower_bound.map_or(restricted, |b| b.max(restricted)));
         }
@@ -219,6 +264,35 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     }
     best_plan.status = PlanStatus::Feasible;
     finish(best_plan, lower_bound, stats)
+}
+
+/// Orders whose LP solution is (almost) integral and agrees with the start plan: one
+/// option at ≥ [`DECIDED`] that the plan uses, or no LP mass and nothing shipped.
+fn decided_orders(
+    net: &Network,
+    last_lp: Option<&(Model, Vec<f64>, Vec<f64>)>,
+    start_by_order: &[Vec<Allocation>],
+    options: &[FulfillmentOption],
+    by_order: &[Vec<usize>],
+) -> Vec<bool> {
+    let Some((master, _, lp_x)) = last_lp else {
+        return vec![false; net.order_count()];
+    };
+    let mut lp_value = vec![0.0; options.len()];
+    for (&j, &x) in master.option_ids.iter().zip(lp_x) {
+        lp_value[j] = x;
+    }
+    (0..net.order_count())
+        .map(|o| {
+            let mass: f64 = by_order[o].iter().map(|&j| lp_value[j]).sum();
+            if start_by_order[o].is_empty() {
+                return mass <= 1.0 - DECIDED;
+            }
+            by_order[o]
+                .iter()
+                .any(|&j| lp_value[j] >= DECIDED && options[j].shipments == start_by_order[o])
+        })
+        .collect()
 }
 
 /// Option indices of each order, cheapest first.
@@ -240,15 +314,6 @@ fn group_by_order(net: &Network, allocs: &[Allocation]) -> Vec<Vec<Allocation>> 
         by_order[a.order].push(a.clone());
     }
     by_order
-}
-
-/// Whether each order's enumerated options are all its possible options: true when
-/// every order is a single unit.
-fn complete_enumeration(net: &Network) -> bool {
-    net.instance
-        .orders
-        .iter()
-        .all(|o| o.lines.len() == 1 && o.lines[0].qty == 1)
 }
 
 /// Reduced cost of an option under the master's duals.
@@ -387,4 +452,41 @@ fn fits(usage: &Usage, option: &FulfillmentOption) -> bool {
                 .iter()
                 .all(|&(s, q)| usage.stock_left(a.node, s) >= i64::from(q))
     })
+}
+
+/// Component id per order: orders are connected when options of theirs use a common
+/// resource row, so components can be solved independently.
+fn components(
+    orders: usize,
+    rows: &[(options::Resource, f64)],
+    options: &[FulfillmentOption],
+) -> Vec<usize> {
+    let row_set: std::collections::HashMap<options::Resource, usize> =
+        rows.iter().enumerate().map(|(i, &(r, _))| (r, i)).collect();
+    let mut parent: Vec<usize> = (0..orders + rows.len()).collect();
+    fn find(parent: &mut [usize], mut x: usize) -> usize {
+        while parent[x] != x {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        x
+    }
+    for o in options {
+        for (r, _) in o.usage() {
+            if let Some(&i) = row_set.get(&r) {
+                let (a, b) = (find(&mut parent, o.order), find(&mut parent, orders + i));
+                if a != b {
+                    parent[a] = b;
+                }
+            }
+        }
+    }
+    let mut ids = std::collections::HashMap::new();
+    (0..orders)
+        .map(|o| {
+            let root = find(&mut parent, o);
+            let next = ids.len();
+            *ids.entry(root).or_insert(next)
+        })
+        .collect()
 }

@@ -9,6 +9,8 @@ use crate::solve::Allocation;
 
 /// Most nodes considered per order when pairing nodes into split options.
 const PAIR_CANDIDATES: usize = 6;
+/// Most nodes whose options are enumerated per order (the cheapest ones).
+pub(super) const NODES_PER_ORDER: usize = 12;
 /// Orders with at most this many lines get one option per subset of lines per node.
 const SUBSET_LINES: usize = 3;
 
@@ -88,18 +90,21 @@ struct Reach {
 }
 
 /// Enumerates options for every order; `None` when the deadline passes.
+/// Enumerates options for every order; `None` when the deadline passes. The flag
+/// tells whether the options are all the possible ones of every order.
 pub(super) fn enumerate_options(
     net: &Network,
     deadline: Instant,
-) -> Option<Vec<FulfillmentOption>> {
+) -> Option<(Vec<FulfillmentOption>, bool)> {
     let mut out = Vec::new();
+    let mut complete = true;
     for order in 0..net.order_count() {
         if order % 1024 == 0 && Instant::now() >= deadline {
             return None;
         }
-        order_options(net, order, &mut out);
+        complete &= order_options(net, order, &mut out);
     }
-    Some(out)
+    Some((out, complete))
 }
 
 /// Builds a shipment of `lines` from a node with its cheapest service.
@@ -129,7 +134,9 @@ pub(super) fn has_capacity(net: &Network, node: usize) -> bool {
     n.capacity_shipments != Some(0) && n.capacity_units != Some(0)
 }
 
-fn order_options(net: &Network, order: usize, out: &mut Vec<FulfillmentOption>) {
+/// Appends the order's options; returns whether they are all its possible options
+/// (a single-unit order whose every usable node was enumerated).
+fn order_options(net: &Network, order: usize, out: &mut Vec<FulfillmentOption>) -> bool {
     let o = net.order(order);
     let lines = &net.lines[order];
     let unit_cap = |node: usize| net.instance.nodes[node].capacity_units.unwrap_or(u32::MAX);
@@ -137,7 +144,7 @@ fn order_options(net: &Network, order: usize, out: &mut Vec<FulfillmentOption>) 
         Some(p) => vec![p],
         None => (0..net.node_count()).collect(),
     };
-    let reach: Vec<Reach> = nodes
+    let mut reach: Vec<Reach> = nodes
         .into_iter()
         .filter(|&n| has_capacity(net, n) && lines.iter().any(|&(s, _)| net.available(n, s) > 0))
         .filter_map(|n| {
@@ -171,6 +178,27 @@ fn order_options(net: &Network, order: usize, out: &mut Vec<FulfillmentOption>) 
             .collect()
     };
     let full: Vec<u32> = lines.iter().map(|&(_, q)| q).collect();
+    // Only the nodes with the cheapest single-node options are enumerated; the
+    // bound still considers every node, and column generation adds best responses
+    // elsewhere when they pay.
+    let complete = reach.len() <= NODES_PER_ORDER && lines.len() == 1 && total == 1;
+    if reach.len() > NODES_PER_ORDER {
+        let score = |r: &Reach| -> f64 {
+            let got = take(r, &full);
+            let units: u32 = got.iter().map(|&(_, q)| q).sum();
+            if o.ship_complete && units < total {
+                return f64::INFINITY;
+            }
+            shipment(net, order, r, got).map_or(f64::INFINITY, |a| option_cost(net, order, &[a]))
+        };
+        let mut scored: Vec<(f64, Reach)> = reach.into_iter().map(|r| (score(&r), r)).collect();
+        scored.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.node.cmp(&b.1.node)));
+        reach = scored
+            .into_iter()
+            .take(NODES_PER_ORDER)
+            .map(|(_, r)| r)
+            .collect();
+    }
     let mut singles: Vec<(f64, usize)> = Vec::new();
     for (ri, r) in reach.iter().enumerate() {
         let got = take(r, &full);
@@ -210,7 +238,7 @@ fn order_options(net: &Network, order: usize, out: &mut Vec<FulfillmentOption>) 
     // Splits over two nodes: the first takes what it can, the second the rest.
     let max_shipments = o.max_shipments.unwrap_or(u32::MAX);
     if o.ship_complete || net.pickup[order].is_some() || max_shipments < 2 || total < 2 {
-        return;
+        return complete;
     }
     singles.sort_by(|a, b| a.0.total_cmp(&b.0));
     let top: Vec<usize> = singles
@@ -238,6 +266,7 @@ fn order_options(net: &Network, order: usize, out: &mut Vec<FulfillmentOption>) 
             }
         }
     }
+    complete
 }
 
 impl FulfillmentOption {
