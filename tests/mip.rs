@@ -222,3 +222,19 @@ fn solves_are_deterministic() {
     assert_eq!(a.shipments, b.shipments);
     assert_eq!(a.lower_bound, b.lower_bound);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 16, .. Default::default() })]
+    /// Every MIP plan passes the checker, whatever the window looks like.
+    #[test]
+    fn mip_plans_pass_the_checker_on_random_windows(
+        orders in 1usize..120, nodes in 1usize..10, skus in 1usize..25,
+        seed in 0u64..1_000_000, tightness in 0.5f64..4.0,
+        late in proptest::option::of(0.0f64..8.0),
+    ) {
+        let inst = generate(&GenParams { orders, nodes, skus, seed, tightness, late_penalty_per_day: late });
+        let plan = mip(&inst, 10.0);
+        let lb = plan.lower_bound.expect("a bound");
+        proptest::prop_assert!(lb <= plan.objective + 1e-6);
+    }
+}

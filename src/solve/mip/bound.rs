@@ -92,7 +92,7 @@ pub(super) fn lagrangian_bound(
                     - penalty;
                 let avail = net.available(n, s).min(q);
                 all &= avail == q;
-                if a < 0.0 {
+                if a < 0.0 && avail > 0 {
                     single += a * f64::from(avail);
                     unit_offers[i].push((fixed.len(), a, avail));
                 }
@@ -180,7 +180,7 @@ fn fill_response(
 }
 
 /// Most node subsets of one size evaluated exactly per order in the bound.
-const SUBSETS_PER_SIZE: usize = 256;
+const SUBSETS_PER_SIZE: usize = 1500;
 
 /// The lowest relaxed reduced cost of an order over every set of 2..=`max_size` nodes
 /// (and `best_single` for one node): small sets are enumerated exactly, each line
@@ -227,9 +227,15 @@ fn best_best_response(
     sorted_fixed.sort_by(f64::total_cmp);
     for k in 2..=max_size {
         if binomial(m, k) > SUBSETS_PER_SIZE {
+            // Two valid bounds on every set of k or more nodes; the larger holds.
             let anywhere = fill(&|_| true);
             let f: f64 = sorted_fixed[..k].iter().sum();
-            let relaxed = f + split * (k - 1) as f64 + anywhere;
+            let mut relaxed = f + split * (k - 1) as f64 + anywhere;
+            if lines.len() <= DP_LINES {
+                relaxed = relaxed.max(group_bound(
+                    &useful, fixed, &offers, lines, split, k, max_size,
+                ));
+            }
             if relaxed < best {
                 // The relaxation names no real set: keep the best exact set found.
                 best = relaxed;
@@ -246,6 +252,79 @@ fn best_best_response(
         });
     }
     (best, best_set)
+}
+
+/// Orders with at most this many lines get the line-group bound for large node sets.
+const DP_LINES: usize = 8;
+
+/// Lowest relaxed cost over sets of `min_nodes..=max_nodes` nodes, ignoring stock
+/// caps: each node serves a group of whole lines at its fixed cost plus its unit
+/// costs, every other line stays unfilled. Exact for that relaxation by dynamic
+/// programming over line subsets and group counts.
+fn group_bound(
+    useful: &[usize],
+    fixed: &[f64],
+    offers: &[Vec<(usize, f64, u32)>],
+    lines: &[(usize, u32)],
+    split: f64,
+    min_nodes: usize,
+    max_nodes: usize,
+) -> f64 {
+    let l = lines.len();
+    let full = 1usize << l;
+    // cost1[sub]: cheapest single node serving exactly the lines in `sub`.
+    let mut cost1 = vec![f64::INFINITY; full];
+    for &p in useful {
+        let unit: Vec<f64> = (0..l)
+            .map(|i| {
+                offers[i]
+                    .iter()
+                    .find(|o| o.0 == p)
+                    .map_or(f64::INFINITY, |o| o.1 * f64::from(lines[i].1))
+            })
+            .collect();
+        for (sub, c) in cost1.iter_mut().enumerate().skip(1) {
+            let v = fixed[p]
+                + (0..l)
+                    .filter(|i| sub & (1 << i) != 0)
+                    .map(|i| unit[i])
+                    .sum::<f64>();
+            if v < *c {
+                *c = v;
+            }
+        }
+    }
+    // best[mask][k]: lines in `mask` served by exactly k groups.
+    let max_nodes = max_nodes.min(l);
+    let mut best = vec![vec![f64::INFINITY; max_nodes + 1]; full];
+    best[0][0] = 0.0;
+    for mask in 1..full {
+        let low = mask & mask.wrapping_neg();
+        let mut sub = mask;
+        while sub > 0 {
+            if sub & low != 0 && cost1[sub].is_finite() {
+                let rest = mask ^ sub;
+                for k in 1..=max_nodes {
+                    let prev = best[rest][k - 1];
+                    if prev.is_finite() {
+                        let extra = if k >= 2 { split } else { 0.0 };
+                        let v = prev + cost1[sub] + extra;
+                        if v < best[mask][k] {
+                            best[mask][k] = v;
+                        }
+                    }
+                }
+            }
+            sub = (sub - 1) & mask;
+        }
+    }
+    let mut out = f64::INFINITY;
+    for row in best.iter().skip(1) {
+        for &v in row.iter().skip(min_nodes) {
+            out = out.min(v);
+        }
+    }
+    out
 }
 
 fn binomial(n: usize, k: usize) -> usize {

@@ -31,13 +31,13 @@ use model::{Model, binding_rows, build_model, run_guarded};
 use options::{FulfillmentOption, add_incumbent_options, enumerate_options};
 
 /// Options per order in the first restricted master.
-const INITIAL_OPTIONS_PER_ORDER: usize = 3;
+const INITIAL_OPTIONS_PER_ORDER: usize = 1;
 /// Options per order added by one pricing round, at most.
 const ADDED_PER_ORDER: usize = 3;
 /// Column generation rounds, at most.
 const MAX_ROUNDS: usize = 8;
 /// Share of the budget column generation may use before the MIP starts.
-const CG_SHARE: f64 = 0.5;
+const CG_SHARE: f64 = 0.7;
 /// Windows with more orders fix the orders the LP has decided before the MIP.
 const FULL_MIP_ORDERS: usize = 3000;
 /// LP value at which an option counts as decided.
@@ -345,6 +345,17 @@ fn add_responses(
         let shipments: Option<Vec<Allocation>> = response
             .iter()
             .map(|(node, lines)| {
+                (
+                    node,
+                    lines
+                        .iter()
+                        .copied()
+                        .filter(|&(_, q)| q > 0)
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .filter(|(_, lines)| !lines.is_empty())
+            .map(|(node, lines)| {
                 let zone = net.lane(order, *node).zone;
                 let units: u32 = lines.iter().map(|&(_, q)| q).sum();
                 let weight = net.weight(lines.iter().copied());
@@ -353,11 +364,13 @@ fn add_responses(
                         order,
                         node: *node,
                         service,
-                        lines: lines.clone(),
+                        lines,
                     })
             })
             .collect();
-        let Some(shipments) = shipments else { continue };
+        let Some(shipments) = shipments.filter(|s| !s.is_empty()) else {
+            continue;
+        };
         if by_order[order]
             .iter()
             .any(|&j| options[j].shipments == shipments)
