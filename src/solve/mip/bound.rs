@@ -1,5 +1,7 @@
 //! A lower bound valid for the full problem, from any nonnegative resource prices.
 
+use std::time::Instant;
+
 use super::model::Model;
 use super::options::{Resource, has_capacity};
 use crate::cost::{Network, ServiceChoice};
@@ -20,7 +22,8 @@ pub(super) fn lagrangian_bound(
     net: &Network,
     model: &Model,
     row_duals: &[f64],
-) -> (f64, Vec<Response>) {
+    deadline: Instant,
+) -> Option<(f64, Vec<Response>)> {
     let mut responses = Vec::with_capacity(model.orders);
     // HiGHS reports duals of ≤ rows in a minimization as ≤ 0; the price is −dual.
     let orders = model.orders;
@@ -28,6 +31,9 @@ pub(super) fn lagrangian_bound(
     let mut bound: f64 = model.rows.iter().map(|&(r, cap)| -price(r) * cap).sum();
     let services = &net.instance.rate_card.services;
     for order in 0..orders {
+        if order % 256 == 0 && Instant::now() >= deadline {
+            return None;
+        }
         let o = net.order(order);
         let lines = &net.lines[order];
         let penalty = net.unit_penalty(order);
@@ -148,7 +154,7 @@ pub(super) fn lagrangian_bound(
             Some(set) => fill_response(&set, &fixed_nodes, &unit_offers, lines),
         });
     }
-    (bound, responses)
+    Some((bound, responses))
 }
 
 /// The shipments of a multi-node best response: each line's units from the set's

@@ -90,22 +90,26 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         stats["fallback_reason"] = json!("time budget spent enumerating options");
         return finish(incumbent, None, stats);
     };
+    stats["options"] = json!(options.len());
+    if Instant::now() + model::FINISH_MARGIN >= deadline {
+        stats["mip_status"] = json!("skipped: no time left after enumeration");
+        let best = incumbent.clone();
+        return conclude(best, incumbent, false, None, stats, finish);
+    }
     add_incumbent_options(net, &incumbent_allocs, &mut options);
     let mut by_order = options_by_order(net, &options);
     let total_penalty: f64 = (0..net.order_count())
         .map(|o| net.unit_penalty(o) * net.lines[o].iter().map(|&(_, q)| f64::from(q)).sum::<f64>())
         .sum();
-    let rows = binding_rows(net, &options);
-    stats["options"] = json!(options.len());
+    let rows = binding_rows(net, &options, &by_order);
     stats["resource_rows"] = json!(rows.len());
-    let components = components(net.order_count(), &rows, &options);
-    stats["components"] = json!(components.iter().max().map_or(0, |&c| c + 1));
-    let mut sizes = std::collections::HashMap::new();
-    for &c in &components {
-        *sizes.entry(c).or_insert(0usize) += 1;
-    }
-    stats["largest_component"] = json!(sizes.values().copied().max().unwrap_or(0));
+
     lap("enumerate", &mut stats);
+    if Instant::now() + model::FINISH_MARGIN >= deadline {
+        stats["mip_status"] = json!("skipped: no time left after enumeration");
+        let best = incumbent.clone();
+        return conclude(best, incumbent, false, None, stats, finish);
+    }
 
     // 3–4. Column generation with a Lagrangian bound per round.
     let mut included: Vec<bool> = vec![false; options.len()];
@@ -124,7 +128,8 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     // Prices of zero give a first bound at once: every order at its best alone.
     let unpriced = build_model(net.order_count(), rows.clone(), &options, &[]);
     let zero = vec![0.0; net.order_count() + rows.len()];
-    let mut lower_bound = Some(total_penalty + bound::lagrangian_bound(net, &unpriced, &zero).0);
+    let mut lower_bound =
+        bound::lagrangian_bound(net, &unpriced, &zero, cg_deadline).map(|(b, _)| total_penalty + b);
     stats["unpriced_bound"] = json!(lower_bound);
     let mut last_lp: Option<(Model, Vec<f64>, Vec<f64>)> = None;
     let mut rounds = 0;
@@ -140,7 +145,10 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         lp_seconds += t.elapsed().as_secs_f64();
         let t = Instant::now();
         let Some(duals) = lp.row_duals else { break };
-        let (lb, responses) = bound::lagrangian_bound(net, &master, &duals);
+        let Some((lb, responses)) = bound::lagrangian_bound(net, &master, &duals, cg_deadline)
+        else {
+            break;
+        };
         let lb = total_penalty + lb;
         lower_bound = Some(lower_bound.map_or(lb, |b: f64| b.max(lb)));
         stats["lp_objective"] = json!(total_penalty + lp.objective);
@@ -170,7 +178,9 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     // 5. Price-directed rounding, then the MIP from the best plan so far.
     let mut best_allocs = incumbent_allocs.clone();
     let mut best_plan = incumbent.clone();
-    if let Some((master, duals, lp_x)) = &last_lp {
+    if let Some((master, duals, lp_x)) = &last_lp
+        && Instant::now() < deadline
+    {
         let rounded = round_lp(net, master, duals, lp_x, &options, &by_order);
         let plan = assemble_plan(net, &rounded, "mip", PlanStatus::Feasible);
         stats["rounded_objective"] = json!(plan.objective);
@@ -180,7 +190,15 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         }
     }
     lap("rounding", &mut stats);
+    if Instant::now() + model::FINISH_MARGIN >= deadline {
+        stats["mip_status"] = json!("skipped: no time left");
+        return conclude(best_plan, incumbent, false, lower_bound, stats, finish);
+    }
+    let known = options.len();
     add_incumbent_options(net, &best_allocs, &mut options);
+    for j in known..options.len() {
+        by_order[options[j].order].push(j);
+    }
     included.resize(options.len(), false);
     let start_by_order = group_by_order(net, &best_allocs);
     for (j, o) in options.iter().enumerate() {
@@ -200,7 +218,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         .filter(|a| fixed[a.order])
         .cloned()
         .collect();
-    let mut rows = binding_rows(net, &options);
+    let mut rows = binding_rows(net, &options, &by_order);
     let mut left = Usage::new(net);
     for a in &fixed_allocs {
         left.take(a.node, &a.lines);
@@ -254,8 +272,27 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     }
     stats["master_columns_mip"] = json!(ids.len());
     lap("mip", &mut stats);
+    conclude(
+        best_plan,
+        incumbent,
+        mip_finished,
+        lower_bound,
+        stats,
+        finish,
+    )
+}
+
+/// The final choice: the best plan, unless the budget ran out before anything beat
+/// the greedy incumbent, which is then returned as `fallback`.
+fn conclude(
+    mut best_plan: Plan,
+    incumbent: Plan,
+    mip_finished: bool,
+    lower_bound: Option<f64>,
+    mut stats: serde_json::Value,
+    finish: impl FnOnce(Plan, Option<f64>, serde_json::Value) -> Plan,
+) -> Plan {
     if best_plan.objective >= incumbent.objective && !mip_finished {
-        // The budget ran out before anything beat the greedy incumbent.
         let mut plan = incumbent;
         plan.status = PlanStatus::Fallback;
         stats["fallback_reason"] =
@@ -465,41 +502,4 @@ fn fits(usage: &Usage, option: &FulfillmentOption) -> bool {
                 .iter()
                 .all(|&(s, q)| usage.stock_left(a.node, s) >= i64::from(q))
     })
-}
-
-/// Component id per order: orders are connected when options of theirs use a common
-/// resource row, so components can be solved independently.
-fn components(
-    orders: usize,
-    rows: &[(options::Resource, f64)],
-    options: &[FulfillmentOption],
-) -> Vec<usize> {
-    let row_set: std::collections::HashMap<options::Resource, usize> =
-        rows.iter().enumerate().map(|(i, &(r, _))| (r, i)).collect();
-    let mut parent: Vec<usize> = (0..orders + rows.len()).collect();
-    fn find(parent: &mut [usize], mut x: usize) -> usize {
-        while parent[x] != x {
-            parent[x] = parent[parent[x]];
-            x = parent[x];
-        }
-        x
-    }
-    for o in options {
-        for (r, _) in o.usage() {
-            if let Some(&i) = row_set.get(&r) {
-                let (a, b) = (find(&mut parent, o.order), find(&mut parent, orders + i));
-                if a != b {
-                    parent[a] = b;
-                }
-            }
-        }
-    }
-    let mut ids = std::collections::HashMap::new();
-    (0..orders)
-        .map(|o| {
-            let root = find(&mut parent, o);
-            let next = ids.len();
-            *ids.entry(root).or_insert(next)
-        })
-        .collect()
 }

@@ -32,17 +32,26 @@ pub(super) struct Model {
 
 /// Resource rows that can bind: those whose capacity is below the most that all
 /// orders together could use with the known options (each order uses one option).
-pub(super) fn binding_rows(net: &Network, options: &[FulfillmentOption]) -> Vec<(Resource, f64)> {
-    let mut per_order_max: HashMap<(usize, Resource), f64> = HashMap::new();
-    for opt in options {
-        for (r, q) in opt.usage() {
-            let m = per_order_max.entry((opt.order, r)).or_insert(0.0);
-            *m = m.max(q);
-        }
-    }
+pub(super) fn binding_rows(
+    net: &Network,
+    options: &[FulfillmentOption],
+    by_order: &[Vec<usize>],
+) -> Vec<(Resource, f64)> {
     let mut max_use: HashMap<Resource, f64> = HashMap::new();
-    for ((_, r), q) in per_order_max {
-        *max_use.entry(r).or_insert(0.0) += q;
+    let mut order_max: Vec<(Resource, f64)> = Vec::new();
+    for ids in by_order {
+        order_max.clear();
+        for &j in ids {
+            for (r, q) in options[j].usage() {
+                match order_max.iter_mut().find(|(r2, _)| *r2 == r) {
+                    Some((_, m)) => *m = m.max(q),
+                    None => order_max.push((r, q)),
+                }
+            }
+        }
+        for &(r, q) in &order_max {
+            *max_use.entry(r).or_insert(0.0) += q;
+        }
     }
     let capacity = |r: Resource| -> Option<f64> {
         match r {
