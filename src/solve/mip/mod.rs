@@ -42,6 +42,8 @@ const CG_SHARE: f64 = 0.7;
 const FULL_MIP_ORDERS: usize = 3000;
 /// LP value at which an option counts as decided.
 const DECIDED: f64 = 0.99;
+/// Options per order added to the MIP by reduced-cost selection, at most.
+const MIP_EXTRA_PER_ORDER: usize = 8;
 /// Reduced cost below which an option improves the master.
 const RC_EPS: f64 = 1e-6;
 
@@ -230,25 +232,52 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             options::Resource::Units(n) => left.units[n] as f64,
         };
     }
-    let ids: Vec<usize> = (0..options.len())
-        .filter(|&j| included[j] && !fixed[options[j].order])
-        .collect();
     stats["fixed_orders"] = json!(fixed.iter().filter(|&&f| f).count());
-    let master = build_model(net.order_count(), rows, &options, &ids);
-    let start: Vec<f64> = ids
-        .iter()
-        .map(|&j| {
-            f64::from(u8::from(
-                options[j].shipments == start_by_order[options[j].order],
-            ))
-        })
-        .collect();
     let mut mip_finished = false;
-    if let Some(run) = run_guarded(master.problem(true), Some(start), opts, deadline) {
-        mip_finished = run.status == highs::HighsModelStatus::Optimal;
-        stats["mip_status"] = json!(format!("{:?}", run.status));
-        stats["mip_nodes"] = json!(run.nodes);
-        stats["mip_gap_restricted"] = json!(run.gap);
+    for pass in 0..2 {
+        if pass == 1 {
+            // A second MIP with more columns, while time is left and the gap is open.
+            let closed = lower_bound.is_some_and(|lb| {
+                (best_plan.objective - lb) / best_plan.objective.abs().max(1e-9) <= opts.gap
+            });
+            let Some((last, duals, _)) = &last_lp else {
+                break;
+            };
+            if closed || Instant::now() + model::FINISH_MARGIN >= deadline {
+                break;
+            }
+            add_by_reduced_cost(
+                last,
+                duals,
+                &options,
+                &by_order,
+                &fixed,
+                best_plan.objective - lower_bound.unwrap_or(f64::NEG_INFINITY),
+                &mut included,
+            );
+        }
+        let start_by_order = group_by_order(net, &best_allocs);
+        let ids: Vec<usize> = (0..options.len())
+            .filter(|&j| included[j] && !fixed[options[j].order])
+            .collect();
+        let master = build_model(net.order_count(), rows.clone(), &options, &ids);
+        let start: Vec<f64> = ids
+            .iter()
+            .map(|&j| {
+                f64::from(u8::from(
+                    options[j].shipments == start_by_order[options[j].order],
+                ))
+            })
+            .collect();
+        stats[format!("mip{pass}_columns")] = json!(ids.len());
+        let Some(run) = run_guarded(master.problem(true), Some(start), opts, deadline) else {
+            stats[format!("mip{pass}_status")] = json!("no plan within the time budget");
+            break;
+        };
+        mip_finished |= run.status == highs::HighsModelStatus::Optimal;
+        stats[format!("mip{pass}_status")] = json!(format!("{:?}", run.status));
+        stats[format!("mip{pass}_nodes")] = json!(run.nodes);
+        stats[format!("mip{pass}_gap_restricted")] = json!(run.gap);
         let chosen: Vec<Allocation> = master
             .option_ids
             .iter()
@@ -258,8 +287,10 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             .chain(fixed_allocs.iter().cloned())
             .collect();
         let plan = assemble_plan(net, &chosen, "mip", PlanStatus::Feasible);
+        stats[format!("mip{pass}_objective")] = json!(plan.objective);
         if plan.objective < best_plan.objective {
             best_plan = plan;
+            best_allocs = chosen;
         }
         // With every option of every order in the master, the MIP's own bound holds
         // for the whole problem.
@@ -267,10 +298,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             let restricted = total_penalty + run.dual_bound;
             lower_bound = Some(lower_bound.map_or(restricted, |b| b.max(restricted)));
         }
-    } else {
-        stats["mip_status"] = json!("no plan within the time budget");
     }
-    stats["master_columns_mip"] = json!(ids.len());
     lap("mip", &mut stats);
     conclude(
         best_plan,
@@ -491,6 +519,35 @@ fn round_lp(
         }
     }
     out
+}
+
+/// Reduced-cost selection: an option whose reduced cost exceeds `room` (the gap
+/// between the best plan and the bound) cannot be part of a better plan; the cheaper
+/// ones of each free order join the MIP, a few per order.
+fn add_by_reduced_cost(
+    master: &Model,
+    duals: &[f64],
+    options: &[FulfillmentOption],
+    by_order: &[Vec<usize>],
+    fixed: &[bool],
+    room: f64,
+    included: &mut [bool],
+) {
+    for (o, ids) in by_order.iter().enumerate() {
+        if fixed[o] {
+            continue;
+        }
+        let mut cheap: Vec<(f64, usize)> = ids
+            .iter()
+            .filter(|&&j| !included[j])
+            .map(|&j| (reduced_cost(master, duals, &options[j]), j))
+            .filter(|&(rc, _)| rc <= room)
+            .collect();
+        cheap.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for &(_, j) in cheap.iter().take(MIP_EXTRA_PER_ORDER) {
+            included[j] = true;
+        }
+    }
 }
 
 /// Whether an option fits the stock and capacity left.
