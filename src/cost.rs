@@ -4,17 +4,45 @@
 
 use std::collections::HashMap;
 
-use crate::domain::{Instance, Node, Order, Point, RateCard};
+use crate::domain::{Instance, Order, Point, RateCard};
 
 /// Earth radius used for great-circle distances, in miles.
 pub const EARTH_RADIUS_MILES: f64 = 3958.8;
 
 /// Great-circle (haversine) distance between two points, in miles.
 pub fn haversine_miles(a: Point, b: Point) -> f64 {
-    let (lat1, lat2) = (a.lat.to_radians(), b.lat.to_radians());
-    let dlat = lat2 - lat1;
+    miles_of_haversine(haversine(Trig::of(a), Trig::of(b)))
+}
+
+/// A point with the trigonometry the haversine formula needs, computed once.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Trig {
+    lat_rad: f64,
+    cos_lat: f64,
+    lon: f64,
+}
+
+impl Trig {
+    /// Precomputes a point.
+    pub fn of(p: Point) -> Trig {
+        let lat_rad = p.lat.to_radians();
+        Trig {
+            lat_rad,
+            cos_lat: lat_rad.cos(),
+            lon: p.lon,
+        }
+    }
+}
+
+/// The haversine term h of two points; distances grow with h, so h ranks them.
+pub fn haversine(a: Trig, b: Trig) -> f64 {
+    let dlat = b.lat_rad - a.lat_rad;
     let dlon = (b.lon - a.lon).to_radians();
-    let h = (dlat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (dlon / 2.0).sin().powi(2);
+    (dlat / 2.0).sin().powi(2) + a.cos_lat * b.cos_lat * (dlon / 2.0).sin().powi(2)
+}
+
+/// Miles of a haversine term.
+pub fn miles_of_haversine(h: f64) -> f64 {
     2.0 * EARTH_RADIUS_MILES * h.sqrt().min(1.0).asin()
 }
 
@@ -83,6 +111,8 @@ pub struct Network<'a> {
     pub lines: Vec<Vec<(usize, u32)>>,
     /// Each order's pickup node index, if it is a pickup order.
     pub pickup: Vec<Option<usize>>,
+    node_trig: Vec<Trig>,
+    order_trig: Vec<Trig>,
 }
 
 impl<'a> Network<'a> {
@@ -123,8 +153,25 @@ impl<'a> Network<'a> {
                     .and_then(|n| node_index.get(n).copied())
             })
             .collect();
+        let node_trig = instance
+            .nodes
+            .iter()
+            .map(|n| {
+                Trig::of(Point {
+                    lat: n.lat,
+                    lon: n.lon,
+                })
+            })
+            .collect();
+        let order_trig = instance
+            .orders
+            .iter()
+            .map(|o| Trig::of(o.ship_to))
+            .collect();
         Network {
             instance,
+            node_trig,
+            order_trig,
             sku_weight: instance.skus.iter().map(|s| s.weight).collect(),
             node_index,
             sku_index,
@@ -157,14 +204,18 @@ impl<'a> Network<'a> {
 
     /// Distance and zone from node to order.
     pub fn lane(&self, order: usize, node: usize) -> Lane {
-        let n: &Node = &self.instance.nodes[node];
-        let miles = haversine_miles(
-            Point {
-                lat: n.lat,
-                lon: n.lon,
-            },
-            self.instance.orders[order].ship_to,
-        );
+        self.lane_of(self.haversine(order, node))
+    }
+
+    /// The haversine term from node to order: cheaper than [`Network::lane`] and in
+    /// the same order, for ranking nodes by distance.
+    pub fn haversine(&self, order: usize, node: usize) -> f64 {
+        haversine(self.node_trig[node], self.order_trig[order])
+    }
+
+    /// Distance and zone of a haversine term.
+    pub fn lane_of(&self, h: f64) -> Lane {
+        let miles = miles_of_haversine(h);
         Lane {
             miles,
             zone: zone(&self.instance.rate_card, miles),

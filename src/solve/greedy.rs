@@ -67,8 +67,8 @@ pub fn allocate(net: &Network, policy: Policy) -> Vec<Allocation> {
 #[derive(Debug, Clone, Copy)]
 struct Candidate {
     node: usize,
-    miles: f64,
-    zone: usize,
+    /// Haversine term (ranks by distance).
+    h: f64,
     used: bool,
 }
 
@@ -115,18 +115,14 @@ pub fn allocate_order(
     let mut candidates: Vec<Candidate> = nodes
         .into_iter()
         .filter(|&n| usage.shipments[n] > 0 && usage.units[n] > 0 && has_any_stock(n))
-        .map(|n| {
-            let lane = net.lane(order, n);
-            Candidate {
-                node: n,
-                miles: lane.miles,
-                zone: lane.zone,
-                used: false,
-            }
+        .map(|n| Candidate {
+            node: n,
+            h: net.haversine(order, n),
+            used: false,
         })
         .collect();
     if policy == Policy::Closest {
-        candidates.sort_by(|a, b| a.miles.total_cmp(&b.miles).then(a.node.cmp(&b.node)));
+        candidates.sort_by(|a, b| a.h.total_cmp(&b.h).then(a.node.cmp(&b.node)));
     }
     let max_shipments = if o.ship_complete {
         1
@@ -145,18 +141,19 @@ pub fn allocate_order(
         for (ci, c) in candidates.iter().enumerate().filter(|(_, c)| !c.used) {
             let lines = take_from(net, usage, order, c.node, &need);
             let units: u32 = lines.iter().map(|&(_, q)| q).sum();
-            if units == 0
-                || (o.ship_complete && units < total_need)
-                || !net.can_serve(order, c.node, c.zone)
-            {
+            if units == 0 || (o.ship_complete && units < total_need) {
+                continue;
+            }
+            let zone = net.lane_of(c.h).zone;
+            if !net.can_serve(order, c.node, zone) {
                 continue;
             }
             let key = match policy {
-                Policy::Closest => -c.miles,
-                Policy::FewestSplits => units as f64 * 1e6 - c.miles,
+                Policy::Closest => -c.h,
+                Policy::FewestSplits => units as f64 * 1e6 - c.h,
                 Policy::Cheapest => {
                     let weight = net.weight(lines.iter().copied());
-                    let Some((_, price)) = net.best_service(order, c.node, c.zone, units, weight)
+                    let Some((_, price)) = net.best_service(order, c.node, zone, units, weight)
                     else {
                         continue;
                     };
@@ -185,7 +182,7 @@ pub fn allocate_order(
         let units: u32 = lines.iter().map(|&(_, q)| q).sum();
         let weight = net.weight(lines.iter().copied());
         let (service, _) = net
-            .best_service(order, c.node, c.zone, units, weight)
+            .best_service(order, c.node, net.lane_of(c.h).zone, units, weight)
             .expect("candidates can serve the order");
         for &(sku, q) in &lines {
             let i = order_lines
