@@ -900,8 +900,11 @@ pub fn write_json<T: serde::Serialize>(doc: &T, path: Option<&Path>) -> std::io:
         Some(p) => {
             let file = std::io::BufWriter::new(std::fs::File::create(p)?);
             if p.extension().is_some_and(|e| e == "gz") {
-                let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
-                serde_json::to_writer(&mut gz, doc)?;
+                let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+                // Buffer in front of the encoder: serde writes many small pieces.
+                let mut buffered = std::io::BufWriter::with_capacity(1 << 16, gz);
+                serde_json::to_writer(&mut buffered, doc)?;
+                let gz = buffered.into_inner().map_err(|e| e.into_error())?;
                 gz.finish()?.flush()
             } else {
                 let mut file = file;
