@@ -414,6 +414,7 @@ impl Fields {
         }
     }
 
+    /// A finite number within range (lat/lon and amounts).
     fn number(
         &mut self,
         o: &Map<String, Value>,
@@ -421,25 +422,21 @@ impl Fields {
         path: &str,
         required: bool,
     ) -> Option<f64> {
-        match self.get(o, key, path, required)? {
-            Value::Number(n) => {
-                let x = n.as_f64().unwrap_or(f64::INFINITY);
-                if !x.is_finite() || x.abs() > MAX_AMOUNT {
-                    self.push(
-                        "E1007",
-                        format!("{path}.{key}"),
-                        format!("{x} is out of range"),
-                    );
-                    None
-                } else {
-                    Some(x)
-                }
-            }
-            other => {
-                self.wrong_type(&format!("{path}.{key}"), "a number", other);
-                None
-            }
+        let v = self.get(o, key, path, required)?;
+        self.number_value(v, &format!("{path}.{key}"))
+    }
+
+    fn number_value(&mut self, v: &Value, path: &str) -> Option<f64> {
+        let Value::Number(n) = v else {
+            self.wrong_type(path, "a number", v);
+            return None;
+        };
+        let x = n.as_f64().unwrap_or(f64::INFINITY);
+        if !x.is_finite() || x.abs() > MAX_AMOUNT {
+            self.push("E1007", path, format!("{x} is out of range"));
+            return None;
         }
+        Some(x)
     }
 
     /// A finite amount ≥ 0 (costs, weights, miles).
@@ -450,12 +447,8 @@ impl Fields {
         path: &str,
         required: bool,
     ) -> Option<f64> {
-        let x = self.number(o, key, path, required)?;
-        if x < 0.0 {
-            self.push("E1006", format!("{path}.{key}"), format!("{x} is negative"));
-            return None;
-        }
-        Some(x)
+        let v = self.get(o, key, path, required)?;
+        self.amount_value(v, &format!("{path}.{key}"))
     }
 
     fn count_value(&mut self, v: &Value, path: &str, min: u32) -> Option<u32> {
@@ -517,24 +510,12 @@ impl Fields {
     }
 
     fn amount_value(&mut self, v: &Value, path: &str) -> Option<f64> {
-        match v {
-            Value::Number(n) => {
-                let x = n.as_f64().unwrap_or(f64::INFINITY);
-                if !x.is_finite() || x.abs() > MAX_AMOUNT {
-                    self.push("E1007", path, format!("{x} is out of range"));
-                    None
-                } else if x < 0.0 {
-                    self.push("E1006", path, format!("{x} is negative"));
-                    None
-                } else {
-                    Some(x)
-                }
-            }
-            other => {
-                self.wrong_type(path, "a number", other);
-                None
-            }
+        let x = self.number_value(v, path)?;
+        if x < 0.0 {
+            self.push("E1006", path, format!("{x} is negative"));
+            return None;
         }
+        Some(x)
     }
 
     fn lat_lon(&mut self, o: &Map<String, Value>, path: &str) -> (f64, f64) {

@@ -90,6 +90,20 @@ impl Allocation {
     pub fn units(&self) -> u32 {
         self.lines.iter().map(|&(_, q)| q).sum()
     }
+
+    /// The shipment's price under the cost model; `None` if it is not allowed.
+    pub fn price(&self, net: &Network) -> Option<crate::cost::ShipmentPrice> {
+        let weight = net.weight(self.lines.iter().copied());
+        let zone = net.lane(self.order, self.node).zone;
+        net.price(
+            self.order,
+            self.node,
+            zone,
+            self.service,
+            self.units(),
+            weight,
+        )
+    }
 }
 
 /// Remaining stock and node capacity while allocating. Signed so that the checker
@@ -212,16 +226,8 @@ pub fn assemble_plan(
         let o = net.order(order);
         objective += net.split_cost(allocs.len());
         for a in allocs {
-            let weight = net.weight(a.lines.iter().copied());
-            let price = net
-                .price(
-                    order,
-                    a.node,
-                    net.lane(order, a.node).zone,
-                    a.service,
-                    a.units(),
-                    weight,
-                )
+            let price = a
+                .price(net)
                 .expect("solvers allocate only allowed shipments");
             objective += price.cost;
             shipments.push(Shipment {

@@ -67,17 +67,7 @@ pub(super) fn add_incumbent_options(
 pub(super) fn option_cost(net: &Network, order: usize, shipments: &[Allocation]) -> f64 {
     let mut cost = net.split_cost(shipments.len());
     for a in shipments {
-        let weight = net.weight(a.lines.iter().copied());
-        let price = net
-            .price(
-                order,
-                a.node,
-                net.lane(order, a.node).zone,
-                a.service,
-                a.units(),
-                weight,
-            )
-            .expect("options hold allowed shipments");
+        let price = a.price(net).expect("options hold allowed shipments");
         cost += price.cost - net.unit_penalty(order) * f64::from(a.units());
     }
     cost
