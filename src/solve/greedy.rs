@@ -135,8 +135,9 @@ pub fn allocate_order(
 
     while shipments < max_shipments && need.iter().any(|&n| n > 0) {
         // Evaluate every unused candidate; keep the best by the policy's key.
-        // (candidate index, lines it would ship, policy key)
-        type Choice = (usize, Vec<(usize, u32)>, f64);
+        // (candidate index, lines it would ship, policy key: larger is better,
+        // compared first by its first part)
+        type Choice = (usize, Vec<(usize, u32)>, (f64, f64));
         let mut best: Option<Choice> = None;
         for (ci, c) in candidates.iter().enumerate().filter(|(_, c)| !c.used) {
             let lines = take_from(net, usage, order, c.node, &need);
@@ -149,8 +150,8 @@ pub fn allocate_order(
                 continue;
             }
             let key = match policy {
-                Policy::Closest => -c.h,
-                Policy::FewestSplits => units as f64 * 1e6 - c.h,
+                Policy::Closest => (-c.h, 0.0),
+                Policy::FewestSplits => (f64::from(units), -c.h),
                 Policy::Cheapest => {
                     let weight = net.weight(lines.iter().copied());
                     let Some((_, price)) = net.best_service(order, c.node, zone, units, weight)
@@ -166,10 +167,13 @@ pub fn allocate_order(
                     if saving <= 0.0 {
                         continue;
                     }
-                    saving
+                    (saving, 0.0)
                 }
             };
-            if best.as_ref().is_none_or(|(_, _, k)| key > *k) {
+            if best
+                .as_ref()
+                .is_none_or(|(_, _, k)| key.0 > k.0 || (key.0 == k.0 && key.1 > k.1))
+            {
                 best = Some((ci, lines, key));
             }
             if policy == Policy::Closest {

@@ -33,7 +33,7 @@ use options::{FulfillmentOption, add_incumbent_options, enumerate_options};
 /// Options per order in the first restricted master.
 const INITIAL_OPTIONS_PER_ORDER: usize = 1;
 /// Options per order added by one pricing round, at most.
-const ADDED_PER_ORDER: usize = 3;
+const ADDED_PER_ORDER: usize = 1;
 /// Column generation rounds, at most.
 const MAX_ROUNDS: usize = 8;
 /// Share of the budget column generation may use before the MIP starts.
