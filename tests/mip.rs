@@ -31,6 +31,13 @@ fn the_spec_example_reaches_its_proved_optimum() {
     );
     let lb = plan.lower_bound.expect("a bound");
     assert!(lb <= 750.5573 + 1e-6, "bound {lb} above the proved optimum");
+    let raw = plan.stats.as_ref().unwrap()["lagrangian_bound"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        raw <= 750.5573 + 1e-6,
+        "raw bound {raw} above the proved optimum"
+    );
     // The Lagrangian bound closes the gap here, so the optimum is proved.
     assert_eq!(plan.status, PlanStatus::Optimal);
     assert_eq!(plan.unfilled.iter().map(|u| u.qty).sum::<u32>(), 9);
@@ -237,4 +244,130 @@ proptest::proptest! {
         let lb = plan.lower_bound.expect("a bound");
         proptest::prop_assert!(lb <= plan.objective + 1e-6);
     }
+}
+
+/// The optimum by exhaustive search: every unit of every order goes to some node or
+/// stays unfilled; each shipment takes its cheapest allowed service; the checker
+/// decides feasibility.
+fn brute_force_units(inst: &domopt::domain::Instance) -> f64 {
+    use domopt::cost::Network;
+    use domopt::solve::{Allocation, assemble_plan};
+    let net = Network::new(inst);
+    let n = net.node_count();
+    // (order, sku) per unit.
+    let units: Vec<(usize, usize)> = (0..net.order_count())
+        .flat_map(|o| {
+            net.lines[o]
+                .iter()
+                .flat_map(move |&(s, q)| std::iter::repeat_n((o, s), q as usize))
+        })
+        .collect();
+    let mut choice = vec![0usize; units.len()]; // 0 = unfilled, k = node k-1
+    let mut best = f64::INFINITY;
+    loop {
+        let mut allocs: Vec<Allocation> = Vec::new();
+        let mut ok = true;
+        for o in 0..net.order_count() {
+            for node in 0..n {
+                let mut lines: Vec<(usize, u32)> = Vec::new();
+                for (u, &(uo, s)) in units.iter().enumerate() {
+                    if uo == o && choice[u] == node + 1 {
+                        match lines.iter_mut().find(|l| l.0 == s) {
+                            Some(l) => l.1 += 1,
+                            None => lines.push((s, 1)),
+                        }
+                    }
+                }
+                if lines.is_empty() {
+                    continue;
+                }
+                lines.sort_by_key(|&(s, _)| net.lines[o].iter().position(|&(s2, _)| s2 == s));
+                let units_n: u32 = lines.iter().map(|&(_, q)| q).sum();
+                let zone = net.lane(o, node).zone;
+                match net.best_service(o, node, zone, units_n, net.weight(lines.iter().copied())) {
+                    Some((service, _)) => allocs.push(Allocation {
+                        order: o,
+                        node,
+                        service,
+                        lines,
+                    }),
+                    None => ok = false,
+                }
+            }
+        }
+        if ok {
+            let plan = assemble_plan(&net, &allocs, "brute", PlanStatus::Feasible);
+            if domopt::check::check(inst, &plan).is_valid() {
+                best = best.min(plan.objective);
+            }
+        }
+        let Some(i) = (0..units.len()).find(|&i| choice[i] < n) else {
+            return best;
+        };
+        choice[i] += 1;
+        for c in choice.iter_mut().take(i) {
+            *c = 0;
+        }
+    }
+}
+
+#[test]
+fn bounds_hold_and_plans_match_brute_force_on_multi_unit_windows() {
+    let mut checked = 0;
+    for seed in 0..40 {
+        let mut inst = generate(&GenParams {
+            orders: 2,
+            nodes: 3,
+            skus: 3,
+            seed,
+            tightness: 2.5,
+            ..Default::default()
+        });
+        for o in &mut inst.orders {
+            o.lines.truncate(2);
+            for l in &mut o.lines {
+                l.qty = l.qty.min(2);
+            }
+            o.pickup_node = None;
+        }
+        let units: u32 = inst
+            .orders
+            .iter()
+            .flat_map(|o| &o.lines)
+            .map(|l| l.qty)
+            .sum();
+        if units > 6 {
+            continue;
+        }
+        let optimum = brute_force_units(&inst);
+        let plan = mip(&inst, 10.0);
+        let lb = plan.lower_bound.expect("a bound");
+        assert!(
+            lb <= optimum + 1e-6,
+            "seed {seed}: bound {lb} above the optimum {optimum}"
+        );
+        // The reported bound is capped at the plan's objective; the raw bounds are not.
+        let stats = plan.stats.as_ref().expect("stats");
+        for key in ["lagrangian_bound", "unpriced_bound"] {
+            let raw = stats[key].as_f64().unwrap_or(f64::NEG_INFINITY);
+            assert!(
+                raw <= optimum + 1e-6,
+                "seed {seed}: {key} {raw} above the optimum {optimum}"
+            );
+        }
+        assert!(
+            plan.objective >= optimum - 1e-6,
+            "seed {seed}: {} beats the optimum {optimum}",
+            plan.objective
+        );
+        if plan.status == PlanStatus::Optimal {
+            assert!(
+                (plan.objective - optimum).abs() <= 1e-4 * optimum.max(1.0),
+                "seed {seed}: claimed optimal {} vs {optimum}",
+                plan.objective
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} windows were small enough");
 }
