@@ -164,7 +164,7 @@ pub fn check(instance: &Instance, plan: &Plan) -> Report {
             }
             match line_of(order, &l.sku) {
                 Some(li) if !lines.iter().any(|&(s2, _)| s2 == net.lines[order][li].0) => {
-                    shipped[order][li] += l.qty;
+                    shipped[order][li] = shipped[order][li].saturating_add(l.qty);
                     lines.push((net.lines[order][li].0, l.qty));
                 }
                 Some(_) => push("E3006", format!("{at}: sku \"{}\" appears twice", l.sku)),
@@ -175,7 +175,10 @@ pub fn check(instance: &Instance, plan: &Plan) -> Report {
             }
         }
         usage.take(node, &lines);
-        let units: u32 = lines.iter().map(|&(_, q)| q).sum();
+        // Saturating: a hostile plan must not overflow the checker.
+        let units: u32 = lines
+            .iter()
+            .fold(0u32, |acc, &(_, q)| acc.saturating_add(q));
         let weight = net.weight(lines.iter().copied());
         let lane = net.lane(order, node);
         let Some(service) = net.service_by_name(&sh.service) else {

@@ -105,7 +105,8 @@ fn unreadable(what: &str, e: &ReadError) -> ExitCode {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,highs=error".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,highs=error".into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -201,3 +201,16 @@ fn the_empty_plan_is_valid() {
     plan["lower_bound"] = Value::Null;
     assert_eq!(codes(&common::tiny(), &plan), Vec::<&str>::new());
 }
+
+#[test]
+fn huge_quantities_are_violations_not_overflows() {
+    let mut plan = good_plan();
+    plan["shipments"][1]["lines"] = json!([{"sku": "JACKET-M", "qty": 4_000_000_000u32}]);
+    plan["shipments"][0]["lines"] = json!([{"sku": "JACKET-M", "qty": 4_000_000_000u32}]);
+    plan["shipments"][0]["order"] = json!("O-1002");
+    plan["shipments"][0]["node"] = json!("ST-PA");
+    let found = codes(&common::tiny(), &plan);
+    for code in ["E3020", "E3030", "E3012"] {
+        assert!(found.contains(&code), "{code} missing from {found:?}");
+    }
+}
