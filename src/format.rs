@@ -142,6 +142,11 @@ pub const CODES: &[(&str, &str, &str)] = &[
         "use the id of a node in `nodes`",
     ),
     (
+        "E1505",
+        "an order's total quantity is larger than 1000000000",
+        "split the order; an order asks for at most 1000000000 units in all",
+    ),
+    (
         "E2000",
         "the plan is not a valid domopt.plan/1 document",
         "fix the field named in the message",
@@ -815,7 +820,7 @@ impl Fields {
             );
         }
         let mut seen = HashSet::new();
-        let lines = lines_json
+        let lines: Vec<Line> = lines_json
             .iter()
             .enumerate()
             .map(|(i, v)| {
@@ -841,6 +846,14 @@ impl Fields {
                 }
             })
             .collect();
+        let total: u64 = lines.iter().map(|l: &Line| u64::from(l.qty)).sum();
+        if total as f64 > MAX_COUNT {
+            self.push(
+                "E1505",
+                format!("{path}.lines"),
+                format!("order \"{id}\" asks for {total} units in all"),
+            );
+        }
         let pickup_node = self.string(o, "pickup_node", path, false);
         if let Some(n) = &pickup_node
             && !node_ids.contains(n.as_str())
