@@ -54,49 +54,6 @@ fn the_tiny_instance_matches_the_hand_optimum() {
     );
 }
 
-/// Brute force over every assignment of each single-unit order to a node or to
-/// nothing, for instances small enough to enumerate.
-fn brute_force(inst: &domopt::domain::Instance) -> f64 {
-    use domopt::cost::Network;
-    use domopt::solve::{Allocation, assemble_plan};
-    let net = Network::new(inst);
-    let n = net.node_count();
-    let orders = net.order_count();
-    let mut best = f64::INFINITY;
-    let mut choice = vec![0usize; orders]; // 0 = unfilled, k = node k-1
-    loop {
-        let allocs: Option<Vec<Allocation>> = (0..orders)
-            .filter(|&o| choice[o] > 0)
-            .map(|o| {
-                let node = choice[o] - 1;
-                let (sku, qty) = net.lines[o][0];
-                let zone = net.lane(o, node).zone;
-                let w = net.weight([(sku, qty)]);
-                net.best_service(o, node, zone, qty, w)
-                    .map(|(service, _)| Allocation {
-                        order: o,
-                        node,
-                        service,
-                        lines: vec![(sku, qty)],
-                    })
-            })
-            .collect();
-        if let Some(allocs) = allocs {
-            let plan = assemble_plan(&net, &allocs, "brute", PlanStatus::Feasible);
-            if domopt::check::check(inst, &plan).is_valid() {
-                best = best.min(plan.objective);
-            }
-        }
-        let Some(i) = (0..orders).find(|&i| choice[i] < n) else {
-            return best;
-        };
-        choice[i] += 1;
-        for c in choice.iter_mut().take(i) {
-            *c = 0;
-        }
-    }
-}
-
 #[test]
 fn single_unit_windows_are_solved_to_the_brute_force_optimum() {
     for seed in 0..6 {
@@ -115,7 +72,7 @@ fn single_unit_windows_are_solved_to_the_brute_force_optimum() {
             o.max_shipments = None;
         }
         let plan = mip(&inst, 10.0);
-        let optimum = brute_force(&inst);
+        let optimum = brute_force_units(&inst);
         assert!(
             (plan.objective - optimum).abs() < 1e-6,
             "seed {seed}: mip {} vs brute force {optimum}",
