@@ -111,6 +111,8 @@ pub struct Network<'a> {
     pub lines: Vec<Vec<(usize, u32)>>,
     /// Each order's pickup node index, if it is a pickup order.
     pub pickup: Vec<Option<usize>>,
+    /// Each order's excluded node indices (usually empty).
+    pub excluded: Vec<Vec<usize>>,
     node_trig: Vec<Trig>,
     order_trig: Vec<Trig>,
 }
@@ -153,6 +155,16 @@ impl<'a> Network<'a> {
                     .and_then(|n| node_index.get(n).copied())
             })
             .collect();
+        let excluded = instance
+            .orders
+            .iter()
+            .map(|o| {
+                o.exclude_nodes
+                    .iter()
+                    .filter_map(|n| node_index.get(n.as_str()).copied())
+                    .collect()
+            })
+            .collect();
         let node_trig = instance
             .nodes
             .iter()
@@ -179,6 +191,7 @@ impl<'a> Network<'a> {
             stock,
             lines,
             pickup,
+            excluded,
         }
     }
 
@@ -245,7 +258,8 @@ impl<'a> Network<'a> {
     /// Prices a shipment of `units` units weighing `weight` from `node` to `order` with
     /// `service`, `zone` being [`Network::lane`]'s zone for the pair. `None` when the
     /// shipment is not allowed: a late carrier shipment under a hard SLA, a carrier
-    /// shipment of a pickup order, or pickup at a node that is not the pickup node.
+    /// shipment of a pickup order, pickup at a node that is not the pickup node, or
+    /// any shipment from a node the order excludes.
     pub fn price(
         &self,
         order: usize,
@@ -256,6 +270,9 @@ impl<'a> Network<'a> {
         weight: f64,
     ) -> Option<ShipmentPrice> {
         let inst = self.instance;
+        if self.excluded[order].contains(&node) {
+            return None;
+        }
         let n = &inst.nodes[node];
         let handling = n.cost_per_shipment + n.cost_per_unit * units as f64;
         match service {

@@ -204,6 +204,10 @@ pub struct Order {
     /// Per-unit unfilled penalty overriding `costs.unfilled_penalty`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unfilled_penalty: Option<f64>,
+    /// Nodes that must not ship this order (optional extension; e.g. a node that
+    /// rejected the order). Empty means every node may.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_nodes: Vec<String>,
 }
 
 /// One ordered sku and quantity.

@@ -147,6 +147,11 @@ pub const CODES: &[(&str, &str, &str)] = &[
         "split the order; an order asks for at most 1000000000 units in all",
     ),
     (
+        "E1506",
+        "exclude_nodes names an unknown node or is not an array of ids",
+        "list ids of nodes in `nodes`",
+    ),
+    (
         "E2000",
         "the plan is not a valid domopt.plan/1 document",
         "fix the field named in the message",
@@ -864,6 +869,23 @@ impl Fields {
                 format!("unknown node \"{n}\""),
             );
         }
+        let mut exclude_nodes = Vec::new();
+        match o.get("exclude_nodes") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(ids)) => {
+                for (j, v) in ids.iter().enumerate() {
+                    match v.as_str() {
+                        Some(n) if node_ids.contains(n) => exclude_nodes.push(n.to_string()),
+                        _ => self.push(
+                            "E1506",
+                            format!("{path}.exclude_nodes[{j}]"),
+                            format!("{v} is not the id of a node"),
+                        ),
+                    }
+                }
+            }
+            Some(other) => self.wrong_type(&format!("{path}.exclude_nodes"), "an array", other),
+        }
         Order {
             id,
             channel: self
@@ -876,6 +898,7 @@ impl Fields {
             ship_complete: self.boolean(o, "ship_complete", path),
             pickup_node,
             unfilled_penalty: self.amount(o, "unfilled_penalty", path, false),
+            exclude_nodes,
         }
     }
 }

@@ -296,6 +296,7 @@ pub fn generate(p: &GenParams) -> Instance {
             ship_complete: false,
             pickup_node: None,
             unfilled_penalty: (channel == "marketplace").then_some(80.0),
+            exclude_nodes: Vec::new(),
         };
         if special < 0.03 && !stores.is_empty() {
             // Pickup at the nearest store.

@@ -21,4 +21,5 @@ pub mod cost;
 pub mod domain;
 pub mod format;
 pub mod generate;
+pub mod service;
 pub mod solve;

@@ -10,6 +10,7 @@ use domopt::bench::BenchCase;
 use domopt::check::check;
 use domopt::format::{ReadError, read_instance, read_plan, write_json};
 use domopt::generate::{GenParams, generate};
+use domopt::service::ServiceConfig;
 use domopt::solve::{SOLVER_NAMES, SolveOptions, solve};
 
 /// Distributed order management optimizer.
@@ -71,6 +72,63 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         threads: u32,
     },
+    /// Run the order allocation service (HTTP API, windows, embedded SQLite).
+    Serve {
+        /// Address to listen on (port 0 picks a free one; the address is printed).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Data directory of the embedded database.
+        #[arg(long, default_value = "domopt-data")]
+        data: PathBuf,
+        /// Window length in seconds.
+        #[arg(long, default_value_t = 5.0)]
+        window: f64,
+        /// A window closes early when it holds this many orders.
+        #[arg(long, default_value_t = 25_000)]
+        max_orders: usize,
+        /// Time budget of each window's solve, in seconds.
+        #[arg(long, default_value_t = 2.0)]
+        budget: f64,
+        /// Window solver: mip, cheapest, closest, fewest-splits.
+        #[arg(long, default_value = "mip")]
+        solver: String,
+        /// HiGHS threads per solve.
+        #[arg(long, default_value_t = 1)]
+        threads: u32,
+        /// Largest request body in MiB.
+        #[arg(long, default_value_t = 32)]
+        max_body_mib: usize,
+    },
+    /// Load-test a running service: submit generated orders in batches at a rate.
+    Load {
+        /// Base URL of the service.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Target orders per second.
+        #[arg(long, default_value_t = 5000.0)]
+        rate: f64,
+        /// Orders per request.
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        /// Seconds to send.
+        #[arg(long, default_value_t = 30.0)]
+        seconds: f64,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Generator seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Nodes of the generated network.
+        #[arg(long, default_value_t = 50)]
+        nodes: usize,
+        /// Skus of the generated network.
+        #[arg(long, default_value_t = 2000)]
+        skus: usize,
+        /// Do not load the network and stock first.
+        #[arg(long)]
+        no_setup: bool,
+    },
     /// Generate a realistic synthetic instance.
     Generate {
         /// Number of orders.
@@ -102,11 +160,22 @@ fn unreadable(what: &str, e: &ReadError) -> ExitCode {
     ExitCode::from(2)
 }
 
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the async runtime starts")
+}
+
 fn main() -> ExitCode {
+    let default_filter = match std::env::args().nth(1).as_deref() {
+        Some("serve") => "info,highs=error",
+        _ => "warn,highs=error",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,highs=error".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -251,6 +320,106 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
+            }
+        }
+        Command::Serve {
+            listen,
+            data,
+            window,
+            max_orders,
+            budget,
+            solver,
+            threads,
+            max_body_mib,
+        } => {
+            let positive = |x: f64| x.is_finite() && x > 0.0;
+            if !SOLVER_NAMES.contains(&solver.as_str())
+                || !positive(window)
+                || !positive(budget)
+                || max_orders == 0
+                || threads == 0
+                || max_body_mib == 0
+            {
+                eprintln!(
+                    "error: --solver is one of {}; --window and --budget > 0; --max-orders, --threads, --max-body-mib >= 1",
+                    SOLVER_NAMES.join(", ")
+                );
+                return ExitCode::from(2);
+            }
+            let config = ServiceConfig {
+                listen,
+                data_dir: data,
+                window: Duration::from_secs_f64(window),
+                max_orders,
+                budget: Duration::from_secs_f64(budget),
+                solver,
+                solver_threads: threads,
+                solve_slots: 1,
+                max_body_bytes: max_body_mib << 20,
+            };
+            let result = runtime().block_on(domopt::service::serve(config, |addr| {
+                println!("listening on http://{addr}");
+                use std::io::Write;
+                let _ = std::io::stdout().flush();
+            }));
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::Load {
+            url,
+            rate,
+            batch,
+            seconds,
+            concurrency,
+            seed,
+            nodes,
+            skus,
+            no_setup,
+        } => {
+            if !(rate > 0.0 && seconds > 0.0) || batch == 0 || concurrency == 0 {
+                eprintln!("error: --rate, --seconds > 0; --batch, --concurrency >= 1");
+                return ExitCode::from(2);
+            }
+            let params = domopt::service::load::LoadParams {
+                url,
+                rate,
+                batch,
+                seconds,
+                concurrency,
+                seed,
+                nodes,
+                skus,
+                setup: !no_setup,
+            };
+            match runtime().block_on(domopt::service::load::run(&params)) {
+                Ok(r) => {
+                    println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+                    println!(
+                        "\n{} cores: {:.0} orders/s accepted (target {rate}), p50 {:.1} ms, p99 {:.1} ms, {} failed requests; {} windows, largest {} orders, decided at most {:.2} s after closing",
+                        std::thread::available_parallelism().map_or(0, |n| n.get()),
+                        r.orders_per_second,
+                        r.latency_ms.p50,
+                        r.latency_ms.p99,
+                        r.failed_requests,
+                        r.windows,
+                        r.max_window_orders,
+                        r.max_decision_lag_seconds
+                    );
+                    if r.failed_requests == 0 {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
             }
         }
         Command::Generate {

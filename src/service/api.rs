@@ -1,0 +1,640 @@
+//! The HTTP API (axum). Every error response has one shape:
+//! `{"error": {"code": "E4001", "message": "...", "details": [{"code", "path", "message"}]}}`
+//! with a code from [`SERVICE_CODES`]. Database work runs on blocking threads.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::store::{InventoryDelta, NetworkConfig, StoreError};
+use crate::check::check;
+use crate::domain::{INSTANCE_FORMAT, InventoryRow, Order};
+use crate::format::{Issue, ReadError, instance_from_value, parse_instance};
+use crate::solve::{SOLVER_NAMES, SolveOptions, solve};
+
+/// Every service error code with its HTTP status and meaning (README's table is
+/// checked against this list).
+pub const SERVICE_CODES: &[(&str, u16, &str)] = &[
+    (
+        "E4000",
+        400,
+        "the body is not JSON or not the expected shape",
+    ),
+    (
+        "E4001",
+        422,
+        "the document breaks the format; `details` lists every violation with its E1xxx code and path",
+    ),
+    ("E4002", 413, "the body is larger than the configured limit"),
+    (
+        "E4003",
+        409,
+        "no network is loaded yet (PUT /v1/network first)",
+    ),
+    (
+        "E4004",
+        409,
+        "an order id is already used with a different body",
+    ),
+    (
+        "E4005",
+        409,
+        "not allowed in the current state (e.g. cancelling a cancelled order, a pick larger than what is reserved)",
+    ),
+    ("E4040", 404, "no such order, sku or route"),
+    ("E4050", 405, "method not allowed on this route"),
+    (
+        "E5000",
+        500,
+        "internal error (database); nothing was half-written",
+    ),
+    (
+        "E5030",
+        503,
+        "not ready: the database does not answer or no network is loaded",
+    ),
+];
+
+/// The OpenAPI 3.1 document served at `/openapi.json`.
+pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
+
+/// An error response in the service's one shape.
+#[derive(Debug)]
+pub struct ApiError {
+    code: &'static str,
+    message: String,
+    details: Vec<Value>,
+}
+
+impl ApiError {
+    /// An error with a code from [`SERVICE_CODES`].
+    pub fn new(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    fn with_issues(code: &'static str, message: &str, issues: &[Issue]) -> ApiError {
+        ApiError {
+            code,
+            message: message.into(),
+            details: issues
+                .iter()
+                .map(|i| json!({"code": i.code, "path": i.path, "message": i.message, "hint": i.hint}))
+                .collect(),
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        let code = SERVICE_CODES
+            .iter()
+            .find(|(c, _, _)| *c == self.code)
+            .map_or(500, |&(_, s, _)| s);
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body =
+            json!({"error": {"code": self.code, "message": self.message, "details": self.details}});
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(e: rusqlite::Error) -> ApiError {
+        tracing::error!("database error: {e}");
+        ApiError::new("E5000", "database error")
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::Db(e) => e.into(),
+            StoreError::Conflict(ids) => ApiError {
+                code: "E4004",
+                message: format!("{} order id(s) already used with a different body; nothing in this batch was stored", ids.len()),
+                details: ids.iter().map(|id| json!({"code": "E4004", "path": "$.orders", "message": format!("order \"{id}\" differs from the stored one")})).collect(),
+            },
+            StoreError::NotFound(what) => ApiError::new("E4040", format!("{what} not found")),
+            StoreError::State(msg) => ApiError::new("E4005", msg),
+        }
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Runs database work on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    state: &Arc<AppState>,
+    f: impl FnOnce(&AppState) -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    let s = state.clone();
+    tokio::task::spawn_blocking(move || f(&s))
+        .await
+        .map_err(|e| ApiError::new("E5000", format!("worker failed: {e}")))?
+}
+
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> ApiResult<Bytes> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new("E4002", "request body is larger than the limit")
+        } else {
+            ApiError::new("E4000", format!("cannot read the body: {e}"))
+        }
+    })
+}
+
+fn json_value(bytes: &[u8]) -> ApiResult<Value> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::new(
+            "E4000",
+            format!(
+                "body is not valid JSON at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ),
+        )
+    })
+}
+
+/// Deserializes a typed body, naming the offending field's path.
+fn typed<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let inner = e.inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::new("E4000", format!("body is not valid JSON: {inner}"))
+        } else {
+            ApiError {
+                code: "E4001",
+                message: "the body breaks the format".into(),
+                details: vec![json!({"code": "E4001", "path": format!("$.{}", e.path()), "message": inner.to_string()})],
+            }
+        }
+    })
+}
+
+/// The router with every route, the error fallbacks and the body limit.
+pub fn router(state: Arc<AppState>) -> Router {
+    let limit = state.config.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/v1/network", put(put_network).get(get_network))
+        .route("/v1/inventory", put(put_inventory))
+        .route("/v1/inventory/deltas", post(post_deltas))
+        .route("/v1/atp/{sku}", get(atp))
+        .route("/v1/capacity/reset", post(reset_capacity))
+        .route("/v1/orders", post(submit_orders))
+        .route("/v1/orders/{id}", get(get_order))
+        .route("/v1/orders/{id}/cancel", post(cancel_order))
+        .route("/v1/orders/{id}/reroute", post(reroute_order))
+        .route("/v1/windows", get(list_windows))
+        .route("/v1/plan", post(plan))
+        .fallback(|| async { ApiError::new("E4040", "no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new("E4050", "method not allowed on this route")
+        })
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let resp = next.run(req).await;
+    state.metrics.observe_status(resp.status().as_u16());
+    tracing::debug!(%method, %path, status = resp.status().as_u16(), ms = started.elapsed().as_secs_f64() * 1e3, "request");
+    resp
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
+    blocking(&state, |s| {
+        s.db()
+            .ping()
+            .map_err(|_| ApiError::new("E5030", "database does not answer"))
+    })
+    .await?;
+    if state
+        .network
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .is_none()
+    {
+        return Err(ApiError::new(
+            "E5030",
+            "no network loaded (PUT /v1/network)",
+        ));
+    }
+    if state.stopping.load(Ordering::SeqCst) {
+        return Err(ApiError::new("E5030", "shutting down"));
+    }
+    Ok(Json(json!({"status": "ready"})))
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(state.pending.load(Ordering::SeqCst)),
+    )
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+/// Validates a network body by wrapping it into an otherwise empty instance.
+fn validate_network(value: &Value) -> ApiResult<NetworkConfig> {
+    let Value::Object(map) = value else {
+        return Err(ApiError::new("E4000", "the network is a JSON object"));
+    };
+    let mut doc = map.clone();
+    doc.insert("format".into(), INSTANCE_FORMAT.into());
+    doc.insert("name".into(), "network".into());
+    doc.insert("inventory".into(), json!([]));
+    doc.insert("orders".into(), json!([]));
+    let inst = instance_from_value(&Value::Object(doc)).map_err(|e| invalid(&e))?;
+    Ok(NetworkConfig {
+        nodes: inst.nodes,
+        skus: inst.skus,
+        rate_card: inst.rate_card,
+        costs: inst.costs,
+    })
+}
+
+fn invalid(e: &ReadError) -> ApiError {
+    ApiError::with_issues("E4001", "the document breaks the format", e.issues())
+}
+
+async fn put_network(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
+    let value = json_value(&body_bytes(body)?)?;
+    let network = validate_network(&value)?;
+    let cached = Arc::new(serde_json::to_value(&network).expect("network serializes"));
+    let summary = json!({"nodes": network.nodes.len(), "skus": network.skus.len()});
+    blocking(&state, move |s| Ok(s.db().set_network(&network)?)).await?;
+    *state.network.write().unwrap_or_else(|e| e.into_inner()) = Some(cached);
+    Ok(Json(summary))
+}
+
+async fn get_network(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
+    let net = state
+        .network
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    net.map(|n| Json((*n).clone()))
+        .ok_or_else(|| ApiError::new("E4003", "no network loaded"))
+}
+
+fn current_network(state: &AppState) -> ApiResult<Arc<Value>> {
+    state
+        .network
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .ok_or_else(|| ApiError::new("E4003", "no network loaded (PUT /v1/network first)"))
+}
+
+fn known(network: &Value, list: &str, id: &str) -> bool {
+    network[list]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|x| x["id"] == id))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotRow {
+    node: String,
+    sku: String,
+    on_hand: u32,
+    #[serde(default)]
+    safety_stock: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Snapshot {
+    rows: Vec<SnapshotRow>,
+    /// A full snapshot zeroes on_hand of every row it does not name.
+    #[serde(default)]
+    full: bool,
+}
+
+async fn put_inventory(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
+    let snap: Snapshot = typed(&body_bytes(body)?)?;
+    let network = current_network(&state)?;
+    let mut details = Vec::new();
+    for (i, r) in snap.rows.iter().enumerate() {
+        if !known(&network, "nodes", &r.node) {
+            details.push(json!({"code": "E1202", "path": format!("$.rows[{i}].node"), "message": format!("unknown node \"{}\"", r.node)}));
+        }
+        if !known(&network, "skus", &r.sku) {
+            details.push(json!({"code": "E1201", "path": format!("$.rows[{i}].sku"), "message": format!("unknown sku \"{}\"", r.sku)}));
+        }
+    }
+    if !details.is_empty() {
+        return Err(ApiError {
+            code: "E4001",
+            message: "inventory rows name unknown nodes or skus".into(),
+            details,
+        });
+    }
+    let rows: Vec<InventoryRow> = snap
+        .rows
+        .into_iter()
+        .map(|r| InventoryRow {
+            node: r.node,
+            sku: r.sku,
+            on_hand: r.on_hand,
+            reserved: 0,
+            safety_stock: r.safety_stock,
+        })
+        .collect();
+    let n = rows.len();
+    let full = snap.full;
+    blocking(&state, move |s| Ok(s.db().set_inventory(&rows, full)?)).await?;
+    Ok(Json(json!({"rows": n, "full": full})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Deltas {
+    deltas: Vec<InventoryDelta>,
+}
+
+async fn post_deltas(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
+    let d: Deltas = typed(&body_bytes(body)?)?;
+    let network = current_network(&state)?;
+    let mut details = Vec::new();
+    for (i, x) in d.deltas.iter().enumerate() {
+        if !known(&network, "nodes", &x.node) {
+            details.push(json!({"code": "E1202", "path": format!("$.deltas[{i}].node"), "message": format!("unknown node \"{}\"", x.node)}));
+        }
+        if !known(&network, "skus", &x.sku) {
+            details.push(json!({"code": "E1201", "path": format!("$.deltas[{i}].sku"), "message": format!("unknown sku \"{}\"", x.sku)}));
+        }
+        if !["receipt", "adjustment", "pick", "safety_stock"].contains(&x.kind.as_str()) {
+            details.push(json!({"code": "E4001", "path": format!("$.deltas[{i}].kind"), "message": "kind is one of receipt, adjustment, pick, safety_stock"}));
+        }
+        if x.kind != "adjustment" && x.qty < 0 {
+            details.push(json!({"code": "E1004", "path": format!("$.deltas[{i}].qty"), "message": "only adjustments may be negative"}));
+        }
+    }
+    if !details.is_empty() {
+        return Err(ApiError {
+            code: "E4001",
+            message: "inventory deltas break the format".into(),
+            details,
+        });
+    }
+    let n = d.deltas.len();
+    blocking(&state, move |s| Ok(s.db().apply_deltas(&d.deltas)?)).await?;
+    Ok(Json(json!({"applied": n})))
+}
+
+async fn atp(
+    State(state): State<Arc<AppState>>,
+    Path(sku): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let network = current_network(&state)?;
+    if !known(&network, "skus", &sku) {
+        return Err(ApiError::new("E4040", format!("sku \"{sku}\" not found")));
+    }
+    let rows = blocking(&state, move |s| Ok(s.db().inventory_of(&sku)?)).await?;
+    let total: u64 = rows.iter().map(|r| u64::from(r.available())).sum();
+    let nodes: Vec<Value> = rows
+        .iter()
+        .map(|r| json!({"node": r.node, "on_hand": r.on_hand, "reserved": r.reserved, "safety_stock": r.safety_stock, "available": r.available()}))
+        .collect();
+    Ok(Json(
+        json!({"sku": rows.first().map(|r| r.sku.clone()), "available": total, "nodes": nodes}),
+    ))
+}
+
+async fn reset_capacity(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
+    blocking(&state, |s| Ok(s.db().reset_capacity()?)).await?;
+    Ok(Json(json!({"reset": true})))
+}
+
+/// Validates a submit body (`{"orders": [...]}` or one order object) against the
+/// network, reporting every violation with its path.
+fn validate_orders(network: &Value, body: Value) -> ApiResult<Vec<Order>> {
+    let orders = match body {
+        Value::Object(mut m) if m.contains_key("orders") => m.remove("orders").unwrap_or_default(),
+        Value::Object(m) if m.contains_key("id") => Value::Array(vec![Value::Object(m)]),
+        _ => {
+            return Err(ApiError::new(
+                "E4000",
+                "expected {\"orders\": [...]} or a single order object",
+            ));
+        }
+    };
+    if !orders.is_array() {
+        return Err(ApiError::new("E4000", "`orders` must be an array"));
+    }
+    let mut doc = match network {
+        Value::Object(m) => m.clone(),
+        _ => unreachable!("the network is stored as an object"),
+    };
+    doc.insert("format".into(), INSTANCE_FORMAT.into());
+    doc.insert("name".into(), "submit".into());
+    doc.insert("inventory".into(), json!([]));
+    doc.insert("orders".into(), orders);
+    instance_from_value(&Value::Object(doc))
+        .map(|i| i.orders)
+        .map_err(|e| invalid(&e))
+}
+
+async fn submit_orders(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let bytes = body_bytes(body)?;
+    let network = current_network(&state)?;
+    let value = json_value(&bytes)?;
+    let orders = validate_orders(&network, value)?;
+    let outcome = blocking(&state, move |s| Ok(s.db().submit(&orders)?)).await?;
+    let m = &state.metrics;
+    m.orders_accepted
+        .fetch_add(outcome.accepted as u64, Ordering::Relaxed);
+    m.orders_duplicate
+        .fetch_add(outcome.duplicates as u64, Ordering::Relaxed);
+    let pending = state.pending.fetch_add(outcome.accepted, Ordering::SeqCst) + outcome.accepted;
+    if pending >= state.config.max_orders {
+        state.wake.notify_one();
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(
+            json!({"accepted": outcome.accepted, "duplicates": outcome.duplicates, "pending": pending}),
+        ),
+    ))
+}
+
+async fn get_order(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let rec = blocking(&state, move |s| {
+        s.db()
+            .order(&id)?
+            .ok_or_else(|| ApiError::new("E4040", format!("order \"{id}\" not found")))
+    })
+    .await?;
+    Ok(Json(serde_json::to_value(rec).expect("records serialize")))
+}
+
+async fn cancel_order(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let rec = blocking(&state, move |s| Ok(s.db().cancel(&id)?)).await?;
+    if rec.decision.is_none() {
+        // It was pending: it left the pending queue.
+        state.pending.fetch_sub(1, Ordering::SeqCst);
+    }
+    Ok(Json(serde_json::to_value(rec).expect("records serialize")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reroute {
+    /// The node that rejected the order.
+    exclude_node: String,
+}
+
+async fn reroute_order(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
+    let r: Reroute = typed(&body_bytes(body)?)?;
+    let network = current_network(&state)?;
+    if !known(&network, "nodes", &r.exclude_node) {
+        return Err(ApiError {
+            code: "E4001",
+            message: "unknown node".into(),
+            details: vec![
+                json!({"code": "E1506", "path": "$.exclude_node", "message": format!("unknown node \"{}\"", r.exclude_node)}),
+            ],
+        });
+    }
+    let rec = blocking(&state, move |s| Ok(s.db().reroute(&id, &r.exclude_node)?)).await?;
+    state.pending.fetch_add(1, Ordering::SeqCst);
+    Ok(Json(serde_json::to_value(rec).expect("records serialize")))
+}
+
+#[derive(Deserialize)]
+struct Limit {
+    limit: Option<usize>,
+}
+
+async fn list_windows(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<Limit>,
+) -> ApiResult<Json<Value>> {
+    let limit = q.limit.unwrap_or(50).min(10_000);
+    let windows = blocking(&state, move |s| Ok(s.db().windows(limit)?)).await?;
+    Ok(Json(json!({"windows": windows})))
+}
+
+#[derive(Deserialize)]
+struct PlanQuery {
+    solver: Option<String>,
+    time_limit: Option<f64>,
+}
+
+async fn plan(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<PlanQuery>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
+    let bytes = body_bytes(body)?;
+    let solver = q.solver.unwrap_or_else(|| "mip".into());
+    if !SOLVER_NAMES.contains(&solver.as_str()) {
+        return Err(ApiError {
+            code: "E4001",
+            message: format!("unknown solver \"{solver}\""),
+            details: vec![
+                json!({"code": "E4001", "path": "?solver", "message": format!("one of {}", SOLVER_NAMES.join(", "))}),
+            ],
+        });
+    }
+    let time_limit = q.time_limit.unwrap_or(10.0);
+    if !(time_limit > 0.0 && time_limit <= 300.0) {
+        return Err(ApiError {
+            code: "E4001",
+            message: "time_limit is seconds in (0, 300]".into(),
+            details: vec![
+                json!({"code": "E4001", "path": "?time_limit", "message": "seconds in (0, 300]"}),
+            ],
+        });
+    }
+    let instance = parse_instance(&bytes).map_err(|e| {
+        if e.issues().iter().any(|i| i.code == "E1000") {
+            ApiError::with_issues("E4000", "the body is not valid JSON", e.issues())
+        } else {
+            invalid(&e)
+        }
+    })?;
+    let _permit = state
+        .solve_pool
+        .acquire()
+        .await
+        .map_err(|_| ApiError::new("E5030", "shutting down"))?;
+    let threads = state.config.solver_threads;
+    let plan = tokio::task::spawn_blocking(move || {
+        let opts = SolveOptions {
+            time_limit: std::time::Duration::from_secs_f64(time_limit),
+            threads,
+            ..SolveOptions::default()
+        };
+        let plan =
+            solve(&instance, &solver, &opts).map_err(|e| ApiError::new("E4001", e.to_string()))?;
+        let report = check(&instance, &plan);
+        if !report.is_valid() {
+            tracing::error!(violations = ?report.violations, "plan failed the checker");
+            return Err(ApiError::new(
+                "E5000",
+                "the solver's plan failed the checker",
+            ));
+        }
+        Ok(plan)
+    })
+    .await
+    .map_err(|e| ApiError::new("E5000", format!("solver failed: {e}")))??;
+    Ok(Json(serde_json::to_value(plan).expect("plans serialize")))
+}

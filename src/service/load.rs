@@ -1,0 +1,278 @@
+//! `domopt load`: a load generator for a running `domopt serve`. It loads a generated
+//! network and stock, submits generated orders in batches at a target rate from a
+//! pool of concurrent clients, and reports the rate reached, submit latency
+//! percentiles and how long windows took to be decided.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::generate::{GenParams, generate};
+
+/// What to send.
+#[derive(Debug, Clone)]
+pub struct LoadParams {
+    /// Base URL of the service, e.g. `http://127.0.0.1:8080`.
+    pub url: String,
+    /// Target orders per second.
+    pub rate: f64,
+    /// Orders per request.
+    pub batch: usize,
+    /// How long to send, in seconds.
+    pub seconds: f64,
+    /// Concurrent clients.
+    pub concurrency: usize,
+    /// Generator seed (network, stock and orders).
+    pub seed: u64,
+    /// Nodes in the generated network.
+    pub nodes: usize,
+    /// Skus in the generated network.
+    pub skus: usize,
+    /// Load the network and stock first.
+    pub setup: bool,
+}
+
+/// What the run measured.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LoadReport {
+    /// Orders the service accepted.
+    pub orders_accepted: usize,
+    /// Requests that failed (non-2xx or transport errors).
+    pub failed_requests: usize,
+    /// Seconds from the first to the last response.
+    pub send_seconds: f64,
+    /// Accepted orders per second over the send time.
+    pub orders_per_second: f64,
+    /// Submit latency percentiles in milliseconds.
+    pub latency_ms: Percentiles,
+    /// Windows decided during the run.
+    pub windows: usize,
+    /// Largest (decided_at − opened_at) of those windows, in seconds.
+    pub max_window_span_seconds: f64,
+    /// Largest (decided_at − closed_at), in seconds.
+    pub max_decision_lag_seconds: f64,
+    /// Largest window, in orders.
+    pub max_window_orders: u64,
+    /// Seconds after the last submit until no order was pending.
+    pub drain_seconds: f64,
+}
+
+/// Latency percentiles.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Maximum.
+    pub max: f64,
+}
+
+fn percentiles(mut ms: Vec<f64>) -> Percentiles {
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        if ms.is_empty() {
+            0.0
+        } else {
+            ms[((ms.len() as f64 * q).ceil() as usize).clamp(1, ms.len()) - 1]
+        }
+    };
+    Percentiles {
+        p50: at(0.50),
+        p95: at(0.95),
+        p99: at(0.99),
+        max: at(1.0),
+    }
+}
+
+async fn send(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    body: &Value,
+) -> Result<Value, String> {
+    let resp = client
+        .request(method, &url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    let status = resp.status();
+    let text = resp.text().await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("{url}: {status} {text}"));
+    }
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
+/// Runs the load and returns its measurements.
+pub async fn run(p: &LoadParams) -> Result<LoadReport, String> {
+    let total = (p.rate * p.seconds).ceil() as usize;
+    let inst = generate(&GenParams {
+        orders: total.max(1),
+        nodes: p.nodes,
+        skus: p.skus,
+        seed: p.seed,
+        ..GenParams::default()
+    });
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(p.concurrency)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let base = p.url.trim_end_matches('/').to_string();
+    if p.setup {
+        let network = json!({"nodes": inst.nodes, "skus": inst.skus, "rate_card": inst.rate_card, "costs": inst.costs});
+        send(
+            &client,
+            reqwest::Method::PUT,
+            format!("{base}/v1/network"),
+            &network,
+        )
+        .await?;
+        let rows: Vec<Value> = inst
+            .inventory
+            .iter()
+            .map(|r| json!({"node": r.node, "sku": r.sku, "on_hand": r.on_hand, "safety_stock": r.safety_stock}))
+            .collect();
+        send(
+            &client,
+            reqwest::Method::PUT,
+            format!("{base}/v1/inventory"),
+            &json!({"rows": rows, "full": true}),
+        )
+        .await?;
+        send(
+            &client,
+            reqwest::Method::POST,
+            format!("{base}/v1/capacity/reset"),
+            &json!({}),
+        )
+        .await?;
+    }
+    let run_tag = format!("{:x}", (super::store::now() * 1e3) as u64);
+    let batches: Vec<Value> = inst
+        .orders
+        .chunks(p.batch.max(1))
+        .map(|chunk| {
+            let orders: Vec<Value> = chunk
+                .iter()
+                .map(|o| {
+                    let mut v = serde_json::to_value(o).expect("orders serialize");
+                    v["id"] = format!("{run_tag}-{}", o.id).into();
+                    v
+                })
+                .collect();
+            json!({"orders": orders})
+        })
+        .collect();
+    let batches = Arc::new(batches);
+    let next = Arc::new(AtomicUsize::new(0));
+    let t0 = Instant::now();
+    let t0_unix = super::store::now();
+    let interval = p.batch as f64 / p.rate;
+    let mut workers = Vec::new();
+    for _ in 0..p.concurrency.max(1) {
+        let (client, batches, next, base) =
+            (client.clone(), batches.clone(), next.clone(), base.clone());
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let (mut accepted, mut failed) = (0usize, 0usize);
+            loop {
+                let k = next.fetch_add(1, Ordering::SeqCst);
+                let Some(body) = batches.get(k) else { break };
+                let due = t0 + Duration::from_secs_f64(k as f64 * interval);
+                tokio::time::sleep_until(due.into()).await;
+                let start = Instant::now();
+                match send(
+                    &client,
+                    reqwest::Method::POST,
+                    format!("{base}/v1/orders"),
+                    body,
+                )
+                .await
+                {
+                    Ok(v) => accepted += v["accepted"].as_u64().unwrap_or(0) as usize,
+                    Err(e) => {
+                        failed += 1;
+                        tracing::warn!("{e}");
+                    }
+                }
+                latencies.push(start.elapsed().as_secs_f64() * 1e3);
+            }
+            (latencies, accepted, failed, Instant::now())
+        }));
+    }
+    let (mut latencies, mut accepted, mut failed, mut last) = (Vec::new(), 0, 0, t0);
+    for w in workers {
+        let (l, a, f, end) = w.await.map_err(|e| e.to_string())?;
+        latencies.extend(l);
+        accepted += a;
+        failed += f;
+        last = last.max(end);
+    }
+    let send_seconds = (last - t0).as_secs_f64();
+    // Wait until every order was decided.
+    let drain_start = Instant::now();
+    loop {
+        let text = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .text()
+            .await
+            .map_err(|e| e.to_string())?;
+        let pending = text
+            .lines()
+            .find_map(|l| l.strip_prefix("domopt_pending_orders "))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        if pending == 0 || drain_start.elapsed() > Duration::from_secs(300) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let drain_seconds = drain_start.elapsed().as_secs_f64();
+    let resp = client
+        .get(format!("{base}/v1/windows?limit=10000"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let windows: Value = resp.json().await.map_err(|e| e.to_string())?;
+    let ours: Vec<&Value> = windows["windows"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|w| w["closed_at"].as_f64().unwrap_or(0.0) >= t0_unix)
+                .collect()
+        })
+        .unwrap_or_default();
+    let f = |w: &Value, k: &str| w[k].as_f64().unwrap_or(0.0);
+    Ok(LoadReport {
+        orders_accepted: accepted,
+        failed_requests: failed,
+        send_seconds,
+        orders_per_second: accepted as f64 / send_seconds.max(1e-9),
+        latency_ms: percentiles(latencies),
+        windows: ours.len(),
+        max_window_span_seconds: ours
+            .iter()
+            .map(|w| f(w, "decided_at") - f(w, "opened_at"))
+            .fold(0.0, f64::max),
+        max_decision_lag_seconds: ours
+            .iter()
+            .map(|w| f(w, "decided_at") - f(w, "closed_at"))
+            .fold(0.0, f64::max),
+        max_window_orders: ours
+            .iter()
+            .map(|w| w["kpis"]["orders"].as_u64().unwrap_or(0))
+            .max()
+            .unwrap_or(0),
+        drain_seconds,
+    })
+}

@@ -1,0 +1,348 @@
+//! `domopt serve`: the order allocation service.
+//!
+//! Orders arrive over HTTP ([`api`]) and are stored as *pending* in the embedded
+//! database ([`store`]) before the client hears "accepted". A window loop closes a
+//! window when its length has passed or it holds `max_orders` orders, solves it on a
+//! bounded blocking pool (never on the async runtime) with the MIP and its greedy
+//! fallback, checks the plan with [`crate::check`], and commits the reservations in one
+//! transaction. Pending orders survive a restart and join the next window.
+
+pub mod api;
+pub mod load;
+pub mod metrics;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use tokio::sync::{Notify, Semaphore};
+
+use crate::check::check;
+use crate::domain::{INSTANCE_FORMAT, Instance, InventoryRow, Node, PlanStatus};
+use crate::solve::{SolveOptions, solve};
+use store::{NetworkConfig, Store, WindowRecord, now};
+
+/// How the service runs.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Address to listen on (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// Directory of the database.
+    pub data_dir: PathBuf,
+    /// Longest a window stays open.
+    pub window: Duration,
+    /// A window closes early when it holds this many orders.
+    pub max_orders: usize,
+    /// Time budget of each window's solve.
+    pub budget: Duration,
+    /// Solver for windows: `mip` or a greedy policy.
+    pub solver: String,
+    /// Threads HiGHS may use per solve.
+    pub solver_threads: u32,
+    /// Solves that may run at once (windows and `/v1/plan` share the pool).
+    pub solve_slots: usize,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            listen: "127.0.0.1:8080".parse().expect("valid address"),
+            data_dir: PathBuf::from("domopt-data"),
+            window: Duration::from_secs(5),
+            max_orders: 25_000,
+            budget: Duration::from_secs(2),
+            solver: "mip".into(),
+            solver_threads: 1,
+            solve_slots: 1,
+            max_body_bytes: 32 << 20,
+        }
+    }
+}
+
+/// State shared by the handlers and the window loop.
+pub struct AppState {
+    /// The configuration.
+    pub config: ServiceConfig,
+    /// The database (used only from blocking threads).
+    pub store: Mutex<Store>,
+    /// The network, cached as JSON for validating submitted orders.
+    pub network: RwLock<Option<Arc<serde_json::Value>>>,
+    /// Counters for `/metrics`.
+    pub metrics: metrics::Metrics,
+    /// Pending orders (mirrors the database).
+    pub pending: AtomicUsize,
+    /// Wakes the window loop (window full, or shutting down).
+    pub wake: Notify,
+    /// Bounded pool of solve slots.
+    pub solve_pool: Semaphore,
+    /// Set when shutdown begins.
+    pub stopping: AtomicBool,
+}
+
+impl AppState {
+    /// Opens the database and restores the cached network and pending count.
+    pub fn open(config: ServiceConfig) -> Result<Arc<AppState>, rusqlite::Error> {
+        let store = Store::open(&config.data_dir)?;
+        let network = store
+            .network()?
+            .map(|n| Arc::new(serde_json::to_value(n).expect("network serializes")));
+        let pending = store.pending_count()?;
+        Ok(Arc::new(AppState {
+            solve_pool: Semaphore::new(config.solve_slots.max(1)),
+            config,
+            store: Mutex::new(store),
+            network: RwLock::new(network),
+            metrics: metrics::Metrics::default(),
+            pending: AtomicUsize::new(pending),
+            wake: Notify::new(),
+            stopping: AtomicBool::new(false),
+        }))
+    }
+
+    /// Locks the database (a poisoned lock is still usable: every write is a
+    /// transaction, so a panic mid-write left nothing half-done).
+    pub fn db(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Runs the service until Ctrl-C or SIGTERM; on shutdown the open window is closed
+/// and decided before the process exits. `on_listen` receives the bound address.
+pub async fn serve(
+    config: ServiceConfig,
+    on_listen: impl FnOnce(SocketAddr),
+) -> Result<(), Box<dyn std::error::Error>> {
+    let state = AppState::open(config.clone())?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    on_listen(listener.local_addr()?);
+    let windows = tokio::spawn(window_loop(state.clone()));
+    let app = api::router(state.clone());
+    let shutdown_state = state.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: closing the open window");
+            shutdown_state.stopping.store(true, Ordering::SeqCst);
+            shutdown_state.wake.notify_one();
+        })
+        .await?;
+    windows.await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// Closes windows by length or size until shutdown, deciding each in turn (windows
+/// are decided one after another so each sees the previous one's reservations).
+async fn window_loop(state: Arc<AppState>) {
+    let mut opened = now();
+    loop {
+        let deadline = opened + state.config.window.as_secs_f64();
+        let wait = Duration::from_secs_f64((deadline - now()).max(0.0));
+        if state.pending.load(Ordering::SeqCst) < state.config.max_orders {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {},
+                _ = state.wake.notified() => {},
+            }
+        }
+        let stopping = state.stopping.load(Ordering::SeqCst);
+        let full = state.pending.load(Ordering::SeqCst) >= state.config.max_orders;
+        if !stopping && !full && now() < deadline {
+            continue;
+        }
+        let closed = now();
+        if state.pending.load(Ordering::SeqCst) > 0 {
+            let permit = state.solve_pool.acquire().await.expect("pool never closes");
+            let s = state.clone();
+            let result =
+                tokio::task::spawn_blocking(move || decide_window(&s, opened, closed)).await;
+            drop(permit);
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!("window failed: {e}"),
+                Err(e) => tracing::error!("window task panicked: {e}"),
+            }
+        }
+        opened = closed;
+        if stopping {
+            break;
+        }
+    }
+}
+
+/// Builds the instance of one window from the stored network, live inventory and
+/// capacity left, and the oldest pending orders. Orders that name skus or nodes the
+/// network no longer has are left out (they stay pending and are logged).
+pub fn window_instance(
+    name: String,
+    network: &NetworkConfig,
+    inventory: Vec<InventoryRow>,
+    used: &std::collections::HashMap<String, (u64, u64)>,
+    mut orders: Vec<crate::domain::Order>,
+) -> Instance {
+    let nodes: Vec<Node> = network
+        .nodes
+        .iter()
+        .map(|n| {
+            let (s, u) = used.get(&n.id).copied().unwrap_or((0, 0));
+            let left =
+                |cap: Option<u32>, used: u64| cap.map(|c| u64::from(c).saturating_sub(used) as u32);
+            Node {
+                capacity_shipments: left(n.capacity_shipments, s),
+                capacity_units: left(n.capacity_units, u),
+                ..n.clone()
+            }
+        })
+        .collect();
+    let node_ids: std::collections::HashSet<&str> = nodes.iter().map(|n| n.id.as_str()).collect();
+    let sku_ids: std::collections::HashSet<&str> =
+        network.skus.iter().map(|s| s.id.as_str()).collect();
+    orders.retain(|o| {
+        let ok = o.lines.iter().all(|l| sku_ids.contains(l.sku.as_str()))
+            && o.pickup_node
+                .as_deref()
+                .is_none_or(|n| node_ids.contains(n));
+        if !ok {
+            tracing::warn!(order = %o.id, "order names a sku or node the network no longer has");
+        }
+        ok
+    });
+    for o in &mut orders {
+        o.exclude_nodes.retain(|n| node_ids.contains(n.as_str()));
+    }
+    let inventory = inventory
+        .into_iter()
+        .filter(|r| node_ids.contains(r.node.as_str()) && sku_ids.contains(r.sku.as_str()))
+        .collect();
+    Instance {
+        format: INSTANCE_FORMAT.into(),
+        name,
+        nodes,
+        skus: network.skus.clone(),
+        inventory,
+        rate_card: network.rate_card.clone(),
+        costs: network.costs.clone(),
+        orders,
+    }
+}
+
+/// Decides one window: solve, check, commit. Runs on a blocking thread.
+fn decide_window(state: &AppState, opened: f64, closed: f64) -> Result<(), String> {
+    let err = |e: rusqlite::Error| e.to_string();
+    let (network, instance, window_id) = {
+        let db = state.db();
+        let Some(network) = db.network().map_err(err)? else {
+            return Ok(());
+        };
+        let orders = db.pending(state.config.max_orders).map_err(err)?;
+        if orders.is_empty() {
+            return Ok(());
+        }
+        let inventory = db.inventory().map_err(err)?;
+        let used = db.capacity_used().map_err(err)?;
+        let id = db.next_window_id().map_err(err)?;
+        let instance = window_instance(format!("window-{id}"), &network, inventory, &used, orders);
+        (network, instance, id)
+    };
+    if instance.orders.is_empty() {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let opts = SolveOptions {
+        time_limit: state.config.budget,
+        threads: state.config.solver_threads,
+        ..SolveOptions::default()
+    };
+    let mut plan = solve(&instance, &state.config.solver, &opts).map_err(|e| e.to_string())?;
+    let mut report = check(&instance, &plan);
+    if !report.is_valid() {
+        tracing::error!(
+            window = window_id,
+            violations = ?report.violations.iter().take(5).collect::<Vec<_>>(),
+            "solver plan failed the checker; using the greedy plan"
+        );
+        plan = solve(&instance, "cheapest", &opts).map_err(|e| e.to_string())?;
+        report = check(&instance, &plan);
+        if !report.is_valid() {
+            return Err("greedy plan failed the checker too; window left pending".into());
+        }
+    }
+    let s = &report.summary;
+    let gap = plan
+        .lower_bound
+        .map(|lb| (plan.objective - lb) / plan.objective.abs().max(1e-9));
+    let kpis = serde_json::json!({
+        "orders": instance.orders.len(),
+        "solver": plan.solver,
+        "status": plan.status,
+        "objective": plan.objective,
+        "lower_bound": plan.lower_bound,
+        "gap": gap,
+        "solve_seconds": started.elapsed().as_secs_f64(),
+        "shipments": s.shipments,
+        "split_shipments": s.extra_shipments,
+        "units_shipped": s.units_shipped,
+        "unfilled_units": s.unfilled_units,
+        "late_shipments": s.late_shipments,
+    });
+    let window = WindowRecord {
+        id: window_id,
+        opened_at: opened,
+        closed_at: closed,
+        decided_at: 0.0,
+        kpis,
+    };
+    let (committed, deferred) = state
+        .db()
+        .commit_window(&window, &network, &instance, &plan)
+        .map_err(err)?;
+    state.pending.fetch_sub(committed, Ordering::SeqCst);
+    let m = &state.metrics;
+    m.windows.fetch_add(1, Ordering::Relaxed);
+    m.orders_decided
+        .fetch_add(committed as u64, Ordering::Relaxed);
+    m.orders_deferred
+        .fetch_add(deferred as u64, Ordering::Relaxed);
+    m.unfilled_units
+        .fetch_add(s.unfilled_units, Ordering::Relaxed);
+    if plan.status == PlanStatus::Fallback {
+        m.fallbacks.fetch_add(1, Ordering::Relaxed);
+    }
+    m.observe_window(started.elapsed().as_secs_f64(), gap.unwrap_or(f64::NAN));
+    tracing::info!(
+        window = window_id,
+        orders = instance.orders.len(),
+        committed,
+        deferred,
+        objective = plan.objective,
+        status = ?plan.status,
+        seconds = started.elapsed().as_secs_f64(),
+        "window decided"
+    );
+    if deferred > 0 {
+        state.wake.notify_one();
+    }
+    Ok(())
+}

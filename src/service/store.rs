@@ -1,0 +1,691 @@
+//! The service's durable state in an embedded SQLite database (WAL mode): the network,
+//! the inventory ledger, node capacity used, accepted orders, reservations and windows.
+//!
+//! Every write that the API acknowledges is committed before the response is sent, so
+//! a killed process loses nothing it accepted. A window's decisions are committed in
+//! one transaction that re-checks stock, so no unit is ever promised twice.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::domain::{Instance, InventoryRow, Order, Plan, Shipment, Unfilled};
+
+/// A database error, reported as `E5000`.
+pub type DbResult<T> = Result<T, rusqlite::Error>;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS inventory (
+    node TEXT NOT NULL, sku TEXT NOT NULL,
+    on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL, safety_stock INTEGER NOT NULL,
+    PRIMARY KEY (node, sku));
+CREATE TABLE IF NOT EXISTS capacity_used (
+    node TEXT PRIMARY KEY, shipments INTEGER NOT NULL, units INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS orders (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    status TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    window_id INTEGER,
+    decision TEXT);
+CREATE INDEX IF NOT EXISTS orders_by_status ON orders (status, seq);
+CREATE TABLE IF NOT EXISTS reservations (
+    order_id TEXT NOT NULL, node TEXT NOT NULL, sku TEXT NOT NULL,
+    qty INTEGER NOT NULL, window_id INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS reservations_by_order ON reservations (order_id);
+CREATE TABLE IF NOT EXISTS windows (
+    id INTEGER PRIMARY KEY,
+    opened_at REAL NOT NULL, closed_at REAL NOT NULL, decided_at REAL NOT NULL,
+    kpis TEXT NOT NULL);
+";
+
+/// The network part of an instance: everything but orders and inventory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkConfig {
+    /// Fulfillment nodes; capacities are per capacity period (reset by the API).
+    pub nodes: Vec<crate::domain::Node>,
+    /// Stock keeping units.
+    pub skus: Vec<crate::domain::Sku>,
+    /// Zones and carrier services.
+    pub rate_card: crate::domain::RateCard,
+    /// Split, unfilled and late penalties.
+    pub costs: crate::domain::Costs,
+}
+
+/// An order's lifecycle state.
+pub mod status {
+    /// Waiting for its window to close.
+    pub const PENDING: &str = "pending";
+    /// Every unit allocated.
+    pub const ALLOCATED: &str = "allocated";
+    /// Some units allocated, some unfilled.
+    pub const PARTIAL: &str = "partial";
+    /// Nothing could be allocated.
+    pub const UNFILLED: &str = "unfilled";
+    /// Cancelled by the client; its stock was released.
+    pub const CANCELLED: &str = "cancelled";
+}
+
+/// What a window decided for one order, as stored and served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// Shipments of this order.
+    pub shipments: Vec<Shipment>,
+    /// Units left unshipped, with reasons.
+    pub unfilled: Vec<Unfilled>,
+    /// Shipments' cost plus split and unfilled penalties of this order.
+    pub cost: f64,
+    /// Latest delivery day promised by any shipment.
+    pub promised_delivery_days: Option<u32>,
+}
+
+/// One stored order as the API returns it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderRecord {
+    /// Order id.
+    pub id: String,
+    /// One of [`status`]'s values.
+    pub status: String,
+    /// Window that decided it, if decided.
+    pub window: Option<i64>,
+    /// Unix seconds at acceptance.
+    pub received_at: f64,
+    /// The order as accepted (plus any nodes excluded by re-routing).
+    pub order: Order,
+    /// The allocation, once decided.
+    pub decision: Option<Decision>,
+}
+
+/// Outcome of submitting a batch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SubmitOutcome {
+    /// Orders stored now.
+    pub accepted: usize,
+    /// Orders already stored with the same body (retries).
+    pub duplicates: usize,
+}
+
+/// Why a write was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+    /// An order id already holds a different body.
+    #[error("order ids already used with a different body: {0:?}")]
+    Conflict(Vec<String>),
+    /// The named thing does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The request is not allowed in the current state.
+    #[error("{0}")]
+    State(String),
+}
+
+/// A change to one inventory row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryDelta {
+    /// Node id.
+    pub node: String,
+    /// Sku id.
+    pub sku: String,
+    /// `receipt` (on_hand += qty), `adjustment` (on_hand += qty, may be negative),
+    /// `pick` (a reserved unit left the building: on_hand −= qty, reserved −= qty) or
+    /// `safety_stock` (safety_stock = qty).
+    pub kind: String,
+    /// Units.
+    pub qty: i64,
+}
+
+/// The stored window summary.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WindowRecord {
+    /// Window number.
+    pub id: i64,
+    /// Unix seconds when the window opened.
+    pub opened_at: f64,
+    /// Unix seconds when it closed.
+    pub closed_at: f64,
+    /// Unix seconds when its decisions were committed.
+    pub decided_at: f64,
+    /// Solver outcome and KPIs.
+    pub kpis: serde_json::Value,
+}
+
+/// Hex SHA-256 of an order's canonical JSON: equal bodies, equal digests.
+pub fn digest(order: &Order) -> String {
+    let json = serde_json::to_vec(order).expect("orders serialize");
+    Sha256::digest(&json)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// The database handle.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) `dir/domopt.sqlite` in WAL mode.
+    pub fn open(dir: &Path) -> DbResult<Store> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        let conn = Connection::open(dir.join("domopt.sqlite"))?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Store { conn })
+    }
+
+    /// Cheap query proving the database answers.
+    pub fn ping(&self) -> DbResult<()> {
+        self.conn.query_row("SELECT 1", [], |_| Ok(()))
+    }
+
+    /// The stored network, if one was loaded.
+    pub fn network(&self) -> DbResult<Option<NetworkConfig>> {
+        let text: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM config WHERE key = 'network'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
+    /// Replaces the network.
+    pub fn set_network(&self, network: &NetworkConfig) -> DbResult<()> {
+        let text = serde_json::to_string(network).expect("network serializes");
+        self.conn.execute(
+            "INSERT INTO config (key, value) VALUES ('network', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![text],
+        )?;
+        Ok(())
+    }
+
+    /// Stores a batch of validated orders atomically: new ids are inserted as pending,
+    /// retries with an identical body are counted, and a different body under a used id
+    /// refuses the whole batch.
+    pub fn submit(&mut self, orders: &[Order]) -> Result<SubmitOutcome, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut outcome = SubmitOutcome {
+            accepted: 0,
+            duplicates: 0,
+        };
+        let mut conflicts = Vec::new();
+        {
+            let mut find = tx.prepare_cached("SELECT digest FROM orders WHERE id = ?1")?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO orders (id, body, digest, status, received_at)
+                 VALUES (?1, ?2, ?3, 'pending', ?4)",
+            )?;
+            let at = now();
+            for order in orders {
+                let d = digest(order);
+                let existing: Option<String> =
+                    find.query_row(params![order.id], |r| r.get(0)).optional()?;
+                match existing {
+                    Some(e) if e == d => outcome.duplicates += 1,
+                    Some(_) => conflicts.push(order.id.clone()),
+                    None => {
+                        let body = serde_json::to_string(order).expect("orders serialize");
+                        insert.execute(params![order.id, body, d, at])?;
+                        outcome.accepted += 1;
+                    }
+                }
+            }
+        }
+        if !conflicts.is_empty() {
+            return Err(StoreError::Conflict(conflicts));
+        }
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    /// Number of pending orders.
+    pub fn pending_count(&self) -> DbResult<usize> {
+        self.conn.query_row(
+            "SELECT COUNT(*) FROM orders WHERE status = 'pending'",
+            [],
+            |r| r.get::<_, i64>(0).map(|n| n as usize),
+        )
+    }
+
+    /// Up to `limit` pending orders, oldest first.
+    pub fn pending(&self, limit: usize) -> DbResult<Vec<Order>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT body FROM orders WHERE status = 'pending' ORDER BY seq LIMIT ?1",
+        )?;
+        let rows = stmt.query_map(params![limit as i64], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for body in rows {
+            if let Ok(order) = serde_json::from_str(&body?) {
+                out.push(order);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every inventory row.
+    pub fn inventory(&self) -> DbResult<Vec<InventoryRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT node, sku, on_hand, reserved, safety_stock FROM inventory")?;
+        let rows = stmt.query_map([], row_to_inventory)?;
+        rows.collect()
+    }
+
+    /// Inventory rows of one sku.
+    pub fn inventory_of(&self, sku: &str) -> DbResult<Vec<InventoryRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT node, sku, on_hand, reserved, safety_stock FROM inventory
+             WHERE sku = ?1 ORDER BY node",
+        )?;
+        let rows = stmt.query_map(params![sku], row_to_inventory)?;
+        rows.collect()
+    }
+
+    /// Sets on_hand and safety stock of the given rows (a full snapshot also zeroes
+    /// on_hand of rows it does not name). Reservations are the ledger's and stay.
+    pub fn set_inventory(&mut self, rows: &[InventoryRow], full: bool) -> DbResult<()> {
+        let tx = self.conn.transaction()?;
+        if full {
+            tx.execute("UPDATE inventory SET on_hand = 0", [])?;
+        }
+        {
+            let mut up = tx.prepare_cached(
+                "INSERT INTO inventory (node, sku, on_hand, reserved, safety_stock)
+                 VALUES (?1, ?2, ?3, 0, ?4)
+                 ON CONFLICT (node, sku) DO UPDATE
+                 SET on_hand = excluded.on_hand, safety_stock = excluded.safety_stock",
+            )?;
+            for r in rows {
+                up.execute(params![r.node, r.sku, r.on_hand, r.safety_stock])?;
+            }
+        }
+        tx.commit()
+    }
+
+    /// Applies inventory deltas atomically; refuses the batch if any row would go
+    /// negative or a pick exceeds what is reserved.
+    pub fn apply_deltas(&mut self, deltas: &[InventoryDelta]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        for (i, d) in deltas.iter().enumerate() {
+            let row: Option<(i64, i64, i64)> = tx
+                .query_row(
+                    "SELECT on_hand, reserved, safety_stock FROM inventory
+                     WHERE node = ?1 AND sku = ?2",
+                    params![d.node, d.sku],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let (mut on_hand, mut reserved, mut safety) = row.unwrap_or((0, 0, 0));
+            match d.kind.as_str() {
+                "receipt" | "adjustment" => on_hand += d.qty,
+                "pick" => {
+                    on_hand -= d.qty;
+                    reserved -= d.qty;
+                }
+                "safety_stock" => safety = d.qty,
+                _ => unreachable!("kinds are validated by the API"),
+            }
+            if on_hand < 0 || reserved < 0 || safety < 0 {
+                return Err(StoreError::State(format!(
+                    "deltas[{i}]: {} {} of {} at {} would leave on_hand {on_hand}, reserved {reserved}",
+                    d.kind, d.qty, d.sku, d.node
+                )));
+            }
+            tx.execute(
+                "INSERT INTO inventory (node, sku, on_hand, reserved, safety_stock)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (node, sku) DO UPDATE SET on_hand = excluded.on_hand,
+                 reserved = excluded.reserved, safety_stock = excluded.safety_stock",
+                params![d.node, d.sku, on_hand, reserved, safety],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Shipments and units used per node in the current capacity period.
+    pub fn capacity_used(&self) -> DbResult<HashMap<String, (u64, u64)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT node, shipments, units FROM capacity_used")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                (r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64),
+            ))
+        })?;
+        rows.collect()
+    }
+
+    /// Starts a new capacity period: every node's capacity is whole again.
+    pub fn reset_capacity(&self) -> DbResult<()> {
+        self.conn.execute("DELETE FROM capacity_used", [])?;
+        Ok(())
+    }
+
+    /// One order with its decision.
+    pub fn order(&self, id: &str) -> DbResult<Option<OrderRecord>> {
+        self.conn
+            .query_row(
+                "SELECT id, status, window_id, received_at, body, decision FROM orders
+                 WHERE id = ?1",
+                params![id],
+                |r| {
+                    let body: String = r.get(4)?;
+                    let decision: Option<String> = r.get(5)?;
+                    Ok(OrderRecord {
+                        id: r.get(0)?,
+                        status: r.get(1)?,
+                        window: r.get(2)?,
+                        received_at: r.get(3)?,
+                        order: serde_json::from_str(&body).expect("stored orders parse"),
+                        decision: decision.and_then(|d| serde_json::from_str(&d).ok()),
+                    })
+                },
+            )
+            .optional()
+    }
+
+    /// Releases an order's reservations and capacity (inside `tx`).
+    fn release(tx: &rusqlite::Transaction, id: &str, decision: Option<&Decision>) -> DbResult<()> {
+        tx.execute(
+            "UPDATE inventory SET reserved = reserved - r.qty
+             FROM (SELECT node, sku, SUM(qty) AS qty FROM reservations
+                   WHERE order_id = ?1 GROUP BY node, sku) AS r
+             WHERE inventory.node = r.node AND inventory.sku = r.sku",
+            params![id],
+        )?;
+        tx.execute("DELETE FROM reservations WHERE order_id = ?1", params![id])?;
+        if let Some(d) = decision {
+            for s in &d.shipments {
+                let units: u32 = s.lines.iter().map(|l| l.qty).sum();
+                tx.execute(
+                    "UPDATE capacity_used SET shipments = MAX(0, shipments - 1),
+                     units = MAX(0, units - ?2) WHERE node = ?1",
+                    params![s.node, units],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Cancels an order: a pending order leaves its window, a decided one returns its
+    /// stock and capacity.
+    pub fn cancel(&mut self, id: &str) -> Result<OrderRecord, StoreError> {
+        let rec = self
+            .order(id)?
+            .ok_or_else(|| StoreError::NotFound(format!("order \"{id}\"")))?;
+        if rec.status == status::CANCELLED {
+            return Err(StoreError::State(format!(
+                "order \"{id}\" is already cancelled"
+            )));
+        }
+        let tx = self.conn.transaction()?;
+        Self::release(&tx, id, rec.decision.as_ref())?;
+        tx.execute(
+            "UPDATE orders SET status = 'cancelled' WHERE id = ?1",
+            params![id],
+        )?;
+        tx.commit()?;
+        Ok(self.order(id)?.expect("the order exists"))
+    }
+
+    /// Re-routes a decided order that `node` rejected: its stock and capacity return,
+    /// the node is excluded for this order, and the order joins the next window.
+    pub fn reroute(&mut self, id: &str, node: &str) -> Result<OrderRecord, StoreError> {
+        let rec = self
+            .order(id)?
+            .ok_or_else(|| StoreError::NotFound(format!("order \"{id}\"")))?;
+        if rec.status == status::CANCELLED || rec.status == status::PENDING {
+            return Err(StoreError::State(format!(
+                "order \"{id}\" is {}; only decided orders can be re-routed",
+                rec.status
+            )));
+        }
+        let mut order = rec.order.clone();
+        if !order.exclude_nodes.iter().any(|n| n == node) {
+            order.exclude_nodes.push(node.to_string());
+        }
+        let body = serde_json::to_string(&order).expect("orders serialize");
+        let tx = self.conn.transaction()?;
+        Self::release(&tx, id, rec.decision.as_ref())?;
+        tx.execute(
+            "UPDATE orders SET status = 'pending', body = ?2, decision = NULL, window_id = NULL
+             WHERE id = ?1",
+            params![id, body],
+        )?;
+        tx.commit()?;
+        Ok(self.order(id)?.expect("the order exists"))
+    }
+
+    /// Windows, newest first.
+    pub fn windows(&self, limit: usize) -> DbResult<Vec<WindowRecord>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, opened_at, closed_at, decided_at, kpis FROM windows
+             ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map(params![limit as i64], |r| {
+            let kpis: String = r.get(4)?;
+            Ok(WindowRecord {
+                id: r.get(0)?,
+                opened_at: r.get(1)?,
+                closed_at: r.get(2)?,
+                decided_at: r.get(3)?,
+                kpis: serde_json::from_str(&kpis).unwrap_or_default(),
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// The next window number.
+    pub fn next_window_id(&self) -> DbResult<i64> {
+        self.conn
+            .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM windows", [], |r| {
+                r.get(0)
+            })
+    }
+
+    /// Commits a checked window plan in one transaction. Each order's reservations are
+    /// re-checked against the stock and capacity as they are *now* (inventory may have
+    /// changed while the window was solving); an order that no longer fits is left
+    /// pending for the next window. `network` gives the full node capacities of the
+    /// period. Returns how many orders were committed and deferred.
+    pub fn commit_window(
+        &mut self,
+        window: &WindowRecord,
+        network: &NetworkConfig,
+        instance: &Instance,
+        plan: &Plan,
+    ) -> DbResult<(usize, usize)> {
+        let tx = self.conn.transaction()?;
+        let mut available: HashMap<(String, String), i64> = HashMap::new();
+        {
+            let mut stmt = tx.prepare_cached(
+                "SELECT node, sku, on_hand - reserved - safety_stock FROM inventory",
+            )?;
+            for row in stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get::<_, i64>(2)?)))? {
+                let (k, v) = row?;
+                available.insert(k, v);
+            }
+        }
+        let mut cap_left: HashMap<&str, (i64, i64)> = HashMap::new();
+        {
+            let used = {
+                let mut stmt =
+                    tx.prepare_cached("SELECT node, shipments, units FROM capacity_used")?;
+                let rows = stmt.query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        (r.get::<_, i64>(1)?, r.get::<_, i64>(2)?),
+                    ))
+                })?;
+                rows.collect::<DbResult<HashMap<String, (i64, i64)>>>()?
+            };
+            for n in &network.nodes {
+                let (s, u) = used.get(&n.id).copied().unwrap_or((0, 0));
+                cap_left.insert(
+                    &n.id,
+                    (
+                        n.capacity_shipments.map_or(i64::MAX, |c| i64::from(c) - s),
+                        n.capacity_units.map_or(i64::MAX, |c| i64::from(c) - u),
+                    ),
+                );
+            }
+        }
+        let mut by_order: HashMap<&str, Decision> = HashMap::new();
+        for s in &plan.shipments {
+            by_order
+                .entry(s.order.as_str())
+                .or_insert_with(empty_decision)
+                .shipments
+                .push(s.clone());
+        }
+        for u in &plan.unfilled {
+            by_order
+                .entry(u.order.as_str())
+                .or_insert_with(empty_decision)
+                .unfilled
+                .push(u.clone());
+        }
+        let (mut committed, mut deferred) = (0, 0);
+        {
+            let mut reserve = tx.prepare_cached(
+                "INSERT INTO reservations (order_id, node, sku, qty, window_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let mut take = tx.prepare_cached(
+                "UPDATE inventory SET reserved = reserved + ?3 WHERE node = ?1 AND sku = ?2",
+            )?;
+            let mut capacity = tx.prepare_cached(
+                "INSERT INTO capacity_used (node, shipments, units) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (node) DO UPDATE SET shipments = shipments + excluded.shipments,
+                 units = units + excluded.units",
+            )?;
+            let mut decide = tx.prepare_cached(
+                "UPDATE orders SET status = ?2, window_id = ?3, decision = ?4
+                 WHERE id = ?1 AND status = 'pending'",
+            )?;
+            for order in &instance.orders {
+                let mut d = by_order
+                    .remove(order.id.as_str())
+                    .unwrap_or_else(empty_decision);
+                // Does the order still fit the stock and capacity as they are now?
+                let mut need: HashMap<(String, String), i64> = HashMap::new();
+                let mut node_need: HashMap<String, (i64, i64)> = HashMap::new();
+                for s in &d.shipments {
+                    let e = node_need.entry(s.node.clone()).or_default();
+                    e.0 += 1;
+                    for l in &s.lines {
+                        *need.entry((s.node.clone(), l.sku.clone())).or_default() +=
+                            i64::from(l.qty);
+                        e.1 += i64::from(l.qty);
+                    }
+                }
+                let fits = need
+                    .iter()
+                    .all(|(k, &q)| available.get(k).copied().unwrap_or(0) >= q)
+                    && node_need.iter().all(|(n, &(s, u))| {
+                        cap_left
+                            .get(n.as_str())
+                            .is_some_and(|&(cs, cu)| cs >= s && cu >= u)
+                    });
+                if !fits {
+                    deferred += 1;
+                    continue;
+                }
+                for (k, q) in &need {
+                    *available.get_mut(k).expect("checked above") -= q;
+                    reserve.execute(params![order.id, k.0, k.1, q, window.id])?;
+                    take.execute(params![k.0, k.1, q])?;
+                }
+                for (n, (s, u)) in &node_need {
+                    let c = cap_left.get_mut(n.as_str()).expect("checked above");
+                    c.0 -= s;
+                    c.1 -= u;
+                    capacity.execute(params![n, s, u])?;
+                }
+                d.cost = d.shipments.iter().map(|s| s.cost).sum::<f64>()
+                    + instance.costs.split_penalty * d.shipments.len().saturating_sub(1) as f64
+                    + d.unfilled.iter().map(|u| u.qty as f64).sum::<f64>()
+                        * order
+                            .unfilled_penalty
+                            .unwrap_or(instance.costs.unfilled_penalty);
+                d.promised_delivery_days = d.shipments.iter().map(|s| s.delivery_days).max();
+                let st = if d.shipments.is_empty() {
+                    status::UNFILLED
+                } else if d.unfilled.is_empty() {
+                    status::ALLOCATED
+                } else {
+                    status::PARTIAL
+                };
+                let text = serde_json::to_string(&d).expect("decisions serialize");
+                committed += decide.execute(params![order.id, st, window.id, text])?;
+            }
+        }
+        let mut kpis = window.kpis.clone();
+        kpis["orders_committed"] = committed.into();
+        kpis["orders_deferred"] = deferred.into();
+        tx.execute(
+            "INSERT INTO windows (id, opened_at, closed_at, decided_at, kpis)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                window.id,
+                window.opened_at,
+                window.closed_at,
+                now(),
+                kpis.to_string()
+            ],
+        )?;
+        tx.commit()?;
+        Ok((committed, deferred))
+    }
+
+    /// Sum of reservations per (node, sku), to audit the ledger against `inventory`.
+    pub fn reservation_totals(&self) -> DbResult<HashMap<(String, String), i64>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT node, sku, SUM(qty) FROM reservations GROUP BY node, sku")?;
+        let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
+        rows.collect()
+    }
+}
+
+fn empty_decision() -> Decision {
+    Decision {
+        shipments: Vec::new(),
+        unfilled: Vec::new(),
+        cost: 0.0,
+        promised_delivery_days: None,
+    }
+}
+
+fn row_to_inventory(r: &rusqlite::Row) -> DbResult<InventoryRow> {
+    Ok(InventoryRow {
+        node: r.get(0)?,
+        sku: r.get(1)?,
+        on_hand: r.get::<_, i64>(2)?.max(0) as u32,
+        reserved: r.get::<_, i64>(3)?.max(0) as u32,
+        safety_stock: r.get::<_, i64>(4)?.max(0) as u32,
+    })
+}
