@@ -328,3 +328,32 @@ fn bounds_hold_and_plans_match_brute_force_on_multi_unit_windows() {
     }
     assert!(checked >= 20, "only {checked} windows were small enough");
 }
+
+#[test]
+fn excluded_nodes_are_never_used_and_the_checker_rejects_them() {
+    let base = common::example();
+    let mut inst = base.clone();
+    // Exclude, for every order, the node that the unrestricted optimum uses first.
+    let free = mip(&base, 5.0);
+    for o in &mut inst.orders {
+        if let Some(s) = free.shipments.iter().find(|s| s.order == o.id) {
+            o.exclude_nodes.push(s.node.clone());
+        }
+    }
+    for solver in ["mip", "cheapest", "closest", "fewest-splits"] {
+        let plan = solve(&inst, solver, &SolveOptions::default()).unwrap();
+        common::assert_valid(&inst, &plan);
+        for s in &plan.shipments {
+            let o = inst.orders.iter().find(|o| o.id == s.order).unwrap();
+            assert!(
+                !o.exclude_nodes.contains(&s.node),
+                "{solver} used {}",
+                s.node
+            );
+        }
+        assert!(plan.objective >= free.objective - 1e-6);
+    }
+    // The unrestricted plan breaks the exclusions, and the checker says so.
+    let report = domopt::check::check(&inst, &free);
+    assert!(!report.is_valid());
+}

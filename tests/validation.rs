@@ -242,6 +242,12 @@ fn every_rule_has_its_code_and_path() {
             "E1504",
             "$.orders[0].pickup_node",
         ),
+        (
+            "/orders/0/exclude_nodes",
+            Some(json!(["DC-NJ", "ST-XX"])),
+            "E1506",
+            "$.orders[0].exclude_nodes[1]",
+        ),
     ];
     for (pointer, value, code, path) in cases {
         let found = codes_of(&mutated(pointer, value.clone()));
@@ -334,6 +340,9 @@ fn readme_lists_every_code() {
         assert!(readme.contains(code), "README.md does not document {code}");
     }
     for (code, _) in domopt::check::VIOLATION_CODES {
+        assert!(readme.contains(code), "README.md does not document {code}");
+    }
+    for (code, _, _) in domopt::service::api::SERVICE_CODES {
         assert!(readme.contains(code), "README.md does not document {code}");
     }
 }

@@ -236,6 +236,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
     blocking(&state, |s| {
         s.db()
             .ping()
+            .and_then(|()| s.intake().ping())
             .map_err(|_| ApiError::new("E5030", "database does not answer"))
     })
     .await?;
@@ -486,7 +487,7 @@ async fn submit_orders(
     let network = current_network(&state)?;
     let value = json_value(&bytes)?;
     let orders = validate_orders(&network, value)?;
-    let outcome = blocking(&state, move |s| Ok(s.db().submit(&orders)?)).await?;
+    let outcome = blocking(&state, move |s| Ok(s.intake().submit(&orders)?)).await?;
     let m = &state.metrics;
     m.orders_accepted
         .fetch_add(outcome.accepted as u64, Ordering::Relaxed);

@@ -27,6 +27,8 @@ pub struct Metrics {
     pub responses_4xx: AtomicU64,
     /// 5xx responses.
     pub responses_5xx: AtomicU64,
+    /// Seconds the last window spent after its solve (check and commit), as f64 bits.
+    pub last_overhead_bits: AtomicU64,
     window: Mutex<WindowStats>,
 }
 

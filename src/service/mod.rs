@@ -23,7 +23,7 @@ use tokio::sync::{Notify, Semaphore};
 use crate::check::check;
 use crate::domain::{INSTANCE_FORMAT, Instance, InventoryRow, Node, PlanStatus};
 use crate::solve::{SolveOptions, solve};
-use store::{NetworkConfig, Store, WindowRecord, now};
+use store::{Intake, NetworkConfig, Store, WindowRecord, now};
 
 /// How the service runs.
 #[derive(Debug, Clone)]
@@ -68,8 +68,10 @@ impl Default for ServiceConfig {
 pub struct AppState {
     /// The configuration.
     pub config: ServiceConfig,
-    /// The database (used only from blocking threads).
+    /// The ledger database (used only from blocking threads).
     pub store: Mutex<Store>,
+    /// The intake database, written by submits only.
+    pub intake: Mutex<Intake>,
     /// The network, cached as JSON for validating submitted orders.
     pub network: RwLock<Option<Arc<serde_json::Value>>>,
     /// Counters for `/metrics`.
@@ -87,6 +89,7 @@ pub struct AppState {
 impl AppState {
     /// Opens the database and restores the cached network and pending count.
     pub fn open(config: ServiceConfig) -> Result<Arc<AppState>, rusqlite::Error> {
+        let intake = Intake::open(&config.data_dir)?;
         let store = Store::open(&config.data_dir)?;
         let network = store
             .network()?
@@ -96,6 +99,7 @@ impl AppState {
             solve_pool: Semaphore::new(config.solve_slots.max(1)),
             config,
             store: Mutex::new(store),
+            intake: Mutex::new(intake),
             network: RwLock::new(network),
             metrics: metrics::Metrics::default(),
             pending: AtomicUsize::new(pending),
@@ -104,10 +108,15 @@ impl AppState {
         }))
     }
 
-    /// Locks the database (a poisoned lock is still usable: every write is a
+    /// Locks the ledger (a poisoned lock is still usable: every write is a
     /// transaction, so a panic mid-write left nothing half-done).
     pub fn db(&self) -> std::sync::MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Locks the intake.
+    pub fn intake(&self) -> std::sync::MutexGuard<'_, Intake> {
+        self.intake.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -251,31 +260,37 @@ pub fn window_instance(
 /// Decides one window: solve, check, commit. Runs on a blocking thread.
 fn decide_window(state: &AppState, opened: f64, closed: f64) -> Result<(), String> {
     let err = |e: rusqlite::Error| e.to_string();
-    let (network, instance, window_id) = {
+    let read_started = std::time::Instant::now();
+    let (network, taken, instance, window_id) = {
         let db = state.db();
         let Some(network) = db.network().map_err(err)? else {
             return Ok(());
         };
-        let orders = db.pending(state.config.max_orders).map_err(err)?;
-        if orders.is_empty() {
+        let taken = db.pending(state.config.max_orders).map_err(err)?;
+        if taken.is_empty() {
             return Ok(());
         }
+        let orders = taken.iter().map(|p| p.order.clone()).collect();
         let inventory = db.inventory().map_err(err)?;
         let used = db.capacity_used().map_err(err)?;
         let id = db.next_window_id().map_err(err)?;
         let instance = window_instance(format!("window-{id}"), &network, inventory, &used, orders);
-        (network, instance, id)
+        (network, taken, instance, id)
     };
-    if instance.orders.is_empty() {
-        return Ok(());
-    }
+    let read_seconds = read_started.elapsed().as_secs_f64();
     let started = std::time::Instant::now();
+    // The budget covers reading, solving, checking and committing the window: the
+    // solver gets what is left after the read and the last window's check + commit.
+    let reserve = f64::from_bits(state.metrics.last_overhead_bits.load(Ordering::Relaxed));
+    let solve_budget = (state.config.budget.as_secs_f64() - read_seconds - reserve)
+        .max(state.config.budget.as_secs_f64() * 0.25);
     let opts = SolveOptions {
-        time_limit: state.config.budget,
+        time_limit: Duration::from_secs_f64(solve_budget),
         threads: state.config.solver_threads,
         ..SolveOptions::default()
     };
     let mut plan = solve(&instance, &state.config.solver, &opts).map_err(|e| e.to_string())?;
+    let check_started = std::time::Instant::now();
     let mut report = check(&instance, &plan);
     if !report.is_valid() {
         tracing::error!(
@@ -314,10 +329,17 @@ fn decide_window(state: &AppState, opened: f64, closed: f64) -> Result<(), Strin
         decided_at: 0.0,
         kpis,
     };
+    let commit_started = std::time::Instant::now();
     let (committed, deferred) = state
         .db()
-        .commit_window(&window, &network, &instance, &plan)
+        .commit_window(&window, &network, &taken, &instance, &plan)
         .map_err(err)?;
+    let commit_seconds = commit_started.elapsed().as_secs_f64();
+    let overhead = check_started.elapsed().as_secs_f64();
+    state
+        .metrics
+        .last_overhead_bits
+        .store(overhead.to_bits(), Ordering::Relaxed);
     state.pending.fetch_sub(committed, Ordering::SeqCst);
     let m = &state.metrics;
     m.windows.fetch_add(1, Ordering::Relaxed);
@@ -339,6 +361,8 @@ fn decide_window(state: &AppState, opened: f64, closed: f64) -> Result<(), Strin
         objective = plan.objective,
         status = ?plan.status,
         seconds = started.elapsed().as_secs_f64(),
+        read_seconds,
+        commit_seconds,
         "window decided"
     );
     if deferred > 0 {

@@ -1,9 +1,15 @@
-//! The service's durable state in an embedded SQLite database (WAL mode): the network,
-//! the inventory ledger, node capacity used, accepted orders, reservations and windows.
+//! The service's durable state in two embedded SQLite databases (WAL mode):
+//!
+//! - `intake.sqlite` ([`Intake`]): accepted orders, append-only. Submits write only
+//!   here, so they never wait behind a window's commit.
+//! - `ledger.sqlite` ([`Store`]): the network, inventory (on_hand, reserved, safety
+//!   stock), node capacity used, decisions, the requeue of deferred and re-routed
+//!   orders, the intake watermark and windows. It attaches the intake read-only.
 //!
 //! Every write that the API acknowledges is committed before the response is sent, so
-//! a killed process loses nothing it accepted. A window's decisions are committed in
-//! one transaction that re-checks stock, so no unit is ever promised twice.
+//! a killed process loses nothing it accepted. A window's decisions, reservations and
+//! watermark are committed in one ledger transaction that re-checks stock, so no unit
+//! is ever promised twice and no order is decided twice or skipped.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -17,7 +23,16 @@ use crate::domain::{Instance, InventoryRow, Order, Plan, Shipment, Unfilled};
 /// A database error, reported as `E5000`.
 pub type DbResult<T> = Result<T, rusqlite::Error>;
 
-const SCHEMA: &str = "
+const INTAKE_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS orders (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    received_at REAL NOT NULL);
+";
+
+const LEDGER_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS inventory (
     node TEXT NOT NULL, sku TEXT NOT NULL,
@@ -25,24 +40,15 @@ CREATE TABLE IF NOT EXISTS inventory (
     PRIMARY KEY (node, sku));
 CREATE TABLE IF NOT EXISTS capacity_used (
     node TEXT PRIMARY KEY, shipments INTEGER NOT NULL, units INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS orders (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    body TEXT NOT NULL,
-    digest TEXT NOT NULL,
-    status TEXT NOT NULL,
-    received_at REAL NOT NULL,
-    window_id INTEGER,
-    decision TEXT);
-CREATE INDEX IF NOT EXISTS orders_by_status ON orders (status, seq);
-CREATE TABLE IF NOT EXISTS reservations (
-    order_id TEXT NOT NULL, node TEXT NOT NULL, sku TEXT NOT NULL,
-    qty INTEGER NOT NULL, window_id INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS reservations_by_order ON reservations (order_id);
+CREATE TABLE IF NOT EXISTS decisions (
+    id TEXT PRIMARY KEY, status TEXT NOT NULL, window_id INTEGER,
+    decision TEXT, body TEXT);
+CREATE TABLE IF NOT EXISTS requeue (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS windows (
     id INTEGER PRIMARY KEY,
     opened_at REAL NOT NULL, closed_at REAL NOT NULL, decided_at REAL NOT NULL,
     kpis TEXT NOT NULL);
+INSERT OR IGNORE INTO config (key, value) VALUES ('watermark', '0');
 ";
 
 /// The network part of an instance: everything but orders and inventory.
@@ -90,6 +96,8 @@ pub struct Decision {
 pub struct OrderRecord {
     /// Order id.
     pub id: String,
+    /// Arrival sequence number.
+    pub seq: i64,
     /// One of [`status`]'s values.
     pub status: String,
     /// Window that decided it, if decided.
@@ -175,21 +183,104 @@ pub fn now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// The database handle.
+fn open_conn(path: &Path) -> DbResult<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
+fn io_error(e: std::io::Error) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(Box::new(e))
+}
+
+/// The intake database: accepted orders, append-only.
+pub struct Intake {
+    conn: Connection,
+}
+
+impl Intake {
+    /// Opens (creating if needed) `dir/intake.sqlite`.
+    pub fn open(dir: &Path) -> DbResult<Intake> {
+        std::fs::create_dir_all(dir).map_err(io_error)?;
+        let conn = open_conn(&dir.join("intake.sqlite"))?;
+        conn.execute_batch(INTAKE_SCHEMA)?;
+        Ok(Intake { conn })
+    }
+
+    /// Cheap query proving the database answers.
+    pub fn ping(&self) -> DbResult<()> {
+        self.conn.query_row("SELECT 1", [], |_| Ok(()))
+    }
+
+    /// Stores a batch of validated orders atomically: new ids are inserted, retries
+    /// with an identical body are counted, and a different body under a used id
+    /// refuses the whole batch.
+    pub fn submit(&mut self, orders: &[Order]) -> Result<SubmitOutcome, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut outcome = SubmitOutcome {
+            accepted: 0,
+            duplicates: 0,
+        };
+        let mut conflicts = Vec::new();
+        {
+            let mut find = tx.prepare_cached("SELECT digest FROM orders WHERE id = ?1")?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO orders (id, body, digest, received_at) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let at = now();
+            for order in orders {
+                let d = digest(order);
+                let existing: Option<String> =
+                    find.query_row(params![order.id], |r| r.get(0)).optional()?;
+                match existing {
+                    Some(e) if e == d => outcome.duplicates += 1,
+                    Some(_) => conflicts.push(order.id.clone()),
+                    None => {
+                        let body = serde_json::to_string(order).expect("orders serialize");
+                        insert.execute(params![order.id, body, d, at])?;
+                        outcome.accepted += 1;
+                    }
+                }
+            }
+        }
+        if !conflicts.is_empty() {
+            return Err(StoreError::Conflict(conflicts));
+        }
+        tx.commit()?;
+        Ok(outcome)
+    }
+}
+
+/// An order waiting for a window, with its intake sequence number.
+#[derive(Debug, Clone)]
+pub struct PendingOrder {
+    /// Intake sequence number.
+    pub seq: i64,
+    /// Whether it waits in the requeue (deferred or re-routed) rather than the intake.
+    pub requeued: bool,
+    /// The order (with any exclusions added by re-routing).
+    pub order: Order,
+}
+
+/// The ledger database (with the intake attached for reading).
 pub struct Store {
     conn: Connection,
 }
 
 impl Store {
-    /// Opens (creating if needed) `dir/domopt.sqlite` in WAL mode.
+    /// Opens (creating if needed) `dir/ledger.sqlite` and attaches `dir/intake.sqlite`
+    /// (which [`Intake::open`] creates first).
     pub fn open(dir: &Path) -> DbResult<Store> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-        let conn = Connection::open(dir.join("domopt.sqlite"))?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.execute_batch(SCHEMA)?;
+        std::fs::create_dir_all(dir).map_err(io_error)?;
+        let conn = open_conn(&dir.join("ledger.sqlite"))?;
+        conn.execute_batch(LEDGER_SCHEMA)?;
+        let intake = dir.join("intake.sqlite");
+        conn.execute(
+            "ATTACH DATABASE ?1 AS intake",
+            params![intake.to_string_lossy()],
+        )?;
         Ok(Store { conn })
     }
 
@@ -220,64 +311,72 @@ impl Store {
         Ok(())
     }
 
-    /// Stores a batch of validated orders atomically: new ids are inserted as pending,
-    /// retries with an identical body are counted, and a different body under a used id
-    /// refuses the whole batch.
-    pub fn submit(&mut self, orders: &[Order]) -> Result<SubmitOutcome, StoreError> {
-        let tx = self.conn.transaction()?;
-        let mut outcome = SubmitOutcome {
-            accepted: 0,
-            duplicates: 0,
-        };
-        let mut conflicts = Vec::new();
-        {
-            let mut find = tx.prepare_cached("SELECT digest FROM orders WHERE id = ?1")?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO orders (id, body, digest, status, received_at)
-                 VALUES (?1, ?2, ?3, 'pending', ?4)",
-            )?;
-            let at = now();
-            for order in orders {
-                let d = digest(order);
-                let existing: Option<String> =
-                    find.query_row(params![order.id], |r| r.get(0)).optional()?;
-                match existing {
-                    Some(e) if e == d => outcome.duplicates += 1,
-                    Some(_) => conflicts.push(order.id.clone()),
-                    None => {
-                        let body = serde_json::to_string(order).expect("orders serialize");
-                        insert.execute(params![order.id, body, d, at])?;
-                        outcome.accepted += 1;
-                    }
-                }
-            }
-        }
-        if !conflicts.is_empty() {
-            return Err(StoreError::Conflict(conflicts));
-        }
-        tx.commit()?;
-        Ok(outcome)
-    }
-
-    /// Number of pending orders.
-    pub fn pending_count(&self) -> DbResult<usize> {
+    fn watermark(&self) -> DbResult<i64> {
         self.conn.query_row(
-            "SELECT COUNT(*) FROM orders WHERE status = 'pending'",
+            "SELECT CAST(value AS INTEGER) FROM config WHERE key = 'watermark'",
             [],
-            |r| r.get::<_, i64>(0).map(|n| n as usize),
+            |r| r.get(0),
         )
     }
 
-    /// Up to `limit` pending orders, oldest first.
-    pub fn pending(&self, limit: usize) -> DbResult<Vec<Order>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT body FROM orders WHERE status = 'pending' ORDER BY seq LIMIT ?1",
+    /// Number of orders waiting for a window.
+    pub fn pending_count(&self) -> DbResult<usize> {
+        let wm = self.watermark()?;
+        let fresh: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM intake.orders o WHERE o.seq > ?1
+             AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.id = o.id)",
+            params![wm],
+            |r| r.get(0),
         )?;
-        let rows = stmt.query_map(params![limit as i64], |r| r.get::<_, String>(0))?;
+        let requeued: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM requeue", [], |r| r.get(0))?;
+        Ok((fresh + requeued) as usize)
+    }
+
+    /// Up to `limit` waiting orders: the requeue first, then the intake in arrival
+    /// order (orders cancelled while pending are skipped).
+    pub fn pending(&self, limit: usize) -> DbResult<Vec<PendingOrder>> {
         let mut out = Vec::new();
-        for body in rows {
-            if let Ok(order) = serde_json::from_str(&body?) {
-                out.push(order);
+        let mut push = |seq: i64, requeued: bool, body: String| {
+            if let Ok(order) = serde_json::from_str(&body) {
+                out.push(PendingOrder {
+                    seq,
+                    requeued,
+                    order,
+                });
+            }
+        };
+        {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT seq, body FROM requeue ORDER BY seq LIMIT ?1")?;
+            let rows = stmt.query_map(params![limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            for row in rows {
+                let (seq, body) = row?;
+                push(seq, true, body);
+            }
+        }
+        let left = limit.saturating_sub(out.len());
+        if left > 0 {
+            let wm = self.watermark()?;
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT o.seq, o.body FROM intake.orders o WHERE o.seq > ?1
+                 AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.id = o.id)
+                 ORDER BY o.seq LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![wm, left as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?;
+            let rows: Vec<(i64, String)> = rows.collect::<DbResult<_>>()?;
+            for (seq, body) in rows {
+                if let Ok(order) = serde_json::from_str(&body) {
+                    out.push(PendingOrder {
+                        seq,
+                        requeued: false,
+                        order,
+                    });
+                }
             }
         }
         Ok(out)
@@ -388,17 +487,27 @@ impl Store {
     pub fn order(&self, id: &str) -> DbResult<Option<OrderRecord>> {
         self.conn
             .query_row(
-                "SELECT id, status, window_id, received_at, body, decision FROM orders
-                 WHERE id = ?1",
+                "SELECT o.id, o.seq, o.received_at, o.body, d.status, d.window_id, d.decision,
+                        d.body, q.body
+                 FROM intake.orders o
+                 LEFT JOIN decisions d ON d.id = o.id
+                 LEFT JOIN requeue q ON q.id = o.id
+                 WHERE o.id = ?1",
                 params![id],
                 |r| {
-                    let body: String = r.get(4)?;
-                    let decision: Option<String> = r.get(5)?;
+                    let body: String = r
+                        .get::<_, Option<String>>(8)?
+                        .or(r.get::<_, Option<String>>(7)?)
+                        .map_or_else(|| r.get(3), Ok)?;
+                    let decision: Option<String> = r.get(6)?;
                     Ok(OrderRecord {
                         id: r.get(0)?,
-                        status: r.get(1)?,
-                        window: r.get(2)?,
-                        received_at: r.get(3)?,
+                        seq: r.get(1)?,
+                        status: r
+                            .get::<_, Option<String>>(4)?
+                            .unwrap_or_else(|| status::PENDING.into()),
+                        window: r.get(5)?,
+                        received_at: r.get(2)?,
                         order: serde_json::from_str(&body).expect("stored orders parse"),
                         decision: decision.and_then(|d| serde_json::from_str(&d).ok()),
                     })
@@ -407,25 +516,24 @@ impl Store {
             .optional()
     }
 
-    /// Releases an order's reservations and capacity (inside `tx`).
-    fn release(tx: &rusqlite::Transaction, id: &str, decision: Option<&Decision>) -> DbResult<()> {
-        tx.execute(
-            "UPDATE inventory SET reserved = reserved - r.qty
-             FROM (SELECT node, sku, SUM(qty) AS qty FROM reservations
-                   WHERE order_id = ?1 GROUP BY node, sku) AS r
-             WHERE inventory.node = r.node AND inventory.sku = r.sku",
-            params![id],
-        )?;
-        tx.execute("DELETE FROM reservations WHERE order_id = ?1", params![id])?;
-        if let Some(d) = decision {
-            for s in &d.shipments {
-                let units: u32 = s.lines.iter().map(|l| l.qty).sum();
+    /// Returns an order's reserved stock and used capacity (inside `tx`).
+    fn release(tx: &rusqlite::Transaction, decision: Option<&Decision>) -> DbResult<()> {
+        let Some(d) = decision else { return Ok(()) };
+        for s in &d.shipments {
+            let mut units = 0;
+            for l in &s.lines {
+                units += l.qty;
                 tx.execute(
-                    "UPDATE capacity_used SET shipments = MAX(0, shipments - 1),
-                     units = MAX(0, units - ?2) WHERE node = ?1",
-                    params![s.node, units],
+                    "UPDATE inventory SET reserved = MAX(0, reserved - ?3)
+                     WHERE node = ?1 AND sku = ?2",
+                    params![s.node, l.sku, l.qty],
                 )?;
             }
+            tx.execute(
+                "UPDATE capacity_used SET shipments = MAX(0, shipments - 1),
+                 units = MAX(0, units - ?2) WHERE node = ?1",
+                params![s.node, units],
+            )?;
         }
         Ok(())
     }
@@ -442,10 +550,17 @@ impl Store {
             )));
         }
         let tx = self.conn.transaction()?;
-        Self::release(&tx, id, rec.decision.as_ref())?;
+        Self::release(&tx, rec.decision.as_ref())?;
+        tx.execute("DELETE FROM requeue WHERE id = ?1", params![id])?;
         tx.execute(
-            "UPDATE orders SET status = 'cancelled' WHERE id = ?1",
-            params![id],
+            "INSERT INTO decisions (id, status, window_id, decision, body)
+             VALUES (?1, 'cancelled', ?2, NULL, ?3)
+             ON CONFLICT (id) DO UPDATE SET status = 'cancelled', decision = NULL",
+            params![
+                id,
+                rec.window,
+                serde_json::to_string(&rec.order).expect("orders serialize")
+            ],
         )?;
         tx.commit()?;
         Ok(self.order(id)?.expect("the order exists"))
@@ -469,11 +584,11 @@ impl Store {
         }
         let body = serde_json::to_string(&order).expect("orders serialize");
         let tx = self.conn.transaction()?;
-        Self::release(&tx, id, rec.decision.as_ref())?;
+        Self::release(&tx, rec.decision.as_ref())?;
+        tx.execute("DELETE FROM decisions WHERE id = ?1", params![id])?;
         tx.execute(
-            "UPDATE orders SET status = 'pending', body = ?2, decision = NULL, window_id = NULL
-             WHERE id = ?1",
-            params![id, body],
+            "INSERT INTO requeue (id, seq, body) VALUES (?1, ?2, ?3)",
+            params![id, rec.seq, body],
         )?;
         tx.commit()?;
         Ok(self.order(id)?.expect("the order exists"))
@@ -506,15 +621,17 @@ impl Store {
             })
     }
 
-    /// Commits a checked window plan in one transaction. Each order's reservations are
-    /// re-checked against the stock and capacity as they are *now* (inventory may have
-    /// changed while the window was solving); an order that no longer fits is left
-    /// pending for the next window. `network` gives the full node capacities of the
-    /// period. Returns how many orders were committed and deferred.
+    /// Commits a checked window plan in one ledger transaction. Each order's
+    /// reservations are re-checked against the stock and capacity as they are *now*
+    /// (inventory may have changed while the window was solving); an order that no
+    /// longer fits is requeued for the next window. `network` gives the full node
+    /// capacities of the period; `taken` are the window's orders as read. Returns how
+    /// many orders were committed and deferred.
     pub fn commit_window(
         &mut self,
         window: &WindowRecord,
         network: &NetworkConfig,
+        taken: &[PendingOrder],
         instance: &Instance,
         plan: &Plan,
     ) -> DbResult<(usize, usize)> {
@@ -529,23 +646,21 @@ impl Store {
                 available.insert(k, v);
             }
         }
-        let mut cap_left: HashMap<&str, (i64, i64)> = HashMap::new();
+        let mut cap_left: HashMap<String, (i64, i64)> = HashMap::new();
         {
-            let used = {
-                let mut stmt =
-                    tx.prepare_cached("SELECT node, shipments, units FROM capacity_used")?;
-                let rows = stmt.query_map([], |r| {
+            let mut stmt = tx.prepare_cached("SELECT node, shipments, units FROM capacity_used")?;
+            let used = stmt
+                .query_map([], |r| {
                     Ok((
                         r.get::<_, String>(0)?,
                         (r.get::<_, i64>(1)?, r.get::<_, i64>(2)?),
                     ))
-                })?;
-                rows.collect::<DbResult<HashMap<String, (i64, i64)>>>()?
-            };
+                })?
+                .collect::<DbResult<HashMap<String, (i64, i64)>>>()?;
             for n in &network.nodes {
                 let (s, u) = used.get(&n.id).copied().unwrap_or((0, 0));
                 cap_left.insert(
-                    &n.id,
+                    n.id.clone(),
                     (
                         n.capacity_shipments.map_or(i64::MAX, |c| i64::from(c) - s),
                         n.capacity_units.map_or(i64::MAX, |c| i64::from(c) - u),
@@ -568,25 +683,30 @@ impl Store {
                 .unfilled
                 .push(u.clone());
         }
+        let in_window: HashMap<&str, &crate::domain::Order> =
+            instance.orders.iter().map(|o| (o.id.as_str(), o)).collect();
+        let mut reserved: HashMap<(String, String), i64> = HashMap::new();
+        let mut capacity: HashMap<String, (i64, i64)> = HashMap::new();
         let (mut committed, mut deferred) = (0, 0);
         {
-            let mut reserve = tx.prepare_cached(
-                "INSERT INTO reservations (order_id, node, sku, qty, window_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            let mut take = tx.prepare_cached(
-                "UPDATE inventory SET reserved = reserved + ?3 WHERE node = ?1 AND sku = ?2",
-            )?;
-            let mut capacity = tx.prepare_cached(
-                "INSERT INTO capacity_used (node, shipments, units) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (node) DO UPDATE SET shipments = shipments + excluded.shipments,
-                 units = units + excluded.units",
-            )?;
             let mut decide = tx.prepare_cached(
-                "UPDATE orders SET status = ?2, window_id = ?3, decision = ?4
-                 WHERE id = ?1 AND status = 'pending'",
+                "INSERT INTO decisions (id, status, window_id, decision, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING",
             )?;
-            for order in &instance.orders {
+            // An order cancelled while its window was solving has a decision row
+            // already: it is neither decided again nor requeued.
+            let mut requeue = tx.prepare_cached(
+                "INSERT OR IGNORE INTO requeue (id, seq, body) SELECT ?1, ?2, ?3
+                 WHERE NOT EXISTS (SELECT 1 FROM decisions WHERE id = ?1)",
+            )?;
+            let mut unqueue = tx.prepare_cached("DELETE FROM requeue WHERE id = ?1")?;
+            for p in taken {
+                let Some(order) = in_window.get(p.order.id.as_str()) else {
+                    // Left out of the window (names a sku the network no longer has).
+                    let body = serde_json::to_string(&p.order).expect("orders serialize");
+                    requeue.execute(params![p.order.id, p.seq, body])?;
+                    continue;
+                };
                 let mut d = by_order
                     .remove(order.id.as_str())
                     .unwrap_or_else(empty_decision);
@@ -606,24 +726,13 @@ impl Store {
                     .iter()
                     .all(|(k, &q)| available.get(k).copied().unwrap_or(0) >= q)
                     && node_need.iter().all(|(n, &(s, u))| {
-                        cap_left
-                            .get(n.as_str())
-                            .is_some_and(|&(cs, cu)| cs >= s && cu >= u)
+                        cap_left.get(n).is_some_and(|&(cs, cu)| cs >= s && cu >= u)
                     });
                 if !fits {
+                    let body = serde_json::to_string(&p.order).expect("orders serialize");
+                    requeue.execute(params![p.order.id, p.seq, body])?;
                     deferred += 1;
                     continue;
-                }
-                for (k, q) in &need {
-                    *available.get_mut(k).expect("checked above") -= q;
-                    reserve.execute(params![order.id, k.0, k.1, q, window.id])?;
-                    take.execute(params![k.0, k.1, q])?;
-                }
-                for (n, (s, u)) in &node_need {
-                    let c = cap_left.get_mut(n.as_str()).expect("checked above");
-                    c.0 -= s;
-                    c.1 -= u;
-                    capacity.execute(params![n, s, u])?;
                 }
                 d.cost = d.shipments.iter().map(|s| s.cost).sum::<f64>()
                     + instance.costs.split_penalty * d.shipments.len().saturating_sub(1) as f64
@@ -640,8 +749,52 @@ impl Store {
                     status::PARTIAL
                 };
                 let text = serde_json::to_string(&d).expect("decisions serialize");
-                committed += decide.execute(params![order.id, st, window.id, text])?;
+                let body = p
+                    .requeued
+                    .then(|| serde_json::to_string(&p.order).expect("orders serialize"));
+                if decide.execute(params![order.id, st, window.id, text, body])? == 0 {
+                    continue;
+                }
+                if p.requeued {
+                    unqueue.execute(params![order.id])?;
+                }
+                for (k, q) in need {
+                    *available.get_mut(&k).expect("checked above") -= q;
+                    *reserved.entry(k).or_default() += q;
+                }
+                for (n, (s, u)) in node_need {
+                    let c = cap_left.get_mut(&n).expect("checked above");
+                    c.0 -= s;
+                    c.1 -= u;
+                    let e = capacity.entry(n).or_default();
+                    e.0 += s;
+                    e.1 += u;
+                }
+                committed += 1;
             }
+        }
+        {
+            let mut take = tx.prepare_cached(
+                "UPDATE inventory SET reserved = reserved + ?3 WHERE node = ?1 AND sku = ?2",
+            )?;
+            for ((node, sku), q) in &reserved {
+                take.execute(params![node, sku, q])?;
+            }
+            let mut cap = tx.prepare_cached(
+                "INSERT INTO capacity_used (node, shipments, units) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (node) DO UPDATE SET shipments = shipments + excluded.shipments,
+                 units = units + excluded.units",
+            )?;
+            for (node, (s, u)) in &capacity {
+                cap.execute(params![node, s, u])?;
+            }
+        }
+        if let Some(max_seq) = taken.iter().filter(|p| !p.requeued).map(|p| p.seq).max() {
+            tx.execute(
+                "UPDATE config SET value = CAST(MAX(CAST(value AS INTEGER), ?1) AS TEXT)
+                 WHERE key = 'watermark'",
+                params![max_seq],
+            )?;
         }
         let mut kpis = window.kpis.clone();
         kpis["orders_committed"] = committed.into();
@@ -659,15 +812,6 @@ impl Store {
         )?;
         tx.commit()?;
         Ok((committed, deferred))
-    }
-
-    /// Sum of reservations per (node, sku), to audit the ledger against `inventory`.
-    pub fn reservation_totals(&self) -> DbResult<HashMap<(String, String), i64>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT node, sku, SUM(qty) FROM reservations GROUP BY node, sku")?;
-        let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
-        rows.collect()
     }
 }
 

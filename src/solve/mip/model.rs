@@ -195,10 +195,11 @@ pub(super) fn run_guarded(
                 return;
             };
             let status = solved.status();
-            let has_solution = matches!(
-                solved.primal_solution_status(),
-                highs::HighsSolutionStatus::Feasible
-            );
+            // Read the raw info value: the highs crate panics on the value HiGHS
+            // reports when it never ran (e.g. an empty model).
+            let has_solution = solved
+                .int_info_value(c"primal_solution_status")
+                .is_ok_and(|v| v == i64::from(highs_sys::kHighsSolutionStatusFeasible));
             if !has_solution {
                 return;
             }

@@ -1,0 +1,639 @@
+//! Integration tests of `domopt serve` over a real listener: the real binary, real
+//! HTTP, the real embedded SQLite database in a temporary directory.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use domopt::check::check;
+use domopt::domain::{Instance, PLAN_FORMAT, Plan, PlanStatus, Shipment, Unfilled};
+use domopt::format::read_instance;
+use serde_json::{Value, json};
+
+/// A running `domopt serve` process, killed on drop.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(data: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_domopt"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .args(extra)
+            .env("RUST_LOG", "warn,highs=error")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the binary starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout is piped"))
+            .read_line(&mut line)
+            .expect("the server prints its address");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Server { child, url }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        self.child.wait().expect("the server exits")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn call(method: &str, url: String, body: Option<String>) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let mut req = client.request(method.parse().expect("method"), &url);
+    if let Some(b) = body {
+        req = req.header("content-type", "application/json").body(b);
+    }
+    let resp = req.send().await.expect("the server answers");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("a body");
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, value)
+}
+
+async fn get(s: &Server, path: &str) -> (u16, Value) {
+    call("GET", format!("{}{path}", s.url), None).await
+}
+
+async fn send(s: &Server, method: &str, path: &str, body: &Value) -> (u16, Value) {
+    call(method, format!("{}{path}", s.url), Some(body.to_string())).await
+}
+
+fn example() -> (Instance, Value) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/example-instance.json"
+    );
+    let inst = read_instance(Path::new(path)).expect("the example reads");
+    let value: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    (inst, value)
+}
+
+/// Loads the example's network and stock: on_hand net of the example's reservations,
+/// so that availability is the example's exactly.
+async fn load_example(s: &Server) -> (Instance, Value) {
+    let (inst, v) = example();
+    let network = json!({"nodes": v["nodes"], "skus": v["skus"], "rate_card": v["rate_card"], "costs": v["costs"]});
+    let (st, body) = send(s, "PUT", "/v1/network", &network).await;
+    assert_eq!(st, 200, "{body}");
+    let rows: Vec<Value> = inst
+        .inventory
+        .iter()
+        .map(|r| json!({"node": r.node, "sku": r.sku, "on_hand": r.on_hand - r.reserved, "safety_stock": r.safety_stock}))
+        .collect();
+    let (st, body) = send(
+        s,
+        "PUT",
+        "/v1/inventory",
+        &json!({"rows": rows, "full": true}),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    (inst, v)
+}
+
+/// Waits until no order is pending (by the metrics gauge).
+async fn drain(s: &Server) {
+    let start = Instant::now();
+    loop {
+        let (_, m) = get(s, "/metrics").await;
+        let text = m.as_str().unwrap_or_default().to_string();
+        let pending = text
+            .lines()
+            .find_map(|l| l.strip_prefix("domopt_pending_orders "))
+            .map(|v| v.trim().to_string());
+        if pending.as_deref() == Some("0") {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "orders never drained: {pending:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The plan made of every decided order's shipments and unfilled lines.
+async fn plan_of(s: &Server, ids: &[String]) -> Plan {
+    let mut shipments: Vec<Shipment> = Vec::new();
+    let mut unfilled: Vec<Unfilled> = Vec::new();
+    for id in ids {
+        let (st, rec) = get(s, &format!("/v1/orders/{id}")).await;
+        assert_eq!(st, 200, "{rec}");
+        let d = &rec["decision"];
+        assert!(d.is_object(), "order {id} is not decided: {rec}");
+        shipments.extend(serde_json::from_value::<Vec<Shipment>>(d["shipments"].clone()).unwrap());
+        unfilled.extend(serde_json::from_value::<Vec<Unfilled>>(d["unfilled"].clone()).unwrap());
+    }
+    let objective = shipments.iter().map(|x| x.cost).sum();
+    Plan {
+        format: PLAN_FORMAT.into(),
+        instance: "service".into(),
+        solver: "service".into(),
+        status: PlanStatus::Feasible,
+        objective,
+        lower_bound: None,
+        solve_seconds: 0.0,
+        shipments,
+        unfilled,
+        stats: None,
+    }
+}
+
+fn ids_of(v: &Value) -> Vec<String> {
+    v["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_is_solved_checked_and_committed_against_live_inventory() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &["--window", "1", "--budget", "5"]);
+    let (st, _) = get(&s, "/readyz").await;
+    assert_eq!(st, 503, "not ready before a network is loaded");
+    let (inst, v) = load_example(&s).await;
+    assert_eq!(get(&s, "/readyz").await.0, 200);
+    let (st, body) = send(&s, "POST", "/v1/orders", &json!({"orders": v["orders"]})).await;
+    assert_eq!(st, 202, "{body}");
+    assert_eq!(body["accepted"], inst.orders.len());
+    drain(&s).await;
+
+    // The committed decisions form the proved-optimal plan of the example, which the
+    // checker accepts with the spec's optimum.
+    let ids = ids_of(&v);
+    let mut plan = plan_of(&s, &ids).await;
+    plan.instance = inst.name.clone();
+    plan.objective = check(&inst, &plan).summary.objective;
+    let report = check(&inst, &plan);
+    assert!(report.is_valid(), "{:?}", report.violations);
+    assert!(
+        (report.summary.objective - 750.5573).abs() < 1e-3,
+        "objective {}",
+        report.summary.objective
+    );
+
+    // The window is listed with its KPIs.
+    let (_, w) = get(&s, "/v1/windows").await;
+    let w0 = &w["windows"][0];
+    assert_eq!(w0["kpis"]["orders"], inst.orders.len());
+    assert_eq!(w0["kpis"]["status"], "optimal");
+    assert!((w0["kpis"]["objective"].as_f64().unwrap() - 750.5573).abs() < 1e-3);
+
+    // Reservations decremented availability exactly by what was shipped.
+    let mut shipped: HashMap<(String, String), u64> = HashMap::new();
+    for sh in &plan.shipments {
+        for l in &sh.lines {
+            *shipped.entry((sh.node.clone(), l.sku.clone())).or_default() += u64::from(l.qty);
+        }
+    }
+    for sku in &inst.skus {
+        let (st, atp) = get(&s, &format!("/v1/atp/{}", sku.id)).await;
+        assert_eq!(st, 200);
+        for n in atp["nodes"].as_array().unwrap() {
+            let key = (n["node"].as_str().unwrap().to_string(), sku.id.clone());
+            let row = inst
+                .inventory
+                .iter()
+                .find(|r| r.node == key.0 && r.sku == key.1)
+                .unwrap();
+            let want = u64::from(row.available()) - shipped.get(&key).copied().unwrap_or(0);
+            assert_eq!(n["available"].as_u64().unwrap(), want, "{key:?}");
+            assert_eq!(
+                n["reserved"].as_u64().unwrap(),
+                shipped.get(&key).copied().unwrap_or(0)
+            );
+        }
+    }
+    let (_, metrics) = get(&s, "/metrics").await;
+    let m = metrics.as_str().unwrap();
+    assert!(
+        m.contains(&format!(
+            "domopt_orders_accepted_total {}",
+            inst.orders.len()
+        )),
+        "{m}"
+    );
+    assert!(m.contains("domopt_windows_total 1"), "{m}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_clients_competing_for_the_last_units_never_oversell() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &["--window", "0.2", "--budget", "1"]);
+    let (_, v) = example();
+    let network = json!({"nodes": v["nodes"], "skus": v["skus"], "rate_card": v["rate_card"], "costs": v["costs"]});
+    assert_eq!(send(&s, "PUT", "/v1/network", &network).await.0, 200);
+    // 7 units of SKU-00009 in the whole network, at three nodes.
+    let rows = json!({"rows": [
+        {"node": "DC-001-Oakland-CA", "sku": "SKU-00009", "on_hand": 3},
+        {"node": "ST-004-Concord-CA", "sku": "SKU-00009", "on_hand": 3, "safety_stock": 1},
+        {"node": "3PL-001-SanAntonio-TX", "sku": "SKU-00009", "on_hand": 2}
+    ]});
+    assert_eq!(send(&s, "PUT", "/v1/inventory", &rows).await.0, 200);
+    let mut tasks = Vec::new();
+    for client in 0..24 {
+        let url = s.url.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for k in 0..4 {
+                let id = format!("HOT-{client}-{k}");
+                let order = json!({"id": id, "ship_to": {"lat": 34.05, "lon": -118.24}, "promise_days": 9,
+                                   "lines": [{"sku": "SKU-00009", "qty": 1 + (client + k) % 2}]});
+                let (st, body) = call("POST", format!("{url}/v1/orders"), Some(order.to_string())).await;
+                assert_eq!(st, 202, "{body}");
+                ids.push(id);
+            }
+            ids
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.extend(t.await.unwrap());
+    }
+    drain(&s).await;
+    let mut allocated = 0u64;
+    let mut per_node: HashMap<String, u64> = HashMap::new();
+    for id in &ids {
+        let (_, rec) = get(&s, &format!("/v1/orders/{id}")).await;
+        assert_ne!(rec["status"], "pending", "{rec}");
+        for sh in rec["decision"]["shipments"].as_array().unwrap() {
+            for l in sh["lines"].as_array().unwrap() {
+                allocated += l["qty"].as_u64().unwrap();
+                *per_node
+                    .entry(sh["node"].as_str().unwrap().into())
+                    .or_default() += l["qty"].as_u64().unwrap();
+            }
+        }
+    }
+    let (_, atp) = get(&s, "/v1/atp/SKU-00009").await;
+    let mut reserved = 0;
+    for n in atp["nodes"].as_array().unwrap() {
+        let (on_hand, r, safety) = (
+            n["on_hand"].as_u64().unwrap(),
+            n["reserved"].as_u64().unwrap(),
+            n["safety_stock"].as_u64().unwrap(),
+        );
+        assert!(r + safety <= on_hand, "oversold at {n}");
+        assert_eq!(
+            r,
+            per_node
+                .get(n["node"].as_str().unwrap())
+                .copied()
+                .unwrap_or(0)
+        );
+        reserved += r;
+    }
+    assert_eq!(allocated, reserved);
+    // Demand (144 units) far exceeds the 7 sellable units; all 7 are sold, no more.
+    assert_eq!(allocated, 7);
+    assert_eq!(atp["available"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_are_idempotent_and_conflicting_bodies_are_refused_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &["--window", "60"]);
+    let (_, v) = load_example(&s).await;
+    let batch = json!({"orders": v["orders"]});
+    let n = v["orders"].as_array().unwrap().len() as u64;
+    let (st, first) = send(&s, "POST", "/v1/orders", &batch).await;
+    assert_eq!((st, first["accepted"].as_u64()), (202, Some(n)));
+    let (st, again) = send(&s, "POST", "/v1/orders", &batch).await;
+    assert_eq!(st, 202);
+    assert_eq!(
+        (again["accepted"].as_u64(), again["duplicates"].as_u64()),
+        (Some(0), Some(n))
+    );
+    // Same id, different body, in a batch with a new order: 409, nothing stored.
+    let mut changed = v["orders"][0].clone();
+    changed["promise_days"] = json!(9);
+    let fresh = json!({"id": "NEW-1", "ship_to": {"lat": 40.0, "lon": -75.0}, "promise_days": 5, "lines": [{"sku": "SKU-00001", "qty": 1}]});
+    let (st, err) = send(
+        &s,
+        "POST",
+        "/v1/orders",
+        &json!({"orders": [fresh, changed]}),
+    )
+    .await;
+    assert_eq!(st, 409, "{err}");
+    assert_eq!(err["error"]["code"], "E4004");
+    assert_eq!(get(&s, "/v1/orders/NEW-1").await.0, 404);
+    let (_, m) = get(&s, "/metrics").await;
+    assert!(
+        m.as_str()
+            .unwrap()
+            .contains(&format!("domopt_pending_orders {n}"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_restarts_without_losing_an_accepted_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Server::start(dir.path(), &["--window", "0.3", "--budget", "1"]);
+    let (inst, v) = load_example(&s).await;
+    let template = v["orders"].as_array().unwrap().clone();
+    let mut accepted = Vec::new();
+    let mut n = 0;
+    // Submit in a stream; kill the process mid-stream, while windows are committing.
+    let writer = {
+        let url = s.url.clone();
+        let template = template.clone();
+        tokio::spawn(async move {
+            let mut ok = Vec::new();
+            for round in 0..400 {
+                let batch: Vec<Value> = template
+                    .iter()
+                    .map(|o| {
+                        let mut o = o.clone();
+                        o["id"] = format!("R{round}-{}", o["id"].as_str().unwrap()).into();
+                        o
+                    })
+                    .collect();
+                let ids: Vec<String> = batch
+                    .iter()
+                    .map(|o| o["id"].as_str().unwrap().to_string())
+                    .collect();
+                let client = reqwest::Client::new();
+                let resp = client
+                    .post(format!("{url}/v1/orders"))
+                    .body(json!({"orders": batch}).to_string())
+                    .send()
+                    .await;
+                match resp {
+                    Ok(r) if r.status().as_u16() == 202 => ok.extend(ids),
+                    _ => break,
+                }
+            }
+            ok
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    s.kill();
+    accepted.extend(writer.await.unwrap());
+    n += accepted.len();
+    assert!(n >= 16, "the stream was too short to test a restart: {n}");
+    let s = Server::start(dir.path(), &["--window", "0.3", "--budget", "1"]);
+    drain(&s).await;
+    for id in &accepted {
+        let (st, rec) = get(&s, &format!("/v1/orders/{id}")).await;
+        assert_eq!(st, 200, "accepted order {id} was lost");
+        assert_ne!(rec["status"], "pending");
+    }
+    // The ledger is consistent: reservations equal what decisions ship, never above stock.
+    let mut shipped: HashMap<(String, String), u64> = HashMap::new();
+    for id in &accepted {
+        let (_, rec) = get(&s, &format!("/v1/orders/{id}")).await;
+        for sh in rec["decision"]["shipments"].as_array().unwrap() {
+            for l in sh["lines"].as_array().unwrap() {
+                *shipped
+                    .entry((
+                        sh["node"].as_str().unwrap().into(),
+                        l["sku"].as_str().unwrap().into(),
+                    ))
+                    .or_default() += l["qty"].as_u64().unwrap();
+            }
+        }
+    }
+    for sku in &inst.skus {
+        let (_, atp) = get(&s, &format!("/v1/atp/{}", sku.id)).await;
+        for row in atp["nodes"].as_array().unwrap() {
+            let key = (row["node"].as_str().unwrap().to_string(), sku.id.clone());
+            assert_eq!(
+                row["reserved"].as_u64().unwrap(),
+                shipped.get(&key).copied().unwrap_or(0),
+                "{key:?}"
+            );
+            assert!(
+                row["reserved"].as_u64().unwrap() + row["safety_stock"].as_u64().unwrap()
+                    <= row["on_hand"].as_u64().unwrap()
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_decides_the_open_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Server::start(dir.path(), &["--window", "600", "--budget", "2"]);
+    let (_, v) = load_example(&s).await;
+    assert_eq!(
+        send(&s, "POST", "/v1/orders", &json!({"orders": v["orders"]}))
+            .await
+            .0,
+        202
+    );
+    let status = s.terminate();
+    assert!(status.success(), "{status:?}");
+    let s = Server::start(dir.path(), &["--window", "600"]);
+    for id in ids_of(&v) {
+        let (_, rec) = get(&s, &format!("/v1/orders/{id}")).await;
+        assert!(rec["decision"].is_object(), "{rec}");
+    }
+    assert_eq!(
+        get(&s, "/v1/windows").await.1["windows"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_returns_stock_and_reroute_avoids_the_rejecting_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &["--window", "0.2", "--budget", "2"]);
+    let (_, v) = example();
+    let network = json!({"nodes": v["nodes"], "skus": v["skus"], "rate_card": v["rate_card"], "costs": v["costs"]});
+    assert_eq!(send(&s, "PUT", "/v1/network", &network).await.0, 200);
+    let rows = json!({"rows": [
+        {"node": "DC-001-Oakland-CA", "sku": "SKU-00009", "on_hand": 5},
+        {"node": "ST-004-Concord-CA", "sku": "SKU-00009", "on_hand": 5}
+    ]});
+    assert_eq!(send(&s, "PUT", "/v1/inventory", &rows).await.0, 200);
+    let order = json!({"id": "C-1", "ship_to": {"lat": 37.80, "lon": -122.27}, "promise_days": 9, "lines": [{"sku": "SKU-00009", "qty": 2}]});
+    assert_eq!(send(&s, "POST", "/v1/orders", &order).await.0, 202);
+    drain(&s).await;
+    let (_, rec) = get(&s, "/v1/orders/C-1").await;
+    assert_eq!(rec["status"], "allocated", "{rec}");
+    let first_node = rec["decision"]["shipments"][0]["node"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(get(&s, "/v1/atp/SKU-00009").await.1["available"], 8);
+
+    // The node rejects it: re-route to the other node.
+    let (st, rr) = send(
+        &s,
+        "POST",
+        "/v1/orders/C-1/reroute",
+        &json!({"exclude_node": first_node}),
+    )
+    .await;
+    assert_eq!(st, 200, "{rr}");
+    assert_eq!(rr["status"], "pending");
+    drain(&s).await;
+    let (_, rec) = get(&s, "/v1/orders/C-1").await;
+    assert_eq!(rec["status"], "allocated", "{rec}");
+    for sh in rec["decision"]["shipments"].as_array().unwrap() {
+        assert_ne!(sh["node"], first_node.as_str());
+    }
+    assert_eq!(get(&s, "/v1/atp/SKU-00009").await.1["available"], 8);
+
+    // Cancel: stock returns; cancelling again is a state error.
+    let (st, c) = send(&s, "POST", "/v1/orders/C-1/cancel", &json!({})).await;
+    assert_eq!((st, c["status"].as_str()), (200, Some("cancelled")));
+    assert_eq!(get(&s, "/v1/atp/SKU-00009").await.1["available"], 10);
+    let (st, e) = send(&s, "POST", "/v1/orders/C-1/cancel", &json!({})).await;
+    assert_eq!((st, e["error"]["code"].as_str()), (409, Some("E4005")));
+
+    // Picks and receipts move the ledger; a pick beyond what is reserved is refused.
+    let (st, e) = send(&s, "POST", "/v1/inventory/deltas", &json!({"deltas": [{"node": "DC-001-Oakland-CA", "sku": "SKU-00009", "kind": "pick", "qty": 1}]})).await;
+    assert_eq!(
+        (st, e["error"]["code"].as_str()),
+        (409, Some("E4005")),
+        "{e}"
+    );
+    let (st, _) = send(&s, "POST", "/v1/inventory/deltas", &json!({"deltas": [{"node": "DC-001-Oakland-CA", "sku": "SKU-00009", "kind": "receipt", "qty": 4}]})).await;
+    assert_eq!(st, 200);
+    assert_eq!(get(&s, "/v1/atp/SKU-00009").await.1["available"], 14);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_4xx_with_the_error_shape_never_a_500() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &["--window", "60", "--max-body-mib", "1"]);
+    let order = json!({"id": "X", "ship_to": {"lat": 1.0, "lon": 1.0}, "promise_days": 1, "lines": [{"sku": "SKU-00001", "qty": 1}]});
+    let (st, e) = send(&s, "POST", "/v1/orders", &order).await;
+    assert_eq!((st, e["error"]["code"].as_str()), (409, Some("E4003")));
+    load_example(&s).await;
+
+    let cases: Vec<(&str, &str, String, u16, &str)> = vec![
+        ("POST", "/v1/orders", "{\"orders\": [".into(), 400, "E4000"),
+        ("POST", "/v1/orders", "[1, 2]".into(), 400, "E4000"),
+        ("POST", "/v1/orders", json!({"orders": [{"id": "B", "ship_to": {"lat": 91, "lon": 0}, "promise_days": -1, "lines": [{"sku": "NOPE", "qty": 0}]}]}).to_string(), 422, "E4001"),
+        ("POST", "/v1/orders", format!("{{\"orders\": [], \"pad\": \"{}\"}}", "x".repeat(2 << 20)), 413, "E4002"),
+        ("PUT", "/v1/network", json!({"nodes": []}).to_string(), 422, "E4001"),
+        ("PUT", "/v1/inventory", json!({"rows": [{"node": "NOPE", "sku": "SKU-00001", "on_hand": 1}]}).to_string(), 422, "E4001"),
+        ("PUT", "/v1/inventory", json!({"rows": [{"node": "NOPE", "sku": "SKU-00001", "on_hand": -1}]}).to_string(), 422, "E4001"),
+        ("POST", "/v1/inventory/deltas", json!({"deltas": [{"node": "DC-001-Oakland-CA", "sku": "SKU-00001", "kind": "steal", "qty": 1}]}).to_string(), 422, "E4001"),
+        ("POST", "/v1/plan?solver=magic", "{}".into(), 422, "E4001"),
+        ("POST", "/v1/plan", "{\"format\": \"domopt.instance/1\"}".into(), 422, "E4001"),
+        ("POST", "/v1/orders/none/reroute", json!({"exclude_node": "DC-001-Oakland-CA"}).to_string(), 404, "E4040"),
+        ("GET", "/v1/atp/NOPE", String::new(), 404, "E4040"),
+        ("GET", "/v2/everything", String::new(), 404, "E4040"),
+        ("DELETE", "/v1/orders", String::new(), 405, "E4050"),
+    ];
+    for (method, path, body, want_status, want_code) in cases {
+        let (st, e) = call(
+            method,
+            format!("{}{path}", s.url),
+            (!body.is_empty()).then_some(body),
+        )
+        .await;
+        assert_eq!(st, want_status, "{method} {path}: {e}");
+        assert_eq!(e["error"]["code"], want_code, "{method} {path}: {e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+        assert!(e["error"]["details"].is_array());
+    }
+    // Validation errors name every offending field.
+    let bad = json!({"orders": [{"id": "B", "ship_to": {"lat": 91, "lon": 0}, "promise_days": 1, "lines": [{"sku": "NOPE", "qty": 0}]}]});
+    let (_, e) = send(&s, "POST", "/v1/orders", &bad).await;
+    let paths: Vec<&str> = e["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&"$.orders[0].ship_to.lat"), "{paths:?}");
+    assert!(paths.contains(&"$.orders[0].lines[0].sku"), "{paths:?}");
+    assert!(paths.contains(&"$.orders[0].lines[0].qty"), "{paths:?}");
+    // Nothing from the refused requests was stored, and the server is still healthy.
+    assert_eq!(get(&s, "/v1/orders/B").await.0, 404);
+    assert_eq!(get(&s, "/healthz").await.0, 200);
+    let (_, m) = get(&s, "/metrics").await;
+    assert!(
+        m.as_str()
+            .unwrap()
+            .contains("domopt_http_responses_total{class=\"5xx\"} 0")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plan_endpoint_solves_a_whole_batch_and_openapi_lists_every_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let (inst, v) = example();
+    for solver in ["mip", "cheapest"] {
+        let (st, body) = send(
+            &s,
+            "POST",
+            &format!("/v1/plan?solver={solver}&time_limit=5"),
+            &v,
+        )
+        .await;
+        assert_eq!(st, 200, "{body}");
+        let plan: Plan = serde_json::from_value(body).unwrap();
+        let report = check(&inst, &plan);
+        assert!(report.is_valid(), "{:?}", report.violations);
+        if solver == "mip" {
+            assert!((plan.objective - 750.5573).abs() < 1e-3);
+        }
+    }
+    let (st, doc) = get(&s, "/openapi.json").await;
+    assert_eq!(st, 200);
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/v1/network",
+        "/v1/inventory",
+        "/v1/inventory/deltas",
+        "/v1/atp/{sku}",
+        "/v1/capacity/reset",
+        "/v1/orders",
+        "/v1/orders/{id}",
+        "/v1/orders/{id}/cancel",
+        "/v1/orders/{id}/reroute",
+        "/v1/windows",
+        "/v1/plan",
+    ] {
+        assert!(
+            paths.contains_key(p),
+            "{p} missing from the OpenAPI document"
+        );
+    }
+}
