@@ -208,6 +208,10 @@ pub struct Order {
     /// rejected the order). Empty means every node may.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude_nodes: Vec<String>,
+    /// When the order was placed, in seconds from the start of the replayed period
+    /// (optional extension, used by `domopt replay`; solvers ignore it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placed_at: Option<f64>,
 }
 
 /// One ordered sku and quantity.

@@ -899,6 +899,7 @@ impl Fields {
             pickup_node,
             unfilled_penalty: self.amount(o, "unfilled_penalty", path, false),
             exclude_nodes,
+            placed_at: self.amount(o, "placed_at", path, false),
         }
     }
 }

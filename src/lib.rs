@@ -23,3 +23,4 @@ pub mod format;
 pub mod generate;
 pub mod service;
 pub mod solve;
+pub mod workbench;

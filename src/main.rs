@@ -72,6 +72,48 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         threads: u32,
     },
+    /// Run solvers on instances, check every plan, write CSV, JSON, report.md and plots.
+    Compare {
+        /// Instance files or directories of them (.json, .json.gz).
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Comma-separated solvers.
+        #[arg(long, default_value = "mip,cheapest,closest,fewest-splits")]
+        solvers: String,
+        /// Budget per solve in seconds.
+        #[arg(long, default_value_t = 10.0)]
+        time_limit: f64,
+        /// HiGHS threads.
+        #[arg(long, default_value_t = 1)]
+        threads: u32,
+        /// Vary a parameter: split_penalty, unfilled_penalty, late_penalty or capacity
+        /// (factor), e.g. `split_penalty=0,2,5,10`.
+        #[arg(long)]
+        sweep: Option<String>,
+        /// Output directory.
+        #[arg(long, default_value = "compare-out")]
+        out: PathBuf,
+    },
+    /// Replay timestamped orders (`placed_at`) through windows of a given length.
+    Replay {
+        /// Instance whose orders carry `placed_at` (see `generate --timestamps`).
+        orders: PathBuf,
+        /// Window lengths, comma-separated (e.g. `5m,15m,1h`); one replay per length.
+        #[arg(long, default_value = "15m")]
+        window: String,
+        /// Solver.
+        #[arg(long, default_value = "mip")]
+        solver: String,
+        /// Budget per window in seconds.
+        #[arg(long, default_value_t = 2.0)]
+        time_limit: f64,
+        /// HiGHS threads.
+        #[arg(long, default_value_t = 1)]
+        threads: u32,
+        /// Write the per-window results as JSON here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Run the order allocation service (HTTP API, windows, embedded SQLite).
     Serve {
         /// Address to listen on (port 0 picks a free one; the address is printed).
@@ -149,6 +191,9 @@ enum Command {
         /// Per-day late penalty (soft SLA); hard SLA when absent.
         #[arg(long)]
         late_penalty: Option<f64>,
+        /// Give orders `placed_at` times over one day (for `domopt replay`).
+        #[arg(long)]
+        timestamps: bool,
         /// Output file (.json or .json.gz); stdout when absent.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -322,6 +367,165 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         }
+        Command::Compare {
+            inputs,
+            solvers,
+            time_limit,
+            threads,
+            sweep,
+            out,
+        } => {
+            use domopt::workbench::compare;
+            let solvers: Vec<String> = solvers.split(',').map(|s| s.trim().to_string()).collect();
+            if let Some(bad) = solvers.iter().find(|s| !SOLVER_NAMES.contains(&s.as_str())) {
+                eprintln!(
+                    "error: --solvers: unknown solver \"{bad}\"; expected some of: {}",
+                    SOLVER_NAMES.join(", ")
+                );
+                return ExitCode::from(2);
+            }
+            if !(time_limit.is_finite() && time_limit > 0.0) || threads == 0 {
+                eprintln!("error: --time-limit must be > 0 and --threads >= 1");
+                return ExitCode::from(2);
+            }
+            let sweep = match sweep.as_deref().map(compare::Sweep::parse).transpose() {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let files = match compare::instance_files(&inputs) {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let opts = compare::CompareOptions {
+                solvers,
+                time_limit: Duration::from_secs_f64(time_limit),
+                threads,
+                sweep,
+            };
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let rows = compare::run(&files, &opts, |done, total, label| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+                bar.set_message(label.to_string());
+            });
+            bar.finish_and_clear();
+            let rows = match rows {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            if let Err(e) = compare::write_outputs(&out, &rows, &opts) {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+            let invalid = rows.iter().filter(|r| !r.kpis.valid).count();
+            eprintln!(
+                "{} plans ({} instance files) -> {}/report.md, results.csv, results.json, *.svg{}",
+                rows.len(),
+                files.len(),
+                out.display(),
+                if invalid > 0 {
+                    format!("; {invalid} INVALID PLANS")
+                } else {
+                    String::new()
+                }
+            );
+            if invalid == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Command::Replay {
+            orders,
+            window,
+            solver,
+            time_limit,
+            threads,
+            out,
+        } => {
+            use domopt::workbench::replay;
+            let valid_options = SOLVER_NAMES.contains(&solver.as_str())
+                && time_limit.is_finite()
+                && time_limit > 0.0
+                && threads > 0;
+            if !valid_options {
+                eprintln!(
+                    "error: --solver is one of {}; --time-limit > 0; --threads >= 1",
+                    SOLVER_NAMES.join(", ")
+                );
+                return ExitCode::from(2);
+            }
+            let lengths: Result<Vec<f64>, String> =
+                window.split(',').map(replay::parse_duration).collect();
+            let lengths = match lengths {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("error: --window: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let day = match read_instance(&orders) {
+                Ok(i) => i,
+                Err(e) => return unreadable(&orders.display().to_string(), &e),
+            };
+            println!(
+                "| window | windows | objective | shipments | split shipments | unfilled units | late | solve s | valid |"
+            );
+            println!("|---|---|---|---|---|---|---|---|---|");
+            let mut all = Vec::new();
+            for w in lengths {
+                let r = match replay::replay(
+                    &day,
+                    w,
+                    &solver,
+                    Duration::from_secs_f64(time_limit),
+                    threads,
+                ) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(2);
+                    }
+                };
+                println!(
+                    "| {} s | {} | {:.2} | {} | {} | {} | {} | {:.2} | {} |",
+                    w,
+                    r.windows.len(),
+                    r.objective,
+                    r.shipments,
+                    r.split_shipments,
+                    r.unfilled_units,
+                    r.late_shipments,
+                    r.solve_seconds,
+                    r.all_valid
+                );
+                all.push(r);
+            }
+            if let Some(path) = out
+                && let Err(e) = write_json(&all, Some(&path))
+            {
+                eprintln!("error: writing {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+            if all.iter().all(|r| r.all_valid) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
         Command::Serve {
             listen,
             data,
@@ -429,6 +633,7 @@ fn main() -> ExitCode {
             seed,
             tightness,
             late_penalty,
+            timestamps,
             out,
         } => {
             if nodes == 0 || skus == 0 || !(tightness.is_finite() && tightness > 0.0) {
@@ -439,7 +644,7 @@ fn main() -> ExitCode {
                 eprintln!("error: --late-penalty must be a finite number >= 0");
                 return ExitCode::from(2);
             }
-            let inst = generate(&GenParams {
+            let mut inst = generate(&GenParams {
                 orders,
                 nodes,
                 skus,
@@ -447,6 +652,9 @@ fn main() -> ExitCode {
                 tightness,
                 late_penalty_per_day: late_penalty,
             });
+            if timestamps {
+                domopt::generate::stamp_day(&mut inst, seed);
+            }
             if let Err(e) = write_json(&inst, out.as_deref()) {
                 eprintln!("error: writing the instance: {e}");
                 return ExitCode::from(2);
