@@ -303,3 +303,48 @@ fn compare_and_replay_refuse_bad_arguments_with_exit_2() {
         );
     }
 }
+
+#[test]
+fn the_mip_reports_shadow_prices_of_binding_resources_in_tight_windows() {
+    let inst = generate(&GenParams {
+        orders: 300,
+        nodes: 10,
+        skus: 80,
+        seed: 5,
+        tightness: 1.8,
+        ..Default::default()
+    });
+    let plan = solve(
+        &inst,
+        "mip",
+        &SolveOptions {
+            time_limit: Duration::from_secs(5),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    common::assert_valid(&inst, &plan);
+    let k = domopt::workbench::kpis(&inst, &plan, &check(&inst, &plan));
+    assert!(
+        !k.shadow_prices.is_empty(),
+        "a window at tightness 1.8 has binding stock"
+    );
+    for p in &k.shadow_prices {
+        assert!(p.price.is_finite() && p.price > 0.0);
+        assert!(inst.nodes.iter().any(|n| n.id == p.node));
+        match p.resource.as_str() {
+            "stock" => {
+                let sku = p.sku.as_deref().unwrap();
+                // Stock that binds is stock some order in the window asks for.
+                assert!(
+                    inst.orders
+                        .iter()
+                        .any(|o| o.lines.iter().any(|l| l.sku == sku))
+                );
+            }
+            "shipments" | "units" => assert!(p.sku.is_none()),
+            other => panic!("unknown resource {other}"),
+        }
+    }
+    assert!(k.shadow_prices.windows(2).all(|w| w[0].price >= w[1].price));
+}

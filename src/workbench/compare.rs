@@ -463,6 +463,34 @@ pub fn report(rows: &[ResultRow], opts: &CompareOptions) -> String {
             busiest.join("; ")
         );
     }
+    let priced: Vec<&ResultRow> = rows
+        .iter()
+        .filter(|r| !r.kpis.shadow_prices.is_empty())
+        .collect();
+    if !priced.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n## Shadow prices (MIP)\n\nWhat one more unit would save, from the duals of the MIP's last LP master (column generation): an estimate for the integer plan, zero for resources that do not bind. Top 5 per plan.\n\n| instance | resource | node | sku | saving per unit |\n|---|---|---|---|---|"
+        );
+        for r in priced {
+            for p in r.kpis.shadow_prices.iter().take(5) {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {:.2} |",
+                    r.sweep
+                        .as_ref()
+                        .map_or(r.instance.clone(), |(p, v)| format!(
+                            "{} ({p}={v})",
+                            r.instance
+                        )),
+                    p.resource,
+                    p.node,
+                    p.sku.as_deref().unwrap_or("—"),
+                    p.price
+                );
+            }
+        }
+    }
     if let Some(s) = &opts.sweep {
         let _ = writeln!(
             out,

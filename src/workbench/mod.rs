@@ -81,6 +81,23 @@ pub struct Kpis {
     pub zone_mix: Vec<u64>,
     /// Per-node use.
     pub nodes: Vec<NodeUse>,
+    /// Shadow prices from the MIP's LP master duals (`stats.shadow_prices`), highest
+    /// first: what one more unit of a resource would save in the LP relaxation.
+    pub shadow_prices: Vec<ShadowPrice>,
+}
+
+/// The value of one more unit of a binding resource.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct ShadowPrice {
+    /// `stock`, `shipments` or `units`.
+    pub resource: String,
+    /// Node id.
+    pub node: String,
+    /// Sku id (stock only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    /// Saving per extra unit.
+    pub price: f64,
 }
 
 /// Computes the KPIs of `plan` on `instance` from the checker's `report`.
@@ -166,5 +183,10 @@ pub fn kpis(instance: &Instance, plan: &Plan, report: &Report) -> Kpis {
         unfilled_by_reason,
         zone_mix,
         nodes,
+        shadow_prices: plan
+            .stats
+            .as_ref()
+            .and_then(|st| serde_json::from_value(st["shadow_prices"].clone()).ok())
+            .unwrap_or_default(),
     }
 }

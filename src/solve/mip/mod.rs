@@ -175,6 +175,9 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     stats["cg_pricing_seconds"] = json!(pricing_seconds);
     stats["master_columns"] = json!(included.iter().filter(|&&b| b).count());
     stats["lagrangian_bound"] = json!(lower_bound);
+    if let Some((master, duals, _)) = &last_lp {
+        stats["shadow_prices"] = shadow_prices(net, master, duals);
+    }
     lap("column_generation", &mut stats);
 
     // 5. Price-directed rounding, then the MIP from the best plan so far.
@@ -559,4 +562,34 @@ fn fits(usage: &Usage, option: &FulfillmentOption) -> bool {
                 .iter()
                 .all(|&(s, q)| usage.stock_left(a.node, s) >= i64::from(q))
     })
+}
+
+/// The most valuable binding resources by the last LP master's duals: what one more
+/// unit of stock at a node, or one more shipment or unit of node capacity, would save
+/// in the LP relaxation (an estimate for the integer plan). Highest first, at most 25.
+fn shadow_prices(net: &Network, master: &Model, duals: &[f64]) -> serde_json::Value {
+    let inst = net.instance;
+    let mut prices: Vec<(f64, serde_json::Value)> = master
+        .rows
+        .iter()
+        .filter_map(|&(r, _)| {
+            let price = master.price(duals, r);
+            (price > 1e-6).then(|| {
+                let v = match r {
+                    options::Resource::Stock(n, k) => json!({"resource": "stock", "node": inst.nodes[n].id, "sku": inst.skus[k].id, "price": price}),
+                    options::Resource::Shipments(n) => json!({"resource": "shipments", "node": inst.nodes[n].id, "price": price}),
+                    options::Resource::Units(n) => json!({"resource": "units", "node": inst.nodes[n].id, "price": price}),
+                };
+                (price, v)
+            })
+        })
+        .collect();
+    prices.sort_by(|a, b| b.0.total_cmp(&a.0));
+    json!(
+        prices
+            .into_iter()
+            .take(25)
+            .map(|(_, v)| v)
+            .collect::<Vec<_>>()
+    )
 }
