@@ -64,6 +64,11 @@ pub struct GenParams {
     pub tightness: f64,
     /// Per-day late penalty; `None` keeps the SLA hard.
     pub late_penalty_per_day: Option<f64>,
+    /// Share of orders picked up in store (default 0.03).
+    pub pickup_share: f64,
+    /// Every order has at least this many lines (default 1: the retail mix, 65%
+    /// single-line); raise it for split-heavy windows.
+    pub min_lines: usize,
 }
 
 impl Default for GenParams {
@@ -75,6 +80,8 @@ impl Default for GenParams {
             seed: 1,
             tightness: 1.0,
             late_penalty_per_day: None,
+            pickup_share: 0.03,
+            min_lines: 1,
         }
     }
 }
@@ -255,6 +262,7 @@ pub fn generate(p: &GenParams) -> Instance {
             x if x < 0.93 => 3,
             _ => rng.gen_range(4..=8),
         }
+        .max(p.min_lines)
         .min(skus_n);
         let mut lines: Vec<Line> = Vec::with_capacity(line_count);
         while lines.len() < line_count {
@@ -299,7 +307,8 @@ pub fn generate(p: &GenParams) -> Instance {
             exclude_nodes: Vec::new(),
             placed_at: None,
         };
-        if special < 0.03 && !stores.is_empty() {
+        let pickup_share = p.pickup_share.clamp(0.0, 1.0);
+        if special < pickup_share && !stores.is_empty() {
             // Pickup at the nearest store.
             let nearest = stores
                 .iter()
@@ -318,9 +327,9 @@ pub fn generate(p: &GenParams) -> Instance {
                 })
                 .expect("stores is not empty");
             order.pickup_node = Some(nodes[nearest].id.clone());
-        } else if special < 0.07 {
+        } else if special < pickup_share + 0.04 {
             order.ship_complete = true;
-        } else if special < 0.12 {
+        } else if special < pickup_share + 0.09 {
             order.max_shipments = Some(rng.gen_range(1..=2));
         }
         orders.push(order);

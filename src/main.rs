@@ -191,6 +191,12 @@ enum Command {
         /// Per-day late penalty (soft SLA); hard SLA when absent.
         #[arg(long)]
         late_penalty: Option<f64>,
+        /// Share of orders picked up in store.
+        #[arg(long, default_value_t = 0.03)]
+        pickup_share: f64,
+        /// Minimum lines per order (raise for split-heavy windows).
+        #[arg(long, default_value_t = 1)]
+        min_lines: usize,
         /// Give orders `placed_at` times over one day (for `domopt replay`).
         #[arg(long)]
         timestamps: bool,
@@ -633,9 +639,15 @@ fn main() -> ExitCode {
             seed,
             tightness,
             late_penalty,
+            pickup_share,
+            min_lines,
             timestamps,
             out,
         } => {
+            if !(0.0..=1.0).contains(&pickup_share) || min_lines == 0 {
+                eprintln!("error: --pickup-share is in [0, 1] and --min-lines >= 1");
+                return ExitCode::from(2);
+            }
             if nodes == 0 || skus == 0 || !(tightness.is_finite() && tightness > 0.0) {
                 eprintln!("error: --nodes and --skus must be >= 1 and --tightness > 0");
                 return ExitCode::from(2);
@@ -651,6 +663,8 @@ fn main() -> ExitCode {
                 seed,
                 tightness,
                 late_penalty_per_day: late_penalty,
+                pickup_share,
+                min_lines,
             });
             if timestamps {
                 domopt::generate::stamp_day(&mut inst, seed);

@@ -101,3 +101,41 @@ fn the_cities_table_is_embedded_and_sorted_by_population() {
     assert_eq!(c[0].name, "NewYorkCity");
     assert!(c.windows(2).all(|w| w[0].population >= w[1].population));
 }
+
+#[test]
+fn pickup_share_and_min_lines_shape_the_window_and_defaults_are_unchanged() {
+    use domopt::generate::{GenParams, generate};
+    let base = GenParams {
+        orders: 2000,
+        nodes: 20,
+        skus: 300,
+        seed: 9,
+        ..Default::default()
+    };
+    let heavy = generate(&GenParams {
+        pickup_share: 0.4,
+        min_lines: 3,
+        ..base.clone()
+    });
+    let pickups = heavy
+        .orders
+        .iter()
+        .filter(|o| o.pickup_node.is_some())
+        .count() as f64
+        / 2000.0;
+    assert!((0.35..0.45).contains(&pickups), "pickup share {pickups}");
+    assert!(heavy.orders.iter().all(|o| o.lines.len() >= 3));
+    // The knobs at their defaults draw exactly the default window.
+    let explicit = generate(&GenParams {
+        pickup_share: 0.03,
+        min_lines: 1,
+        ..base.clone()
+    });
+    assert_eq!(explicit, generate(&base));
+    let default_pickups = explicit
+        .orders
+        .iter()
+        .filter(|o| o.pickup_node.is_some())
+        .count();
+    assert!(default_pickups < 120, "{default_pickups}");
+}
