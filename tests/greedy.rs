@@ -23,7 +23,7 @@ proptest! {
         orders in 1usize..300, nodes in 1usize..15, skus in 1usize..60,
         seed in 0u64..1_000_000, tightness in 0.3f64..4.0, late in proptest::option::of(0.0f64..10.0),
     ) {
-        let inst = generate(&GenParams { orders, nodes, skus, seed, tightness, late_penalty_per_day: late });
+        let inst = generate(&GenParams { orders, nodes, skus, seed, tightness, late_penalty_per_day: late, ..Default::default() });
         for plan in greedy_plans(&inst) {
             common::assert_valid(&inst, &plan);
         }

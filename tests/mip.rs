@@ -98,6 +98,7 @@ fn mip_plans_are_valid_and_never_worse_than_greedy() {
             seed,
             late_penalty_per_day: late,
             tightness: 1.5,
+            ..Default::default()
         });
         let plan = mip(&inst, 20.0);
         for g in ["cheapest", "closest", "fewest-splits"] {
@@ -196,7 +197,7 @@ proptest::proptest! {
         seed in 0u64..1_000_000, tightness in 0.5f64..4.0,
         late in proptest::option::of(0.0f64..8.0),
     ) {
-        let inst = generate(&GenParams { orders, nodes, skus, seed, tightness, late_penalty_per_day: late });
+        let inst = generate(&GenParams { orders, nodes, skus, seed, tightness, late_penalty_per_day: late, ..Default::default() });
         let plan = mip(&inst, 10.0);
         let lb = plan.lower_bound.expect("a bound");
         proptest::prop_assert!(lb <= plan.objective + 1e-6);
