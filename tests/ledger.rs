@@ -1,0 +1,188 @@
+//! The service's ledger on a real SQLite database: a window's commit re-checks stock
+//! and capacity as they are at commit time, so stock removed or orders cancelled while
+//! the window was solving never lead to an oversold unit or a resurrected order.
+
+mod common;
+
+use std::collections::HashMap;
+
+use domopt::check::check;
+use domopt::service::store::{Intake, InventoryDelta, NetworkConfig, Store, WindowRecord, status};
+use domopt::service::window_instance;
+use domopt::solve::{SolveOptions, solve};
+
+fn open(dir: &std::path::Path) -> (Intake, Store, NetworkConfig, domopt::domain::Instance) {
+    let inst = common::example();
+    let intake = Intake::open(dir).unwrap();
+    let mut store = Store::open(dir).unwrap();
+    let network = NetworkConfig {
+        nodes: inst.nodes.clone(),
+        skus: inst.skus.clone(),
+        rate_card: inst.rate_card.clone(),
+        costs: inst.costs.clone(),
+    };
+    store.set_network(&network).unwrap();
+    let rows: Vec<_> = inst
+        .inventory
+        .iter()
+        .map(|r| domopt::domain::InventoryRow {
+            on_hand: r.on_hand - r.reserved,
+            reserved: 0,
+            ..r.clone()
+        })
+        .collect();
+    store.set_inventory(&rows, true).unwrap();
+    (intake, store, network, inst)
+}
+
+fn window(id: i64) -> WindowRecord {
+    WindowRecord {
+        id,
+        opened_at: 0.0,
+        closed_at: 0.0,
+        decided_at: 0.0,
+        kpis: serde_json::json!({}),
+    }
+}
+
+#[test]
+fn stock_removed_during_the_solve_defers_orders_instead_of_overselling() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut intake, mut store, network, inst) = open(dir.path());
+    intake.submit(&inst.orders).unwrap();
+    assert_eq!(store.pending_count().unwrap(), inst.orders.len());
+
+    // Read the window and solve it, as the window loop does.
+    let taken = store.pending(1000).unwrap();
+    let used = store.capacity_used().unwrap();
+    let win = window_instance(
+        "w1".into(),
+        &network,
+        store.inventory().unwrap(),
+        &used,
+        taken.iter().map(|p| p.order.clone()).collect(),
+    );
+    let plan = solve(&win, "mip", &SolveOptions::default()).unwrap();
+    common::assert_valid(&win, &plan);
+
+    // While it was solving: a stock count finds every unit the plan ships from one
+    // node gone, and one order is cancelled.
+    let (node, _) = plan
+        .shipments
+        .iter()
+        .fold(HashMap::<&str, u32>::new(), |mut m, s| {
+            *m.entry(s.node.as_str()).or_default() += s.lines.iter().map(|l| l.qty).sum::<u32>();
+            m
+        })
+        .into_iter()
+        .max_by_key(|&(n, q)| (q, n.to_string()))
+        .unwrap();
+    let node = node.to_string();
+    let mut deltas = Vec::new();
+    for row in store
+        .inventory()
+        .unwrap()
+        .iter()
+        .filter(|r| r.node == node && r.on_hand > 0)
+    {
+        deltas.push(InventoryDelta {
+            node: row.node.clone(),
+            sku: row.sku.clone(),
+            kind: "adjustment".into(),
+            qty: -i64::from(row.on_hand),
+        });
+    }
+    store.apply_deltas(&deltas).unwrap();
+    let cancelled = plan
+        .shipments
+        .iter()
+        .find(|s| s.node != node)
+        .unwrap()
+        .order
+        .clone();
+    store.cancel(&cancelled).unwrap();
+
+    let (committed, deferred) = store
+        .commit_window(&window(1), &network, &taken, &win, &plan)
+        .unwrap();
+    let from_node: std::collections::HashSet<&str> = plan
+        .shipments
+        .iter()
+        .filter(|s| s.node == node)
+        .map(|s| s.order.as_str())
+        .collect();
+    assert_eq!(
+        deferred,
+        from_node.len(),
+        "every order shipping from the emptied node is deferred"
+    );
+    assert_eq!(
+        committed + deferred + 1,
+        inst.orders.len(),
+        "the cancelled order is neither"
+    );
+    // Nothing is reserved beyond what is on the shelf.
+    for r in store.inventory().unwrap() {
+        assert!(
+            r.reserved + r.safety_stock <= r.on_hand || r.reserved == 0,
+            "{r:?}"
+        );
+    }
+    assert_eq!(
+        store.order(&cancelled).unwrap().unwrap().status,
+        status::CANCELLED
+    );
+    // The deferred orders come back first in the next window; the cancelled one never does.
+    let next = store.pending(1000).unwrap();
+    assert_eq!(next.len(), deferred);
+    assert!(
+        next.iter()
+            .all(|p| p.requeued && from_node.contains(p.order.id.as_str()))
+    );
+    assert_eq!(store.pending_count().unwrap(), deferred);
+
+    // The next window decides them against the stock as it now is.
+    let used = store.capacity_used().unwrap();
+    let win2 = window_instance(
+        "w2".into(),
+        &network,
+        store.inventory().unwrap(),
+        &used,
+        next.iter().map(|p| p.order.clone()).collect(),
+    );
+    let plan2 = solve(&win2, "mip", &SolveOptions::default()).unwrap();
+    let report = check(&win2, &plan2);
+    assert!(report.is_valid(), "{:?}", report.violations);
+    assert!(plan2.shipments.iter().all(|s| s.node != node));
+    let (c2, d2) = store
+        .commit_window(&window(2), &network, &next, &win2, &plan2)
+        .unwrap();
+    assert_eq!((c2, d2), (deferred, 0));
+    assert_eq!(store.pending_count().unwrap(), 0);
+    // Every order but the cancelled one is decided exactly once, and the reserved
+    // units equal the shipped units of the decisions.
+    let mut shipped: HashMap<(String, String), u32> = HashMap::new();
+    for o in &inst.orders {
+        let rec = store.order(&o.id).unwrap().unwrap();
+        if o.id == cancelled {
+            continue;
+        }
+        assert_ne!(rec.status, status::PENDING);
+        for s in &rec.decision.unwrap().shipments {
+            for l in &s.lines {
+                *shipped.entry((s.node.clone(), l.sku.clone())).or_default() += l.qty;
+            }
+        }
+    }
+    for r in store.inventory().unwrap() {
+        assert_eq!(
+            r.reserved,
+            shipped
+                .get(&(r.node.clone(), r.sku.clone()))
+                .copied()
+                .unwrap_or(0),
+            "{r:?}"
+        );
+    }
+    assert_eq!(store.windows(10).unwrap().len(), 2);
+}
