@@ -128,11 +128,13 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     }
     let cg_deadline = started + opts.time_limit.mul_f64(CG_SHARE);
     // Prices of zero give a first bound at once: every order at its best alone.
+    let unpriced_started = Instant::now();
     let unpriced = build_model(net.order_count(), rows.clone(), &options, &[]);
     let zero = vec![0.0; net.order_count() + rows.len()];
     let mut lower_bound =
         bound::lagrangian_bound(net, &unpriced, &zero, cg_deadline).map(|(b, _)| total_penalty + b);
     stats["unpriced_bound"] = json!(lower_bound);
+    stats["unpriced_bound_seconds"] = json!(unpriced_started.elapsed().as_secs_f64());
     let mut last_lp: Option<(Model, Vec<f64>, Vec<f64>)> = None;
     let mut rounds = 0;
     let (mut lp_seconds, mut pricing_seconds) = (0.0, 0.0);
