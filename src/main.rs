@@ -223,13 +223,18 @@ fn main() -> ExitCode {
         Some("serve") => "info,highs=error",
         _ => "warn,highs=error",
     };
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| default_filter.into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    // DOMOPT_LOG_FORMAT=json writes one JSON object per event (for log shippers).
+    if std::env::var("DOMOPT_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Solve {
