@@ -323,10 +323,13 @@ fn current_network(state: &AppState) -> ApiResult<Arc<Value>> {
         .ok_or_else(|| ApiError::new("E4003", "no network loaded (PUT /v1/network first)"))
 }
 
-fn known(network: &Value, list: &str, id: &str) -> bool {
+/// The ids of the network's `nodes` or `skus`, built once per request so that checking
+/// many rows stays linear.
+fn ids<'a>(network: &'a Value, list: &str) -> std::collections::HashSet<&'a str> {
     network[list]
         .as_array()
-        .is_some_and(|a| a.iter().any(|x| x["id"] == id))
+        .map(|a| a.iter().filter_map(|x| x["id"].as_str()).collect())
+        .unwrap_or_default()
 }
 
 #[derive(Deserialize)]
@@ -354,12 +357,13 @@ async fn put_inventory(
 ) -> ApiResult<Json<Value>> {
     let snap: Snapshot = typed(&body_bytes(body)?)?;
     let network = current_network(&state)?;
+    let (nodes, skus) = (ids(&network, "nodes"), ids(&network, "skus"));
     let mut details = Vec::new();
     for (i, r) in snap.rows.iter().enumerate() {
-        if !known(&network, "nodes", &r.node) {
+        if !nodes.contains(r.node.as_str()) {
             details.push(json!({"code": "E1202", "path": format!("$.rows[{i}].node"), "message": format!("unknown node \"{}\"", r.node)}));
         }
-        if !known(&network, "skus", &r.sku) {
+        if !skus.contains(r.sku.as_str()) {
             details.push(json!({"code": "E1201", "path": format!("$.rows[{i}].sku"), "message": format!("unknown sku \"{}\"", r.sku)}));
         }
     }
@@ -399,12 +403,13 @@ async fn post_deltas(
 ) -> ApiResult<Json<Value>> {
     let d: Deltas = typed(&body_bytes(body)?)?;
     let network = current_network(&state)?;
+    let (nodes, skus) = (ids(&network, "nodes"), ids(&network, "skus"));
     let mut details = Vec::new();
     for (i, x) in d.deltas.iter().enumerate() {
-        if !known(&network, "nodes", &x.node) {
+        if !nodes.contains(x.node.as_str()) {
             details.push(json!({"code": "E1202", "path": format!("$.deltas[{i}].node"), "message": format!("unknown node \"{}\"", x.node)}));
         }
-        if !known(&network, "skus", &x.sku) {
+        if !skus.contains(x.sku.as_str()) {
             details.push(json!({"code": "E1201", "path": format!("$.deltas[{i}].sku"), "message": format!("unknown sku \"{}\"", x.sku)}));
         }
         if !["receipt", "adjustment", "pick", "safety_stock"].contains(&x.kind.as_str()) {
@@ -431,7 +436,7 @@ async fn atp(
     Path(sku): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let network = current_network(&state)?;
-    if !known(&network, "skus", &sku) {
+    if !ids(&network, "skus").contains(sku.as_str()) {
         return Err(ApiError::new("E4040", format!("sku \"{sku}\" not found")));
     }
     let rows = blocking(&state, move |s| Ok(s.db().inventory_of(&sku)?)).await?;
@@ -544,7 +549,7 @@ async fn reroute_order(
 ) -> ApiResult<Json<Value>> {
     let r: Reroute = typed(&body_bytes(body)?)?;
     let network = current_network(&state)?;
-    if !known(&network, "nodes", &r.exclude_node) {
+    if !ids(&network, "nodes").contains(r.exclude_node.as_str()) {
         return Err(ApiError {
             code: "E4001",
             message: "unknown node".into(),

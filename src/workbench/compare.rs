@@ -116,6 +116,16 @@ pub struct ResultRow {
     pub saved_vs: BTreeMap<String, f64>,
 }
 
+impl ResultRow {
+    /// The instance label, with the sweep value when sweeping: `name (param=value)`.
+    pub fn label(&self) -> String {
+        match &self.sweep {
+            Some((p, v)) => format!("{} ({p}={v})", self.instance),
+            None => self.instance.clone(),
+        }
+    }
+}
+
 /// The instance files of the arguments: files as given, directories scanned (not
 /// recursively) for `.json` and `.json.gz`, sorted by name.
 pub fn instance_files(args: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
@@ -359,10 +369,7 @@ pub fn report(rows: &[ResultRow], opts: &CompareOptions) -> String {
     out.push_str("---|---|---|---|---|---|---|\n");
     for r in rows {
         let k = &r.kpis;
-        let name = match &r.sweep {
-            Some((p, v)) => format!("{} ({p}={v})", r.instance),
-            None => r.instance.clone(),
-        };
+        let name = r.label();
         let _ = write!(
             out,
             "| {name} | {}{} | {:.2} | {} | {} | ",
@@ -407,12 +414,7 @@ pub fn report(rows: &[ResultRow], opts: &CompareOptions) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} |",
-            r.sweep
-                .as_ref()
-                .map_or(r.instance.clone(), |(p, v)| format!(
-                    "{} ({p}={v})",
-                    r.instance
-                )),
+            r.label(),
             r.solver,
             k.cost_per_order,
             k.shipping_cost,
@@ -452,12 +454,7 @@ pub fn report(rows: &[ResultRow], opts: &CompareOptions) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} |",
-            r.sweep
-                .as_ref()
-                .map_or(r.instance.clone(), |(p, v)| format!(
-                    "{} ({p}={v})",
-                    r.instance
-                )),
+            r.label(),
             r.solver,
             zones.join(" / "),
             busiest.join("; ")
@@ -477,12 +474,7 @@ pub fn report(rows: &[ResultRow], opts: &CompareOptions) -> String {
                 let _ = writeln!(
                     out,
                     "| {} | {} | {} | {} | {:.2} |",
-                    r.sweep
-                        .as_ref()
-                        .map_or(r.instance.clone(), |(p, v)| format!(
-                            "{} ({p}={v})",
-                            r.instance
-                        )),
+                    r.label(),
                     p.resource,
                     p.node,
                     p.sku.as_deref().unwrap_or("—"),

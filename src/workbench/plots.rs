@@ -22,13 +22,6 @@ fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
-fn label(r: &ResultRow) -> String {
-    match &r.sweep {
-        Some((p, v)) => format!("{} {p}={v}", r.instance),
-        None => r.instance.clone(),
-    }
-}
-
 /// Writes `cost_vs_time.svg`, `gap_by_instance.svg` and `split_rate_by_solver.svg`.
 pub fn write_all(dir: &Path, rows: &[ResultRow], solvers: &[String]) -> Result<(), String> {
     fn e(name: &'static str) -> impl Fn(Box<dyn std::error::Error>) -> String {
@@ -45,11 +38,11 @@ pub fn write_all(dir: &Path, rows: &[ResultRow], solvers: &[String]) -> Result<(
 fn cost_vs_time(path: &Path, rows: &[ResultRow], solvers: &[String]) -> PlotResult {
     let mut best: BTreeMap<String, f64> = BTreeMap::new();
     for r in rows {
-        let b = best.entry(label(r)).or_insert(f64::INFINITY);
+        let b = best.entry(r.label()).or_insert(f64::INFINITY);
         *b = b.min(r.kpis.objective);
     }
     let above = |r: &ResultRow| {
-        let b = best[&label(r)];
+        let b = best[&r.label()];
         if b > 0.0 {
             100.0 * (r.kpis.objective - b) / b
         } else {
@@ -106,7 +99,7 @@ fn gap_by_instance(path: &Path, rows: &[ResultRow]) -> PlotResult {
     let with_gap: Vec<&ResultRow> = rows.iter().filter(|r| r.kpis.gap.is_some()).collect();
     let names: Vec<String> = with_gap
         .iter()
-        .map(|r| format!("{} ({})", label(r), r.solver))
+        .map(|r| format!("{} ({})", r.label(), r.solver))
         .collect();
     let y_max = with_gap
         .iter()
