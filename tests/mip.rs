@@ -306,7 +306,7 @@ fn bounds_hold_and_plans_match_brute_force_on_multi_unit_windows() {
         );
         // The reported bound is capped at the plan's objective; the raw bounds are not.
         let stats = plan.stats.as_ref().expect("stats");
-        for key in ["lagrangian_bound", "unpriced_bound"] {
+        for key in ["lagrangian_bound", "unpriced_bound", "ascent_bound"] {
             let raw = stats[key].as_f64().unwrap_or(f64::NEG_INFINITY);
             assert!(
                 raw <= optimum + 1e-6,
@@ -357,4 +357,134 @@ fn excluded_nodes_are_never_used_and_the_checker_rejects_them() {
     // The unrestricted plan breaks the exclusions, and the checker says so.
     let report = domopt::check::check(&inst, &free);
     assert!(!report.is_valid());
+}
+
+/// One order of 3 units whose sku sits one unit per node at 30 nodes: the only way
+/// to fill it is a three-node split, and there are too many three-node sets for the
+/// bound to enumerate them all. The bound must still hold against the optimum found
+/// by trying every set of at most three nodes (one unit each).
+#[test]
+fn the_bound_holds_when_the_best_plan_splits_across_many_nodes() {
+    use domopt::cost::Network;
+    use domopt::solve::{Allocation, assemble_plan};
+    let mut inst = generate(&GenParams {
+        orders: 1,
+        nodes: 30,
+        skus: 1,
+        seed: 3,
+        ..Default::default()
+    });
+    let sku = inst.skus[0].id.clone();
+    inst.inventory = inst
+        .nodes
+        .iter()
+        .map(|n| domopt::domain::InventoryRow {
+            node: n.id.clone(),
+            sku: sku.clone(),
+            on_hand: 1,
+            reserved: 0,
+            safety_stock: 0,
+        })
+        .collect();
+    for n in &mut inst.nodes {
+        n.capacity_shipments = None;
+        n.capacity_units = None;
+    }
+    let order = &mut inst.orders[0];
+    order.lines.truncate(1);
+    order.lines[0].sku = sku;
+    order.lines[0].qty = 3;
+    order.pickup_node = None;
+    order.max_shipments = None;
+    order.ship_complete = false;
+    order.promise_days = 30;
+    inst.costs.unfilled_penalty = 500.0;
+
+    let net = Network::new(&inst);
+    let mut optimum = f64::INFINITY;
+    let n = net.node_count();
+    let mut sets: Vec<Vec<usize>> = vec![vec![]];
+    for a in 0..n {
+        sets.push(vec![a]);
+        for b in a + 1..n {
+            sets.push(vec![a, b]);
+            for c in b + 1..n {
+                sets.push(vec![a, b, c]);
+            }
+        }
+    }
+    for set in sets {
+        let allocs: Option<Vec<Allocation>> = set
+            .iter()
+            .map(|&node| {
+                let zone = net.lane(0, node).zone;
+                let lines = vec![(0, 1)];
+                net.best_service(0, node, zone, 1, net.weight(lines.iter().copied()))
+                    .map(|(service, _)| Allocation {
+                        order: 0,
+                        node,
+                        service,
+                        lines,
+                    })
+            })
+            .collect();
+        let Some(allocs) = allocs else { continue };
+        let plan = assemble_plan(&net, &allocs, "brute", PlanStatus::Feasible);
+        assert!(domopt::check::check(&inst, &plan).is_valid());
+        optimum = optimum.min(plan.objective);
+    }
+    let plan = mip(&inst, 5.0);
+    let lb = plan.lower_bound.expect("a bound");
+    assert!(
+        lb <= optimum + 1e-6,
+        "bound {lb} above the optimum {optimum}"
+    );
+    let stats = plan.stats.as_ref().expect("stats");
+    for key in ["lagrangian_bound", "unpriced_bound", "ascent_bound"] {
+        let raw = stats[key].as_f64().expect(key);
+        assert!(
+            raw <= optimum + 1e-6,
+            "{key} {raw} above the optimum {optimum}"
+        );
+    }
+    assert!(plan.objective >= optimum - 1e-6);
+    assert_eq!(
+        plan.shipments.len(),
+        3,
+        "the optimum ships from three nodes"
+    );
+    assert!((plan.objective - optimum).abs() <= 1e-6 * optimum);
+}
+
+/// Windows above 3,000 orders finish with large-neighbourhood search: the plan stays
+/// valid, never worse than greedy, and what the search reports saving is really saved.
+#[test]
+fn large_windows_improved_by_neighbourhood_search_stay_valid() {
+    let inst = generate(&GenParams {
+        orders: 3500,
+        nodes: 12,
+        skus: 300,
+        seed: 11,
+        ..Default::default()
+    });
+    let plan = mip(&inst, 8.0);
+    let greedy = ["cheapest", "closest", "fewest-splits"]
+        .iter()
+        .map(|s| solve(&inst, s, &SolveOptions::default()).unwrap().objective)
+        .fold(f64::INFINITY, f64::min);
+    assert!(plan.objective <= greedy + 1e-6);
+    let stats = plan.stats.as_ref().expect("stats");
+    if let Some(saved) = stats["lns_saved"].as_f64() {
+        let before = ["mip1_objective", "mip0_objective", "rounded_objective"]
+            .iter()
+            .filter_map(|k| stats[*k].as_f64())
+            .chain([stats["incumbent_objective"].as_f64().unwrap()])
+            .fold(f64::INFINITY, f64::min);
+        assert!(saved >= 0.0);
+        assert!(
+            (plan.objective - (before - saved)).abs() <= 1e-6 * before.abs() + 1e-6,
+            "{} != {before} - {saved}",
+            plan.objective
+        );
+    }
 }

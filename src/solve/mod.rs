@@ -154,6 +154,15 @@ impl Usage {
             self.units[node] -= i64::from(qty);
         }
     }
+
+    /// Returns one shipment of `lines` from `node` booked by [`Usage::take`].
+    pub fn give_back(&mut self, node: usize, lines: &[(usize, u32)]) {
+        self.shipments[node] += 1;
+        for &(sku, qty) in lines {
+            self.stock[node * self.skus + sku] += i64::from(qty);
+            self.units[node] += i64::from(qty);
+        }
+    }
 }
 
 /// Why `qty` units of `sku` in `order` stay unfilled, given the usage after the whole

@@ -2,33 +2,31 @@
 
 use std::time::Instant;
 
-use super::model::Model;
+use super::model::Prices;
 use super::options::{Resource, has_capacity};
 use crate::cost::{Network, ServiceChoice};
 
-/// Lagrangian lower bound (without the constant Σ unfilled penalty) from LP duals.
-///
-/// Resource rows are priced at their dual values; every order then picks its best
-/// response over *all* its possible options, bounded from below by a relaxation
-/// (cheapest service base and per-weight parts taken separately, and any split bounded
-/// by the two cheapest fixed costs), so the bound holds for the full problem.
 /// A best response: shipments as (node, (sku, qty) lines).
 pub(super) type Response = Vec<(usize, Vec<(usize, u32)>)>;
 
-/// The bound and, per order, the shipments of its best response under the relaxation
+/// Lagrangian lower bound (without the constant Σ unfilled penalty) from resource
+/// prices, and per order the shipments of its best response under the relaxation
 /// (empty when shipping nothing is best), from which column generation builds real
 /// options.
+///
+/// Resource rows are priced at `prices`; every order then picks its best response
+/// over *all* its possible options, bounded from below by a relaxation (cheapest
+/// service base and per-weight parts taken separately, and any split bounded by the
+/// two cheapest fixed costs), so the bound holds for the full problem.
 pub(super) fn lagrangian_bound(
     net: &Network,
-    model: &Model,
-    row_duals: &[f64],
+    prices: &Prices,
     deadline: Instant,
 ) -> Option<(f64, Vec<Response>)> {
-    let mut responses = Vec::with_capacity(model.orders);
-    // HiGHS reports duals of ≤ rows in a minimization as ≤ 0; the price is −dual.
-    let orders = model.orders;
-    let price = |r: Resource| model.price(row_duals, r);
-    let mut bound: f64 = model.rows.iter().map(|&(r, cap)| -price(r) * cap).sum();
+    let orders = net.order_count();
+    let mut responses = Vec::with_capacity(orders);
+    let price = |r: Resource| prices.get(r);
+    let mut bound: f64 = -prices.cost_of_capacity();
     let services = &net.instance.rate_card.services;
     for order in 0..orders {
         if order % 256 == 0 && Instant::now() >= deadline {
@@ -185,13 +183,98 @@ fn fill_response(
     per_node
 }
 
-/// Most node subsets of one size evaluated exactly per order in the bound.
+/// Most node subsets of one size evaluated exactly per order in the bound; beyond
+/// it, that size and all larger ones are bounded together by a relaxation.
 const SUBSETS_PER_SIZE: usize = 1500;
 
+/// Fill cost of every line from the offers of the nodes marked in `in_set`, each
+/// line taking its cheapest offers within stock (offers sorted cheapest first).
+fn fill(offers: &[Vec<(usize, f64, u32)>], lines: &[(usize, u32)], in_set: &[bool]) -> f64 {
+    lines
+        .iter()
+        .zip(offers)
+        .map(|(&(_, q), line_offers)| {
+            let mut left = q;
+            let mut sum = 0.0;
+            for &(p, a, avail) in line_offers {
+                if left == 0 {
+                    break;
+                }
+                if in_set[p] {
+                    let take = left.min(avail);
+                    sum += a * f64::from(take);
+                    left -= take;
+                }
+            }
+            sum
+        })
+        .sum()
+}
+
+/// The exact search over node sets of one size: nodes sorted by fixed cost, sets
+/// enumerated in that order, and a branch cut as soon as its fixed costs plus the
+/// cheapest possible fill cannot beat the best found.
+struct SetSearch<'a> {
+    /// Usable nodes (positions in `fixed`), cheapest fixed cost first.
+    nodes: Vec<usize>,
+    fixed: &'a [f64],
+    offers: &'a [Vec<(usize, f64, u32)>],
+    lines: &'a [(usize, u32)],
+    /// Fill from every node's offers: no set fills for less.
+    anywhere: f64,
+    in_set: Vec<bool>,
+    chosen: Vec<usize>,
+    evaluated: usize,
+    best: f64,
+    best_set: Option<Vec<usize>>,
+}
+
+impl SetSearch<'_> {
+    /// Visits the sets of `size` nodes extending `chosen` with nodes from `from` on;
+    /// false when the evaluation budget ran out.
+    fn visit(&mut self, from: usize, size: usize, partial: f64, extra: f64) -> bool {
+        let need = size - self.chosen.len();
+        for i in from..self.nodes.len() {
+            if self.nodes.len() - i < need {
+                break;
+            }
+            let rest: f64 = self.nodes[i + 1..i + need]
+                .iter()
+                .map(|&p| self.fixed[p])
+                .sum();
+            let f = self.fixed[self.nodes[i]];
+            if partial + f + rest + extra + self.anywhere >= self.best {
+                break; // later nodes cost more
+            }
+            let p = self.nodes[i];
+            self.in_set[p] = true;
+            self.chosen.push(p);
+            let ok = if need == 1 {
+                self.evaluated += 1;
+                let cost = partial + f + extra + fill(self.offers, self.lines, &self.in_set);
+                if cost < self.best {
+                    self.best = cost;
+                    self.best_set = Some(self.chosen.clone());
+                }
+                self.evaluated <= SUBSETS_PER_SIZE
+            } else {
+                self.visit(i + 1, size, partial + f, extra)
+            };
+            self.chosen.pop();
+            self.in_set[p] = false;
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+}
+
 /// The lowest relaxed reduced cost of an order over every set of 2..=`max_size` nodes
-/// (and `best_single` for one node): small sets are enumerated exactly, each line
-/// filled from the set's cheapest offers within stock; when a size has too many sets,
-/// all larger sets are bounded at once by the cheapest fixed costs plus every line
+/// (and `best_single` for one node), with the set when it is a real one: sets are
+/// searched exactly (each line filled from the set's cheapest offers within stock)
+/// while a size needs at most [`SUBSETS_PER_SIZE`] evaluations; past that, that size
+/// and all larger ones are bounded at once by the cheapest fixed costs plus every line
 /// filled from the cheapest offers anywhere.
 fn best_best_response(
     best_single: f64,
@@ -205,149 +288,46 @@ fn best_best_response(
     for o in &mut offers {
         o.sort_by(|x, y| x.1.total_cmp(&y.1));
     }
-    let fill = |in_set: &dyn Fn(usize) -> bool| -> f64 {
-        lines
-            .iter()
-            .zip(&offers)
-            .map(|(&(_, q), line_offers)| {
-                let mut left = q;
-                let mut sum = 0.0;
-                for &(_, a, avail) in line_offers.iter().filter(|o| in_set(o.0)) {
-                    let take = left.min(avail);
-                    sum += a * f64::from(take);
-                    left -= take;
-                }
-                sum
-            })
-            .sum()
-    };
     // Only nodes with a profitable unit can be in a best response.
     let mut useful: Vec<usize> = offers.iter().flatten().map(|o| o.0).collect();
     useful.sort_unstable();
     useful.dedup();
-    let m = useful.len();
-    let max_size = max_size.min(m);
-    let mut best = best_single;
-    let mut best_set: Option<Vec<usize>> = None;
-    let mut sorted_fixed: Vec<f64> = useful.iter().map(|&i| fixed[i]).collect();
-    sorted_fixed.sort_by(f64::total_cmp);
+    useful.sort_by(|&a, &b| fixed[a].total_cmp(&fixed[b]));
+    let max_size = max_size.min(useful.len());
+    let anywhere = fill(&offers, lines, &vec![true; fixed.len()]);
+    let monotone = split >= 0.0 && fixed.iter().all(|&f| f >= 0.0);
+    let mut search = SetSearch {
+        nodes: useful.clone(),
+        fixed,
+        offers: &offers,
+        lines,
+        anywhere,
+        in_set: vec![false; fixed.len()],
+        chosen: Vec::new(),
+        evaluated: 0,
+        best: best_single,
+        best_set: None,
+    };
     for k in 2..=max_size {
-        if binomial(m, k) > SUBSETS_PER_SIZE {
-            // Two valid bounds on every set of k or more nodes; the larger holds.
-            let anywhere = fill(&|_| true);
-            let f: f64 = sorted_fixed[..k].iter().sum();
-            let mut relaxed = f + split * (k - 1) as f64 + anywhere;
-            if lines.len() <= DP_LINES {
-                relaxed = relaxed.max(group_bound(
-                    &useful, fixed, &offers, lines, split, k, max_size,
-                ));
+        let extra = split * (k - 1) as f64;
+        let cheapest: f64 = useful[..k].iter().map(|&p| fixed[p]).sum();
+        if cheapest + extra + anywhere >= search.best {
+            if monotone {
+                break; // larger sets cost more still
             }
-            if relaxed < best {
+            continue;
+        }
+        search.evaluated = 0;
+        if !search.visit(0, k, 0.0, extra) {
+            // Too many sets: bound this size and all larger ones together (larger
+            // sets pay more fixed costs and splits, and fill no cheaper).
+            let relaxed = cheapest + extra + anywhere;
+            if relaxed < search.best {
                 // The relaxation names no real set: keep the best exact set found.
-                best = relaxed;
+                search.best = relaxed;
             }
             break;
         }
-        for_each_subset(m, k, &mut |set: &[usize]| {
-            let f: f64 = set.iter().map(|&i| fixed[useful[i]]).sum();
-            let cost = f + split * (k - 1) as f64 + fill(&|n| set.iter().any(|&i| useful[i] == n));
-            if cost < best {
-                best = cost;
-                best_set = Some(set.iter().map(|&i| useful[i]).collect());
-            }
-        });
     }
-    (best, best_set)
-}
-
-/// Orders with at most this many lines get the line-group bound for large node sets.
-const DP_LINES: usize = 8;
-
-/// Lowest relaxed cost over sets of `min_nodes..=max_nodes` nodes, ignoring stock
-/// caps: each node serves a group of whole lines at its fixed cost plus its unit
-/// costs, every other line stays unfilled. Exact for that relaxation by dynamic
-/// programming over line subsets and group counts.
-fn group_bound(
-    useful: &[usize],
-    fixed: &[f64],
-    offers: &[Vec<(usize, f64, u32)>],
-    lines: &[(usize, u32)],
-    split: f64,
-    min_nodes: usize,
-    max_nodes: usize,
-) -> f64 {
-    let l = lines.len();
-    let full = 1usize << l;
-    // cost1[sub]: cheapest single node serving exactly the lines in `sub`.
-    let mut cost1 = vec![f64::INFINITY; full];
-    for &p in useful {
-        let unit: Vec<f64> = (0..l)
-            .map(|i| {
-                offers[i]
-                    .iter()
-                    .find(|o| o.0 == p)
-                    .map_or(f64::INFINITY, |o| o.1 * f64::from(lines[i].1))
-            })
-            .collect();
-        for (sub, c) in cost1.iter_mut().enumerate().skip(1) {
-            let v = fixed[p]
-                + (0..l)
-                    .filter(|i| sub & (1 << i) != 0)
-                    .map(|i| unit[i])
-                    .sum::<f64>();
-            if v < *c {
-                *c = v;
-            }
-        }
-    }
-    // best[mask][k]: lines in `mask` served by exactly k groups.
-    let max_nodes = max_nodes.min(l);
-    let mut best = vec![vec![f64::INFINITY; max_nodes + 1]; full];
-    best[0][0] = 0.0;
-    for mask in 1..full {
-        let low = mask & mask.wrapping_neg();
-        let mut sub = mask;
-        while sub > 0 {
-            if sub & low != 0 && cost1[sub].is_finite() {
-                let rest = mask ^ sub;
-                for k in 1..=max_nodes {
-                    let prev = best[rest][k - 1];
-                    if prev.is_finite() {
-                        let extra = if k >= 2 { split } else { 0.0 };
-                        let v = prev + cost1[sub] + extra;
-                        if v < best[mask][k] {
-                            best[mask][k] = v;
-                        }
-                    }
-                }
-            }
-            sub = (sub - 1) & mask;
-        }
-    }
-    let mut out = f64::INFINITY;
-    for row in best.iter().skip(1) {
-        for &v in row.iter().skip(min_nodes) {
-            out = out.min(v);
-        }
-    }
-    out
-}
-
-fn binomial(n: usize, k: usize) -> usize {
-    (0..k).fold(1usize, |acc, i| acc.saturating_mul(n - i) / (i + 1))
-}
-
-/// Calls `f` with every k-subset of 0..n, in lexicographic order.
-fn for_each_subset(n: usize, k: usize, f: &mut dyn FnMut(&[usize])) {
-    let mut idx: Vec<usize> = (0..k).collect();
-    loop {
-        f(&idx);
-        let Some(i) = (0..k).rev().find(|&i| idx[i] < n - k + i) else {
-            return;
-        };
-        idx[i] += 1;
-        for j in i + 1..k {
-            idx[j] = idx[j - 1] + 1;
-        }
-    }
+    (search.best, search.best_set)
 }

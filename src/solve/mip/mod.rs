@@ -5,19 +5,25 @@
 //! 1. run the greedy policies; the best plan is the incumbent and the fallback;
 //! 2. enumerate fulfillment options per order (exact cost from [`crate::cost`]), plus
 //!    the incumbent's own option so that it is always representable;
-//! 3. column generation: a restricted master LP (HiGHS interior point) starts from
-//!    each order's cheapest options; its duals price every enumerated option and the
-//!    ones with negative reduced cost join the master, until none is left;
-//! 4. every round's duals give a Lagrangian lower bound valid for the *full*
-//!    problem (not only for the enumerated options); the best one is kept;
+//! 3. Lagrangian ascent: a subgradient method prices the resource rows over every
+//!    known option; each slice's prices give a lower bound valid for the *full*
+//!    problem (not only for the enumerated options) and best responses that join
+//!    the options;
+//! 4. column generation: a restricted master LP (HiGHS interior point) starts from
+//!    each order's cheapest options at the ascent's prices; its duals price every
+//!    option and the ones with negative reduced cost join the master, until none is
+//!    left; every round's duals give a lower bound too; the best one is kept;
 //! 5. a price-directed rounding turns the LP into a plan, then HiGHS solves the
 //!    master as a MIP from the best plan so far, on a worker thread guarded by our
 //!    own deadline;
 //! 6. the best plan wins, with its status, bound and statistics.
 
 mod bound;
+mod lagrange;
+mod lns;
 mod model;
 mod options;
+mod primal;
 
 use std::time::Instant;
 
@@ -27,11 +33,28 @@ use crate::cost::Network;
 use crate::domain::{Plan, PlanStatus};
 use crate::solve::greedy::{self, Policy};
 use crate::solve::{Allocation, SolveOptions, Usage, assemble_plan};
-use model::{Model, binding_rows, build_model, run_guarded};
+use model::{Duals, Model, Prices, binding_rows, build_model, run_guarded};
 use options::{FulfillmentOption, add_incumbent_options, enumerate_options};
+use primal::fits;
 
-/// Options per order in the first restricted master.
+/// Options per order in the first restricted master besides the cheapest: the
+/// cheapest by reduced cost at the ascent's prices, within [`INITIAL_RC_WINDOW`] of the
+/// best.
 const INITIAL_OPTIONS_PER_ORDER: usize = 1;
+/// Reduced-cost window for the first restricted master.
+const INITIAL_RC_WINDOW: f64 = 2.0;
+/// Share of the budget the Lagrangian ascent may use.
+const ASCENT_SHARE: f64 = 0.1;
+/// Windows with more orders give the ascent a larger share of the budget and finish
+/// with large-neighbourhood search on what the MIP leaves.
+const LP_MAX_ORDERS: usize = 3000;
+/// Share of the budget the ascent may use in windows above [`LP_MAX_ORDERS`].
+const ASCENT_SHARE_LARGE: f64 = 0.25;
+/// Windows with more orders start the LP master from each order's cheapest option
+/// only (a larger first master does not solve in time).
+const HUGE_ORDERS: usize = 30_000;
+/// Subgradient steps between two global bounds.
+const ASCENT_STEPS: usize = 300;
 /// Options per order added by one pricing round, at most.
 const ADDED_PER_ORDER: usize = 1;
 /// Column generation rounds, at most.
@@ -113,10 +136,79 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         return conclude(best, incumbent, false, None, stats, finish);
     }
 
-    // 3–4. Column generation with a Lagrangian bound per round.
+    let cg_deadline = started + opts.time_limit.mul_f64(CG_SHARE);
+    let large = net.order_count() > LP_MAX_ORDERS;
+    let huge = net.order_count() > HUGE_ORDERS;
+    let ascent_share = if large {
+        ASCENT_SHARE_LARGE
+    } else {
+        ASCENT_SHARE
+    };
+    let ascent_deadline = started + opts.time_limit.mul_f64(ascent_share);
+
+    // 3. Lagrangian ascent over every known option, with a global bound per slice.
+    let zero_prices = Prices::zero(&rows);
+    let mut pool = lagrange::Pool::new(net.order_count(), &zero_prices);
+    for (j, o) in options.iter().enumerate() {
+        pool.push(j, o, &zero_prices);
+    }
+    let target = incumbent.objective - total_penalty;
+    let mut prices = zero_prices.clone();
+    let mut lower_bound: Option<f64> = None;
+    let (mut scale, mut slices, mut steps) = (1.0, 0, 0);
+    let (mut ascent_seconds, mut bound_seconds) = (0.0, 0.0);
+    loop {
+        let t = Instant::now();
+        let Some((lb, responses)) = bound::lagrangian_bound(net, &prices, cg_deadline) else {
+            break;
+        };
+        bound_seconds += t.elapsed().as_secs_f64();
+        let lb = total_penalty + lb;
+        if slices == 0 {
+            stats["unpriced_bound"] = json!(lb);
+            stats["unpriced_bound_seconds"] = json!(t.elapsed().as_secs_f64());
+        }
+        lower_bound = Some(lower_bound.map_or(lb, |b: f64| b.max(lb)));
+        let minima = pool.order_minima(&prices.values);
+        let new = add_responses(net, &responses, &mut options, &mut by_order, &|o| {
+            prices.reduced_cost(o, 0.0) < minima[o.order] - RC_EPS
+        });
+        for &j in &new {
+            pool.push(j, &options[j], &zero_prices);
+        }
+        if Instant::now() >= ascent_deadline || (new.is_empty() && scale < lagrange::MIN_SCALE) {
+            break;
+        }
+        let t = Instant::now();
+        let ascent = pool.ascend(&prices.values, target, 1.0, ASCENT_STEPS, ascent_deadline);
+        ascent_seconds += t.elapsed().as_secs_f64();
+        scale = ascent.scale;
+        steps += ascent.iterations;
+        slices += 1;
+        prices.values = ascent.prices;
+        stats["ascent_pool_value"] = json!(total_penalty + ascent.value);
+    }
+    stats["ascent_slices"] = json!(slices);
+    stats["ascent_steps"] = json!(steps);
+    stats["ascent_seconds"] = json!(ascent_seconds);
+    stats["ascent_bound_seconds"] = json!(bound_seconds);
+    stats["ascent_bound"] = json!(lower_bound);
+    lap("ascent", &mut stats);
+
+    // 4. Column generation from the options the ascent's prices favour.
     let mut included: Vec<bool> = vec![false; options.len()];
-    for ids in &by_order {
-        for &j in ids.iter().take(INITIAL_OPTIONS_PER_ORDER) {
+    for (o, ids) in by_order.iter().enumerate() {
+        if let Some(&j) = ids.first() {
+            included[j] = true;
+        }
+        let mut cols = pool.order_columns(o, &prices.values);
+        cols.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let cheapest = cols.first().map_or(0.0, |c| c.0);
+        for &(_, j) in cols
+            .iter()
+            .take(if huge { 0 } else { INITIAL_OPTIONS_PER_ORDER })
+            .filter(|c| c.0 <= cheapest + INITIAL_RC_WINDOW)
+        {
             included[j] = true;
         }
     }
@@ -126,16 +218,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             included[j] = true;
         }
     }
-    let cg_deadline = started + opts.time_limit.mul_f64(CG_SHARE);
-    // Prices of zero give a first bound at once: every order at its best alone.
-    let unpriced_started = Instant::now();
-    let unpriced = build_model(net.order_count(), rows.clone(), &options, &[]);
-    let zero = vec![0.0; net.order_count() + rows.len()];
-    let mut lower_bound =
-        bound::lagrangian_bound(net, &unpriced, &zero, cg_deadline).map(|(b, _)| total_penalty + b);
-    stats["unpriced_bound"] = json!(lower_bound);
-    stats["unpriced_bound_seconds"] = json!(unpriced_started.elapsed().as_secs_f64());
-    let mut last_lp: Option<(Model, Vec<f64>, Vec<f64>)> = None;
+    let mut last_lp: Option<(Model, Duals, Vec<f64>)> = None;
     let mut rounds = 0;
     let (mut lp_seconds, mut pricing_seconds) = (0.0, 0.0);
     while rounds < MAX_ROUNDS && Instant::now() < cg_deadline {
@@ -148,24 +231,19 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         };
         lp_seconds += t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let Some(duals) = lp.row_duals else { break };
-        let Some((lb, responses)) = bound::lagrangian_bound(net, &master, &duals, cg_deadline)
-        else {
+        let Some(row_duals) = lp.row_duals else { break };
+        let duals = master.duals(&row_duals);
+        let Some((lb, responses)) = bound::lagrangian_bound(net, &duals.prices, cg_deadline) else {
             break;
         };
         let lb = total_penalty + lb;
         lower_bound = Some(lower_bound.map_or(lb, |b: f64| b.max(lb)));
         stats["lp_objective"] = json!(total_penalty + lp.objective);
-        let generated = add_responses(
-            net,
-            &master,
-            &duals,
-            &responses,
-            &mut options,
-            &mut by_order,
-        );
+        let new = add_responses(net, &responses, &mut options, &mut by_order, &|o| {
+            duals.reduced_cost(o) < -RC_EPS
+        });
         included.resize(options.len(), false);
-        let added = generated + price_options(&master, &duals, &options, &by_order, &mut included);
+        let added = new.len() + price_options(&duals, &options, &by_order, &mut included);
         pricing_seconds += t.elapsed().as_secs_f64();
         last_lp = Some((master, duals, lp.columns));
         if added == 0 {
@@ -177,9 +255,10 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     stats["cg_pricing_seconds"] = json!(pricing_seconds);
     stats["master_columns"] = json!(included.iter().filter(|&&b| b).count());
     stats["lagrangian_bound"] = json!(lower_bound);
-    if let Some((master, duals, _)) = &last_lp {
-        stats["shadow_prices"] = shadow_prices(net, master, duals);
-    }
+    stats["shadow_prices"] = match &last_lp {
+        Some((_, duals, _)) => shadow_prices(net, &duals.prices),
+        None => shadow_prices(net, &prices),
+    };
     lap("column_generation", &mut stats);
 
     // 5. Price-directed rounding, then the MIP from the best plan so far.
@@ -245,14 +324,13 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             let closed = lower_bound.is_some_and(|lb| {
                 (best_plan.objective - lb) / best_plan.objective.abs().max(1e-9) <= opts.gap
             });
-            let Some((last, duals, _)) = &last_lp else {
+            let Some((_, duals, _)) = &last_lp else {
                 break;
             };
             if closed || Instant::now() + model::FINISH_MARGIN >= deadline {
                 break;
             }
             add_by_reduced_cost(
-                last,
                 duals,
                 &options,
                 &by_order,
@@ -305,6 +383,23 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         }
     }
     lap("mip", &mut stats);
+    if large && Instant::now() + model::FINISH_MARGIN * 5 < deadline {
+        let plan = search_neighbourhoods(
+            net,
+            &options,
+            &by_order,
+            &pool,
+            &prices,
+            &best_allocs,
+            opts,
+            deadline,
+            &mut stats,
+        );
+        if plan.objective < best_plan.objective {
+            best_plan = plan;
+        }
+        lap("lns", &mut stats);
+    }
     conclude(
         best_plan,
         incumbent,
@@ -312,6 +407,42 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         lower_bound,
         stats,
         finish,
+    )
+}
+
+/// Improves the plan `start` (made of known options) by large-neighbourhood search
+/// until the deadline.
+#[allow(clippy::too_many_arguments)]
+fn search_neighbourhoods(
+    net: &Network,
+    options: &[FulfillmentOption],
+    by_order: &[Vec<usize>],
+    pool: &lagrange::Pool,
+    prices: &Prices,
+    start: &[Allocation],
+    opts: &SolveOptions,
+    deadline: Instant,
+    stats: &mut serde_json::Value,
+) -> Plan {
+    let stop = deadline - model::FINISH_MARGIN.mul_f64(3.0);
+    let by_start = group_by_order(net, start);
+    let mut choice: primal::Choice = (0..net.order_count())
+        .map(|o| {
+            by_order[o]
+                .iter()
+                .copied()
+                .find(|&j| !by_start[o].is_empty() && options[j].shipments == by_start[o])
+        })
+        .collect();
+    let lns = lns::search(net, options, pool, &prices.values, &mut choice, opts, stop);
+    stats["lns_neighbourhoods"] = json!(lns.neighbourhoods);
+    stats["lns_improved"] = json!(lns.improved);
+    stats["lns_saved"] = json!(lns.saved);
+    assemble_plan(
+        net,
+        &primal::allocations(options, &choice),
+        "mip",
+        PlanStatus::Feasible,
     )
 }
 
@@ -340,7 +471,7 @@ fn conclude(
 /// option at ≥ [`DECIDED`] that the plan uses, or no LP mass and nothing shipped.
 fn decided_orders(
     net: &Network,
-    last_lp: Option<&(Model, Vec<f64>, Vec<f64>)>,
+    last_lp: Option<&(Model, Duals, Vec<f64>)>,
     start_by_order: &[Vec<Allocation>],
     options: &[FulfillmentOption],
     by_order: &[Vec<usize>],
@@ -386,28 +517,17 @@ fn group_by_order(net: &Network, allocs: &[Allocation]) -> Vec<Vec<Allocation>> 
     by_order
 }
 
-/// Reduced cost of an option under the master's duals.
-fn reduced_cost(master: &Model, duals: &[f64], option: &FulfillmentOption) -> f64 {
-    let resources: f64 = option
-        .usage()
-        .into_iter()
-        .map(|(r, q)| master.price(duals, r) * q)
-        .sum();
-    option.saving_cost + resources - duals[option.order].min(0.0)
-}
-
 /// Turns best responses into real options (exact cost, cheapest service per
-/// shipment) and appends those with negative reduced cost that are not known yet;
-/// they join the master through [`price_options`]. Returns how many were appended.
+/// shipment) and appends those that are new, save money, and pass `accept` (a
+/// reduced-cost test). Returns the indices of the appended options.
 fn add_responses(
     net: &Network,
-    master: &Model,
-    duals: &[f64],
     responses: &[bound::Response],
     options: &mut Vec<FulfillmentOption>,
     by_order: &mut [Vec<usize>],
-) -> usize {
-    let mut appended = 0;
+    accept: &dyn Fn(&FulfillmentOption) -> bool,
+) -> Vec<usize> {
+    let mut appended = Vec::new();
     for (order, response) in responses.iter().enumerate() {
         if response.is_empty() {
             continue;
@@ -452,10 +572,10 @@ fn add_responses(
             saving_cost: options::option_cost(net, order, &shipments),
             shipments,
         };
-        if option.saving_cost < 0.0 && reduced_cost(master, duals, &option) < -RC_EPS {
+        if option.saving_cost < 0.0 && accept(&option) {
             by_order[order].push(options.len());
+            appended.push(options.len());
             options.push(option);
-            appended += 1;
         }
     }
     appended
@@ -464,8 +584,7 @@ fn add_responses(
 /// Adds to the master the options with negative reduced cost (the most negative
 /// few per order); returns how many were added.
 fn price_options(
-    master: &Model,
-    duals: &[f64],
+    duals: &Duals,
     options: &[FulfillmentOption],
     by_order: &[Vec<usize>],
     included: &mut [bool],
@@ -475,7 +594,7 @@ fn price_options(
         let mut negative: Vec<(f64, usize)> = ids
             .iter()
             .filter(|&&j| !included[j])
-            .map(|&j| (reduced_cost(master, duals, &options[j]), j))
+            .map(|&j| (duals.reduced_cost(&options[j]), j))
             .filter(|&(rc, _)| rc < -RC_EPS)
             .collect();
         negative.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -493,7 +612,7 @@ fn price_options(
 fn round_lp(
     net: &Network,
     master: &Model,
-    duals: &[f64],
+    duals: &Duals,
     lp_x: &[f64],
     options: &[FulfillmentOption],
     by_order: &[Vec<usize>],
@@ -510,7 +629,7 @@ fn round_lp(
     for o in order_seq {
         let mut candidates: Vec<(f64, f64, usize)> = by_order[o]
             .iter()
-            .map(|&j| (lp_value[j], reduced_cost(master, duals, &options[j]), j))
+            .map(|&j| (lp_value[j], duals.reduced_cost(&options[j]), j))
             .collect();
         candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.total_cmp(&b.1)));
         if let Some(&(_, _, j)) = candidates
@@ -530,8 +649,7 @@ fn round_lp(
 /// between the best plan and the bound) cannot be part of a better plan; the cheaper
 /// ones of each free order join the MIP, a few per order.
 fn add_by_reduced_cost(
-    master: &Model,
-    duals: &[f64],
+    duals: &Duals,
     options: &[FulfillmentOption],
     by_order: &[Vec<usize>],
     fixed: &[bool],
@@ -545,7 +663,7 @@ fn add_by_reduced_cost(
         let mut cheap: Vec<(f64, usize)> = ids
             .iter()
             .filter(|&&j| !included[j])
-            .map(|&j| (reduced_cost(master, duals, &options[j]), j))
+            .map(|&j| (duals.reduced_cost(&options[j]), j))
             .filter(|&(rc, _)| rc <= room)
             .collect();
         cheap.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -555,27 +673,16 @@ fn add_by_reduced_cost(
     }
 }
 
-/// Whether an option fits the stock and capacity left.
-fn fits(usage: &Usage, option: &FulfillmentOption) -> bool {
-    option.shipments.iter().all(|a| {
-        usage.shipments[a.node] >= 1
-            && usage.units[a.node] >= i64::from(a.units())
-            && a.lines
-                .iter()
-                .all(|&(s, q)| usage.stock_left(a.node, s) >= i64::from(q))
-    })
-}
-
 /// The most valuable binding resources by the last LP master's duals: what one more
 /// unit of stock at a node, or one more shipment or unit of node capacity, would save
 /// in the LP relaxation (an estimate for the integer plan). Highest first, at most 25.
-fn shadow_prices(net: &Network, master: &Model, duals: &[f64]) -> serde_json::Value {
+fn shadow_prices(net: &Network, p: &Prices) -> serde_json::Value {
     let inst = net.instance;
-    let mut prices: Vec<(f64, serde_json::Value)> = master
+    let mut prices: Vec<(f64, serde_json::Value)> = p
         .rows
         .iter()
         .filter_map(|&(r, _)| {
-            let price = master.price(duals, r);
+            let price = p.get(r);
             (price > 1e-6).then(|| {
                 let v = match r {
                     options::Resource::Stock(n, k) => json!({"resource": "stock", "node": inst.nodes[n].id, "sku": inst.skus[k].id, "price": price}),

@@ -103,12 +103,22 @@ pub(super) fn build_model(
 }
 
 impl Model {
-    /// Price of a resource from row duals: HiGHS reports duals of ≤ rows in a
-    /// minimization as ≤ 0, so the price is −dual (0 for resources without a row).
-    pub(super) fn price(&self, row_duals: &[f64], r: Resource) -> f64 {
-        self.row_index
-            .get(&r)
-            .map_or(0.0, |&i| (-row_duals[self.orders + i]).max(0.0))
+    /// Prices and order duals from the LP's row duals: HiGHS reports duals of ≤ rows
+    /// in a minimization as ≤ 0, so a resource's price is −dual.
+    pub(super) fn duals(&self, row_duals: &[f64]) -> Duals {
+        Duals {
+            prices: Prices {
+                values: (0..self.rows.len())
+                    .map(|i| (-row_duals[self.orders + i]).max(0.0))
+                    .collect(),
+                rows: self.rows.clone(),
+                row_index: self.row_index.clone(),
+            },
+            orders: row_duals[..self.orders]
+                .iter()
+                .map(|d| (-d).max(0.0))
+                .collect(),
+        }
     }
 
     /// The HiGHS problem: order rows first, then resource rows; binary or
@@ -129,6 +139,66 @@ impl Model {
             }
         }
         p
+    }
+}
+
+/// Nonnegative prices of the resource rows (0 for resources without a row).
+#[derive(Clone)]
+pub(super) struct Prices {
+    /// The priced rows with their capacity.
+    pub rows: Vec<(Resource, f64)>,
+    /// Resource → position in `rows`.
+    pub row_index: HashMap<Resource, usize>,
+    /// Price per row.
+    pub values: Vec<f64>,
+}
+
+impl Prices {
+    /// All rows at price zero.
+    pub(super) fn zero(rows: &[(Resource, f64)]) -> Self {
+        Prices {
+            values: vec![0.0; rows.len()],
+            row_index: rows.iter().enumerate().map(|(i, &(r, _))| (r, i)).collect(),
+            rows: rows.to_vec(),
+        }
+    }
+
+    /// Price of one unit of a resource.
+    pub(super) fn get(&self, r: Resource) -> f64 {
+        self.row_index.get(&r).map_or(0.0, |&i| self.values[i])
+    }
+
+    /// Σ price × capacity over the rows.
+    pub(super) fn cost_of_capacity(&self) -> f64 {
+        self.rows
+            .iter()
+            .zip(&self.values)
+            .map(|(&(_, cap), p)| p * cap)
+            .sum()
+    }
+
+    /// Reduced cost of an option: its cost plus the price of what it uses, against
+    /// its order's own price `order_price` (≥ 0; the option's share of the order row).
+    pub(super) fn reduced_cost(&self, option: &FulfillmentOption, order_price: f64) -> f64 {
+        let resources: f64 = option
+            .usage()
+            .into_iter()
+            .map(|(r, q)| self.get(r) * q)
+            .sum();
+        option.saving_cost + resources + order_price
+    }
+}
+
+/// An LP master's duals: resource prices and each order row's price (≥ 0).
+pub(super) struct Duals {
+    pub prices: Prices,
+    pub orders: Vec<f64>,
+}
+
+impl Duals {
+    /// Reduced cost of an option in the master.
+    pub(super) fn reduced_cost(&self, option: &FulfillmentOption) -> f64 {
+        self.prices.reduced_cost(option, self.orders[option.order])
     }
 }
 

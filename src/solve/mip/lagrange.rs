@@ -1,0 +1,220 @@
+//! Lagrangian dual ascent over a pool of columns: prices for the resource rows from
+//! a subgradient method in plain Rust, cheap enough to run thousands of times per
+//! second where an LP solve of the same master takes seconds.
+//!
+//! With prices `π ≥ 0` on the resource rows, every order independently picks its
+//! cheapest column by reduced cost `c + π·a` (or nothing), and
+//! `L(π) = Σ_o min(0, min_j c_j + π·a_j) − π·cap` is a lower bound on the pool's
+//! problem; its maximum equals the pool's LP value. The ascent moves along the
+//! subgradient `A·x(π) − cap` with a Polyak step towards a target value.
+
+use std::time::Instant;
+
+use super::model::Prices;
+use super::options::FulfillmentOption;
+
+/// The columns the ascent prices, grouped by order, as flat arrays.
+pub(super) struct Pool {
+    /// Column ids per order.
+    order_cols: Vec<Vec<u32>>,
+    /// Cost per column.
+    cost: Vec<f64>,
+    /// Start of each column's entries in `entry_row`/`entry_qty` (one extra at the end).
+    entry_start: Vec<u32>,
+    entry_row: Vec<u32>,
+    entry_qty: Vec<f64>,
+    /// The option each column stands for.
+    pub option_of: Vec<usize>,
+    /// Capacity per row.
+    capacity: Vec<f64>,
+}
+
+/// Where an ascent ended: the best prices found and their value `L(π)` on the pool.
+pub(super) struct Ascent {
+    pub value: f64,
+    pub prices: Vec<f64>,
+    pub iterations: usize,
+    /// The step scale reached, to continue from.
+    pub scale: f64,
+}
+
+/// Share of the previous direction kept when it disagrees with the subgradient.
+const DEFLECTION: f64 = 1.5;
+/// Steps without a better value after which the step scale halves.
+const PATIENCE: usize = 30;
+/// Smallest step scale before the ascent stops.
+pub(super) const MIN_SCALE: f64 = 1e-4;
+
+impl Pool {
+    /// An empty pool over `orders` orders and the rows of `prices`.
+    pub(super) fn new(orders: usize, prices: &Prices) -> Self {
+        Pool {
+            order_cols: vec![Vec::new(); orders],
+            cost: Vec::new(),
+            entry_start: vec![0],
+            entry_row: Vec::new(),
+            entry_qty: Vec::new(),
+            option_of: Vec::new(),
+            capacity: prices.rows.iter().map(|&(_, c)| c).collect(),
+        }
+    }
+
+    /// Adds option `id` as a column; uses of resources without a row are dropped
+    /// (they cannot bind).
+    pub(super) fn push(&mut self, id: usize, option: &FulfillmentOption, prices: &Prices) {
+        let col = self.cost.len() as u32;
+        self.order_cols[option.order].push(col);
+        self.cost.push(option.saving_cost);
+        for (r, q) in option.usage() {
+            if let Some(&i) = prices.row_index.get(&r) {
+                self.entry_row.push(i as u32);
+                self.entry_qty.push(q);
+            }
+        }
+        self.entry_start.push(self.entry_row.len() as u32);
+        self.option_of.push(id);
+    }
+
+    /// Reduced cost of column `col` at `prices`.
+    fn reduced(&self, col: usize, prices: &[f64]) -> f64 {
+        let (a, b) = (
+            self.entry_start[col] as usize,
+            self.entry_start[col + 1] as usize,
+        );
+        self.cost[col]
+            + self.entry_row[a..b]
+                .iter()
+                .zip(&self.entry_qty[a..b])
+                .map(|(&r, &q)| prices[r as usize] * q)
+                .sum::<f64>()
+    }
+
+    /// `L(π)` on the pool, each order's chosen column (`u32::MAX`: nothing) in
+    /// `choice`, and each order's best reduced cost (≤ 0) in `best`.
+    fn evaluate(&self, prices: &[f64], choice: &mut [u32], best: &mut [f64]) -> f64 {
+        let mut value: f64 = -prices
+            .iter()
+            .zip(&self.capacity)
+            .map(|(p, c)| p * c)
+            .sum::<f64>();
+        for (o, cols) in self.order_cols.iter().enumerate() {
+            let mut min = 0.0;
+            let mut arg = u32::MAX;
+            for &col in cols {
+                let rc = self.reduced(col as usize, prices);
+                if rc < min {
+                    min = rc;
+                    arg = col;
+                }
+            }
+            choice[o] = arg;
+            best[o] = min;
+            value += min;
+        }
+        value
+    }
+
+    /// Each order's best reduced cost at `prices` (≤ 0: nothing costs 0).
+    pub(super) fn order_minima(&self, prices: &[f64]) -> Vec<f64> {
+        let mut choice = vec![u32::MAX; self.order_cols.len()];
+        let mut best = vec![0.0; self.order_cols.len()];
+        self.evaluate(prices, &mut choice, &mut best);
+        best
+    }
+
+    /// Reduced cost of every column of order `o` at `prices`, with its option id.
+    pub(super) fn order_columns(&self, o: usize, prices: &[f64]) -> Vec<(f64, usize)> {
+        self.order_cols[o]
+            .iter()
+            .map(|&c| (self.reduced(c as usize, prices), self.option_of[c as usize]))
+            .collect()
+    }
+
+    /// Subgradient ascent from `start` towards `target` (an upper bound on the
+    /// optimum, e.g. the best plan's cost without the constant), until `deadline`,
+    /// `max_iterations`, or the step scale has shrunk below [`MIN_SCALE`]. Steps follow
+    /// the Camerini–Fratta–Maffioli deflected direction (the subgradient plus part of
+    /// the previous direction when they disagree), which damps the zig-zag of plain
+    /// subgradient steps; the step length is Polyak's, scaled by `scale`, which halves
+    /// after [`PATIENCE`] steps without a better value.
+    pub(super) fn ascend(
+        &self,
+        start: &[f64],
+        target: f64,
+        scale: f64,
+        max_iterations: usize,
+        deadline: Instant,
+    ) -> Ascent {
+        let rows = self.capacity.len();
+        let orders = self.order_cols.len();
+        let mut prices = start.to_vec();
+        let mut choice = vec![u32::MAX; orders];
+        let mut best_rc = vec![0.0; orders];
+        let mut usage = vec![0.0; rows];
+        let mut gradient = vec![0.0; rows];
+        let mut direction = vec![0.0; rows];
+        let mut out = Ascent {
+            value: f64::NEG_INFINITY,
+            prices: prices.clone(),
+            iterations: 0,
+            scale,
+        };
+        let mut stalled = 0;
+        for it in 0..max_iterations {
+            if it % 8 == 0 && Instant::now() >= deadline {
+                break;
+            }
+            out.iterations = it + 1;
+            let value = self.evaluate(&prices, &mut choice, &mut best_rc);
+            usage.iter_mut().for_each(|u| *u = 0.0);
+            for &col in choice.iter().filter(|&&c| c != u32::MAX) {
+                let col = col as usize;
+                let (a, b) = (
+                    self.entry_start[col] as usize,
+                    self.entry_start[col + 1] as usize,
+                );
+                for (&r, &q) in self.entry_row[a..b].iter().zip(&self.entry_qty[a..b]) {
+                    usage[r as usize] += q;
+                }
+            }
+            if value > out.value + 1e-9 * value.abs().max(1.0) {
+                out.value = value;
+                out.prices.copy_from_slice(&prices);
+                stalled = 0;
+            } else {
+                stalled += 1;
+                if stalled >= PATIENCE {
+                    out.scale /= 2.0;
+                    stalled = 0;
+                    if out.scale < MIN_SCALE {
+                        break;
+                    }
+                }
+            }
+            // Projected subgradient: rows at price 0 with slack do not move.
+            for r in 0..rows {
+                let g = usage[r] - self.capacity[r];
+                gradient[r] = if prices[r] <= 0.0 && g <= 0.0 { 0.0 } else { g };
+            }
+            let gd: f64 = gradient.iter().zip(&direction).map(|(g, d)| g * d).sum();
+            let dd: f64 = direction.iter().map(|d| d * d).sum();
+            let beta = if gd < 0.0 && dd > 0.0 {
+                -DEFLECTION * gd / dd
+            } else {
+                0.0
+            };
+            for (d, g) in direction.iter_mut().zip(&gradient) {
+                *d = g + beta * *d;
+            }
+            let norm2: f64 = direction.iter().map(|d| d * d).sum();
+            if norm2 <= 1e-12 {
+                break; // the choice fits every row: L(π) is the pool's optimum
+            }
+            let step = out.scale * (target - value).max(1e-6 * target.abs()) / norm2;
+            for (p, d) in prices.iter_mut().zip(&direction) {
+                *p = (*p + step * d).max(0.0);
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,241 @@
+//! Large-neighbourhood search for windows too big for one MIP: free a group of
+//! orders that compete for the same stock, re-solve just that group exactly with
+//! HiGHS against what everyone else leaves, keep the result when it is cheaper.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use highs::{ColProblem, Row};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::lagrange::Pool;
+use super::model::run_guarded;
+use super::options::{FulfillmentOption, Resource};
+use super::primal::{Choice, fits, give_back, take};
+use crate::cost::Network;
+use crate::solve::{SolveOptions, Usage};
+
+/// Orders freed per neighbourhood.
+const NEIGHBOURHOOD_ORDERS: usize = 800;
+/// Options per freed order in a sub-MIP: the cheapest by reduced cost, plus its own.
+const OPTIONS_PER_ORDER: usize = 6;
+/// Longest HiGHS run per neighbourhood.
+const SUB_MIP_LIMIT: Duration = Duration::from_millis(700);
+
+/// What the search did.
+#[derive(Default)]
+pub(super) struct LnsStats {
+    pub neighbourhoods: usize,
+    pub improved: usize,
+    pub saved: f64,
+}
+
+/// Improves `choice` in place until `deadline`; never makes it worse. Neighbourhoods
+/// grow from a random sku through the orders that hold it and their other skus; the
+/// sub-MIP's columns are each freed order's cheapest options at `prices`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn search(
+    net: &Network,
+    options: &[FulfillmentOption],
+    pool: &Pool,
+    prices: &[f64],
+    choice: &mut Choice,
+    opts: &SolveOptions,
+    deadline: Instant,
+) -> LnsStats {
+    let mut stats = LnsStats::default();
+    let orders = net.order_count();
+    let mut orders_of_sku: Vec<Vec<usize>> = vec![Vec::new(); net.sku_count()];
+    for o in 0..orders {
+        for &(s, _) in &net.lines[o] {
+            orders_of_sku[s].push(o);
+        }
+    }
+    let skus_in_use: Vec<usize> = (0..net.sku_count())
+        .filter(|&s| !orders_of_sku[s].is_empty())
+        .collect();
+    if skus_in_use.is_empty() {
+        return stats;
+    }
+    let mut usage = Usage::new(net);
+    for j in choice.iter().flatten() {
+        take(&mut usage, &options[*j]);
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x1a5);
+    let mut freed = vec![false; orders];
+    while Instant::now() + Duration::from_millis(50) < deadline {
+        stats.neighbourhoods += 1;
+        // Grow the neighbourhood breadth-first over shared skus.
+        let mut group: Vec<usize> = Vec::new();
+        let mut queue = vec![skus_in_use[rng.gen_range(0..skus_in_use.len())]];
+        let mut seen_sku: HashMap<usize, ()> = HashMap::new();
+        while let Some(s) = queue.pop() {
+            if group.len() >= NEIGHBOURHOOD_ORDERS {
+                break;
+            }
+            if seen_sku.insert(s, ()).is_some() {
+                continue;
+            }
+            for &o in &orders_of_sku[s] {
+                if !freed[o] && group.len() < NEIGHBOURHOOD_ORDERS {
+                    freed[o] = true;
+                    group.push(o);
+                    queue.extend(net.lines[o].iter().map(|&(k, _)| k));
+                }
+            }
+            if queue.is_empty() && group.len() < NEIGHBOURHOOD_ORDERS {
+                queue.push(skus_in_use[rng.gen_range(0..skus_in_use.len())]);
+            }
+        }
+        // Columns: each freed order's cheapest options by reduced cost, and its own.
+        let mut columns: Vec<(usize, usize)> = Vec::new(); // (group position, option)
+        for (g, &o) in group.iter().enumerate() {
+            let mut cols = pool.order_columns(o, prices);
+            cols.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mut ids: Vec<usize> = cols
+                .iter()
+                .take(OPTIONS_PER_ORDER)
+                .map(|&(_, j)| j)
+                .collect();
+            if let Some(j) = choice[o]
+                && !ids.contains(&j)
+            {
+                ids.push(j);
+            }
+            columns.extend(ids.into_iter().map(|j| (g, j)));
+        }
+        for &o in &group {
+            if let Some(j) = choice[o] {
+                give_back(&mut usage, &options[j]);
+            }
+        }
+        let new_choice = sub_mip(options, &group, &columns, &usage, choice, opts, deadline);
+        let old_cost: f64 = group
+            .iter()
+            .filter_map(|&o| choice[o].map(|j| options[j].saving_cost))
+            .sum();
+        // Apply only a cheaper choice that really fits; otherwise restore.
+        let mut applied = false;
+        if let Some(new_choice) = new_choice {
+            let new_cost: f64 = new_choice
+                .iter()
+                .flatten()
+                .map(|&j| options[j].saving_cost)
+                .sum();
+            if new_cost < old_cost - 1e-6 {
+                let mut trial = usage.clone();
+                let ok = new_choice.iter().flatten().all(|&j| {
+                    let fit = fits(&trial, &options[j]);
+                    if fit {
+                        take(&mut trial, &options[j]);
+                    }
+                    fit
+                });
+                if ok {
+                    usage = trial;
+                    for (&o, c) in group.iter().zip(new_choice) {
+                        choice[o] = c;
+                    }
+                    stats.improved += 1;
+                    stats.saved += old_cost - new_cost;
+                    applied = true;
+                }
+            }
+        }
+        if !applied {
+            for &o in &group {
+                if let Some(j) = choice[o] {
+                    take(&mut usage, &options[j]);
+                }
+            }
+        }
+        for &o in &group {
+            freed[o] = false;
+        }
+    }
+    stats
+}
+
+/// Solves the freed group exactly over `columns` against the stock and capacity
+/// `left` by everyone else, started from the current choice. Returns each group
+/// order's new option.
+fn sub_mip(
+    options: &[FulfillmentOption],
+    group: &[usize],
+    columns: &[(usize, usize)],
+    left: &Usage,
+    choice: &Choice,
+    opts: &SolveOptions,
+    deadline: Instant,
+) -> Option<Vec<Option<usize>>> {
+    // Rows only for resources the group could overuse.
+    let mut most: HashMap<Resource, f64> = HashMap::new();
+    let mut per_order: HashMap<(usize, Resource), f64> = HashMap::new();
+    for &(g, j) in columns {
+        for (r, q) in options[j].usage() {
+            let m = per_order.entry((g, r)).or_insert(0.0);
+            *m = m.max(q);
+        }
+    }
+    for ((_, r), q) in per_order {
+        *most.entry(r).or_insert(0.0) += q;
+    }
+    let capacity = |r: Resource| -> f64 {
+        let v = match r {
+            Resource::Stock(n, s) => left.stock_left(n, s),
+            Resource::Shipments(n) => left.shipments[n],
+            Resource::Units(n) => left.units[n],
+        };
+        v as f64
+    };
+    let mut p = ColProblem::default();
+    let order_rows: Vec<Row> = group.iter().map(|_| p.add_row(..=1.0)).collect();
+    let mut resource_rows: HashMap<Resource, Row> = HashMap::new();
+    let mut binding: Vec<(Resource, f64)> = most
+        .into_iter()
+        .filter_map(|(r, m)| {
+            let c = capacity(r);
+            (m > c).then_some((r, c))
+        })
+        .collect();
+    binding.sort_by_key(|&(r, _)| match r {
+        Resource::Stock(n, s) => (0, n, s),
+        Resource::Shipments(n) => (1, n, 0),
+        Resource::Units(n) => (2, n, 0),
+    });
+    for (r, c) in binding {
+        resource_rows.insert(r, p.add_row(..=c.max(0.0)));
+    }
+    for &(g, j) in columns {
+        let factors: Vec<(Row, f64)> = std::iter::once((order_rows[g], 1.0))
+            .chain(
+                options[j]
+                    .usage()
+                    .into_iter()
+                    .filter_map(|(r, q)| resource_rows.get(&r).map(|&row| (row, q))),
+            )
+            .collect();
+        p.add_column_with_integrality(options[j].saving_cost, 0.0..=1.0, factors, true);
+    }
+    let start: Vec<f64> = columns
+        .iter()
+        .map(|&(g, j)| f64::from(u8::from(choice[group[g]] == Some(j))))
+        .collect();
+    let sub_deadline = deadline.min(Instant::now() + SUB_MIP_LIMIT);
+    let run = run_guarded(p, Some(start), &quiet(opts), sub_deadline)?;
+    let mut out: Vec<Option<usize>> = vec![None; group.len()];
+    for (&(g, j), &x) in columns.iter().zip(&run.columns) {
+        if x > 0.5 {
+            out[g] = Some(j);
+        }
+    }
+    Some(out)
+}
+
+/// The solve options for sub-MIPs: no model export.
+fn quiet(opts: &SolveOptions) -> SolveOptions {
+    let mut o = opts.clone();
+    o.write_model = None;
+    o
+}
