@@ -134,9 +134,10 @@ impl Pool {
     /// optimum, e.g. the best plan's cost without the constant), until `deadline`,
     /// `max_iterations`, or the step scale has shrunk below [`MIN_SCALE`]. Steps follow
     /// the Camerini–Fratta–Maffioli deflected direction (the subgradient plus part of
-    /// the previous direction when they disagree), which damps the zig-zag of plain
-    /// subgradient steps; the step length is Polyak's, scaled by `scale`, which halves
-    /// after [`PATIENCE`] steps without a better value.
+    /// the previous direction when they disagree, projected at zero prices, and
+    /// reset to the subgradient whenever it stops pointing uphill), which damps the
+    /// zig-zag of plain subgradient steps; the step length is Polyak's, scaled by
+    /// `scale`, which halves after [`PATIENCE`] steps without a better value.
     pub(super) fn ascend(
         &self,
         start: &[f64],
@@ -203,12 +204,21 @@ impl Pool {
             } else {
                 0.0
             };
-            for (d, g) in direction.iter_mut().zip(&gradient) {
+            for ((d, g), p) in direction.iter_mut().zip(&gradient).zip(&prices) {
                 *d = g + beta * *d;
+                if *p <= 0.0 && *d < 0.0 {
+                    *d = 0.0; // cannot go below zero: project the direction too
+                }
             }
-            let norm2: f64 = direction.iter().map(|d| d * d).sum();
-            if norm2 <= 1e-12 {
+            if gradient.iter().all(|g| g.abs() <= 1e-12) {
                 break; // the choice fits every row: L(π) is the pool's optimum
+            }
+            let mut norm2: f64 = direction.iter().map(|d| d * d).sum();
+            let along: f64 = direction.iter().zip(&gradient).map(|(d, g)| d * g).sum();
+            if norm2 <= 1e-12 || along <= 0.0 {
+                // The deflection cancelled or turned the subgradient: restart from it.
+                direction.copy_from_slice(&gradient);
+                norm2 = direction.iter().map(|d| d * d).sum();
             }
             let step = out.scale * (target - value).max(1e-6 * target.abs()) / norm2;
             for (p, d) in prices.iter_mut().zip(&direction) {
@@ -216,5 +226,51 @@ impl Pool {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cost::ServiceChoice;
+    use crate::solve::Allocation;
+    use crate::solve::mip::options::Resource;
+
+    fn option(order: usize, node: usize, cost: f64) -> FulfillmentOption {
+        FulfillmentOption {
+            order,
+            shipments: vec![Allocation {
+                order,
+                node,
+                service: ServiceChoice::Carrier(0),
+                lines: vec![(0, 1)],
+            }],
+            saving_cost: cost,
+        }
+    }
+
+    /// Three orders want one unit of the same stock (2 units at node 0); one of them
+    /// can also ship from node 1 for a little more. The LP optimum is known by hand:
+    /// −10 − 8 (both at node 0) − 5 (the third from node 1) = −23. The ascent's value
+    /// is a lower bound (never above it) and reaches it.
+    #[test]
+    fn the_ascent_reaches_the_lp_value_from_below() {
+        let rows = vec![(Resource::Stock(0, 0), 2.0), (Resource::Stock(1, 0), 1.0)];
+        let prices = Prices::zero(&rows);
+        let mut pool = Pool::new(3, &prices);
+        let options = [
+            option(0, 0, -10.0),
+            option(1, 0, -8.0),
+            option(2, 0, -7.0),
+            option(2, 1, -5.0),
+        ];
+        for (j, o) in options.iter().enumerate() {
+            pool.push(j, o, &prices);
+        }
+        let far = Instant::now() + std::time::Duration::from_secs(60);
+        let ascent = pool.ascend(&prices.values, 0.0, 1.0, 5000, far);
+        assert!(ascent.value <= -23.0 + 1e-9, "{}", ascent.value);
+        assert!(ascent.value >= -23.0 - 1e-3, "{}", ascent.value);
+        assert!(ascent.prices.iter().all(|&p| p >= 0.0));
     }
 }

@@ -9,7 +9,6 @@ use highs::{ColProblem, Row};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::lagrange::Pool;
 use super::model::run_guarded;
 use super::options::{FulfillmentOption, Resource};
 use super::primal::{Choice, fits, give_back, take};
@@ -18,8 +17,8 @@ use crate::solve::{SolveOptions, Usage};
 
 /// Orders freed per neighbourhood.
 const NEIGHBOURHOOD_ORDERS: usize = 800;
-/// Options per freed order in a sub-MIP: the cheapest by reduced cost, plus its own.
-const OPTIONS_PER_ORDER: usize = 6;
+/// Candidate options per order for a sub-MIP: the cheapest by reduced cost.
+pub(super) const OPTIONS_PER_ORDER: usize = 6;
 /// Longest HiGHS run per neighbourhood.
 const SUB_MIP_LIMIT: Duration = Duration::from_millis(700);
 
@@ -31,15 +30,15 @@ pub(super) struct LnsStats {
     pub saved: f64,
 }
 
-/// Improves `choice` in place until `deadline`; never makes it worse. Neighbourhoods
-/// grow from a random sku through the orders that hold it and their other skus; the
-/// sub-MIP's columns are each freed order's cheapest options at `prices`.
-#[allow(clippy::too_many_arguments)]
+/// Improves `choice` in place until `deadline`; never makes it worse. Each
+/// neighbourhood grows from a random order of `seeds` (all orders when empty)
+/// through the skus it holds, the other seed orders holding them, and so on; the sub-MIP's
+/// columns are each freed order's `candidates` (option ids) and its current option.
 pub(super) fn search(
     net: &Network,
     options: &[FulfillmentOption],
-    pool: &Pool,
-    prices: &[f64],
+    candidates: &[Vec<usize>],
+    seeds: &[usize],
     choice: &mut Choice,
     opts: &SolveOptions,
     deadline: Instant,
@@ -63,12 +62,21 @@ pub(super) fn search(
         take(&mut usage, &options[*j]);
     }
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x1a5);
+    let mut eligible = vec![seeds.is_empty(); orders];
+    for &o in seeds {
+        eligible[o] = true;
+    }
     let mut freed = vec![false; orders];
     while Instant::now() + Duration::from_millis(50) < deadline {
         stats.neighbourhoods += 1;
         // Grow the neighbourhood breadth-first over shared skus.
         let mut group: Vec<usize> = Vec::new();
-        let mut queue = vec![skus_in_use[rng.gen_range(0..skus_in_use.len())]];
+        let mut queue: Vec<usize> = if seeds.is_empty() {
+            vec![skus_in_use[rng.gen_range(0..skus_in_use.len())]]
+        } else {
+            let o = seeds[rng.gen_range(0..seeds.len())];
+            net.lines[o].iter().map(|&(k, _)| k).collect()
+        };
         let mut seen_sku: HashMap<usize, ()> = HashMap::new();
         while let Some(s) = queue.pop() {
             if group.len() >= NEIGHBOURHOOD_ORDERS {
@@ -78,7 +86,7 @@ pub(super) fn search(
                 continue;
             }
             for &o in &orders_of_sku[s] {
-                if !freed[o] && group.len() < NEIGHBOURHOOD_ORDERS {
+                if eligible[o] && !freed[o] && group.len() < NEIGHBOURHOOD_ORDERS {
                     freed[o] = true;
                     group.push(o);
                     queue.extend(net.lines[o].iter().map(|&(k, _)| k));
@@ -88,16 +96,10 @@ pub(super) fn search(
                 queue.push(skus_in_use[rng.gen_range(0..skus_in_use.len())]);
             }
         }
-        // Columns: each freed order's cheapest options by reduced cost, and its own.
+        // Columns: each freed order's candidates, and its own option.
         let mut columns: Vec<(usize, usize)> = Vec::new(); // (group position, option)
         for (g, &o) in group.iter().enumerate() {
-            let mut cols = pool.order_columns(o, prices);
-            cols.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let mut ids: Vec<usize> = cols
-                .iter()
-                .take(OPTIONS_PER_ORDER)
-                .map(|&(_, j)| j)
-                .collect();
+            let mut ids: Vec<usize> = candidates[o].clone();
             if let Some(j) = choice[o]
                 && !ids.contains(&j)
             {

@@ -16,7 +16,9 @@
 //! 5. a price-directed rounding turns the LP into a plan, then HiGHS solves the
 //!    master as a MIP from the best plan so far, on a worker thread guarded by our
 //!    own deadline;
-//! 6. the best plan wins, with its status, bound and statistics.
+//! 6. windows over [`LP_MAX_ORDERS`] orders spend the rest of the budget on
+//!    large-neighbourhood search (`lns.rs`);
+//! 7. the best plan wins, with its status, bound and statistics.
 
 mod bound;
 mod lagrange;
@@ -264,6 +266,24 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     // 5. Price-directed rounding, then the MIP from the best plan so far.
     let mut best_allocs = incumbent_allocs.clone();
     let mut best_plan = incumbent.clone();
+    // A plan from the ascent's prices: the one to beat when no LP master solved.
+    {
+        let mut rc: Vec<f64> = vec![f64::INFINITY; options.len()];
+        for o in 0..net.order_count() {
+            for (r, j) in pool.order_columns(o, &prices.values) {
+                rc[j] = r;
+            }
+        }
+        let mut choice = primal::price_directed(net, &options, &by_order, &|j| rc[j]);
+        primal::improve(net, &options, &by_order, &mut choice, deadline);
+        let directed = primal::allocations(&options, &choice);
+        let plan = assemble_plan(net, &directed, "mip", PlanStatus::Feasible);
+        stats["price_directed_objective"] = json!(plan.objective);
+        if plan.objective < best_plan.objective {
+            best_allocs = directed;
+            best_plan = plan;
+        }
+    }
     if let Some((master, duals, lp_x)) = &last_lp
         && Instant::now() < deadline
     {
@@ -384,17 +404,54 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     }
     lap("mip", &mut stats);
     if large && Instant::now() + model::FINISH_MARGIN * 5 < deadline {
-        let plan = search_neighbourhoods(
-            net,
-            &options,
-            &by_order,
-            &pool,
-            &prices,
-            &best_allocs,
-            opts,
-            deadline,
-            &mut stats,
-        );
+        // Candidates per order: the cheapest options by reduced cost under the LP's
+        // duals (else the ascent's prices) and every option the LP uses.
+        let mut candidates: Vec<Vec<(f64, usize)>> = match &last_lp {
+            Some((_, duals, _)) => by_order
+                .iter()
+                .map(|ids| {
+                    ids.iter()
+                        .map(|&j| (duals.reduced_cost(&options[j]), j))
+                        .collect()
+                })
+                .collect(),
+            None => (0..net.order_count())
+                .map(|o| pool.order_columns(o, &prices.values))
+                .collect(),
+        };
+        for c in &mut candidates {
+            c.sort_by(|a, b| a.0.total_cmp(&b.0));
+            c.truncate(lns::OPTIONS_PER_ORDER);
+        }
+        let mut candidates: Vec<Vec<usize>> = candidates
+            .into_iter()
+            .map(|c| c.into_iter().map(|(_, j)| j).collect())
+            .collect();
+        if let Some((master, _, lp_x)) = &last_lp {
+            for (&j, &x) in master.option_ids.iter().zip(lp_x) {
+                if x > 1e-6 && !candidates[options[j].order].contains(&j) {
+                    candidates[options[j].order].push(j);
+                }
+            }
+        }
+        // Neighbourhoods grow from the orders the LP left undecided.
+        let seeds: Vec<usize> = (0..net.order_count()).filter(|&o| !fixed[o]).collect();
+        let by_start = group_by_order(net, &best_allocs);
+        let mut choice: primal::Choice = (0..net.order_count())
+            .map(|o| {
+                by_order[o]
+                    .iter()
+                    .copied()
+                    .find(|&j| !by_start[o].is_empty() && options[j].shipments == by_start[o])
+            })
+            .collect();
+        let stop = deadline - model::FINISH_MARGIN * 3;
+        let lns = lns::search(net, &options, &candidates, &seeds, &mut choice, opts, stop);
+        stats["lns_neighbourhoods"] = json!(lns.neighbourhoods);
+        stats["lns_improved"] = json!(lns.improved);
+        stats["lns_saved"] = json!(lns.saved);
+        let allocs = primal::allocations(&options, &choice);
+        let plan = assemble_plan(net, &allocs, "mip", PlanStatus::Feasible);
         if plan.objective < best_plan.objective {
             best_plan = plan;
         }
@@ -407,42 +464,6 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         lower_bound,
         stats,
         finish,
-    )
-}
-
-/// Improves the plan `start` (made of known options) by large-neighbourhood search
-/// until the deadline.
-#[allow(clippy::too_many_arguments)]
-fn search_neighbourhoods(
-    net: &Network,
-    options: &[FulfillmentOption],
-    by_order: &[Vec<usize>],
-    pool: &lagrange::Pool,
-    prices: &Prices,
-    start: &[Allocation],
-    opts: &SolveOptions,
-    deadline: Instant,
-    stats: &mut serde_json::Value,
-) -> Plan {
-    let stop = deadline - model::FINISH_MARGIN.mul_f64(3.0);
-    let by_start = group_by_order(net, start);
-    let mut choice: primal::Choice = (0..net.order_count())
-        .map(|o| {
-            by_order[o]
-                .iter()
-                .copied()
-                .find(|&j| !by_start[o].is_empty() && options[j].shipments == by_start[o])
-        })
-        .collect();
-    let lns = lns::search(net, options, pool, &prices.values, &mut choice, opts, stop);
-    stats["lns_neighbourhoods"] = json!(lns.neighbourhoods);
-    stats["lns_improved"] = json!(lns.improved);
-    stats["lns_saved"] = json!(lns.saved);
-    assemble_plan(
-        net,
-        &primal::allocations(options, &choice),
-        "mip",
-        PlanStatus::Feasible,
     )
 }
 

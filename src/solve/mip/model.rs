@@ -286,7 +286,25 @@ pub(super) fn run_guarded(
                 gap: solved
                     .double_info_value(c"mip_gap")
                     .unwrap_or(f64::INFINITY),
-                nodes: solved.int_info_value(c"mip_node_count").unwrap_or(0),
+                nodes: {
+                    // HiGHS keeps this count as a 64-bit integer, which the highs
+                    // crate's int_info_value cannot read.
+                    let mut v: i64 = 0;
+                    // SAFETY: the pointer is the live solved model owned by this
+                    // thread; the name is NUL-terminated and `v` outlives the call.
+                    let status = unsafe {
+                        highs_sys::Highs_getInt64InfoValue(
+                            solved.as_ptr(),
+                            c"mip_node_count".as_ptr(),
+                            &mut v,
+                        )
+                    };
+                    if status == highs_sys::kHighsStatusOk {
+                        v
+                    } else {
+                        0
+                    }
+                },
             };
             let _ = tx.send(run);
         })
