@@ -475,11 +475,16 @@ fn large_windows_improved_by_neighbourhood_search_stay_valid() {
     assert!(plan.objective <= greedy + 1e-6);
     let stats = plan.stats.as_ref().expect("stats");
     if let Some(saved) = stats["lns_saved"].as_f64() {
-        let before = ["mip1_objective", "mip0_objective", "rounded_objective"]
-            .iter()
-            .filter_map(|k| stats[*k].as_f64())
-            .chain([stats["incumbent_objective"].as_f64().unwrap()])
-            .fold(f64::INFINITY, f64::min);
+        let before = [
+            "mip1_objective",
+            "mip0_objective",
+            "rounded_objective",
+            "price_directed_objective",
+        ]
+        .iter()
+        .filter_map(|k| stats[*k].as_f64())
+        .chain([stats["incumbent_objective"].as_f64().unwrap()])
+        .fold(f64::INFINITY, f64::min);
         assert!(saved >= 0.0);
         assert!(
             (plan.objective - (before - saved)).abs() <= 1e-6 * before.abs() + 1e-6,

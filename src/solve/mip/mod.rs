@@ -267,6 +267,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     let mut best_allocs = incumbent_allocs.clone();
     let mut best_plan = incumbent.clone();
     // A plan from the ascent's prices: the one to beat when no LP master solved.
+    let assemble_time;
     {
         let mut rc: Vec<f64> = vec![f64::INFINITY; options.len()];
         for o in 0..net.order_count() {
@@ -277,7 +278,9 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         let mut choice = primal::price_directed(net, &options, &by_order, &|j| rc[j]);
         primal::improve(net, &options, &by_order, &mut choice, deadline);
         let directed = primal::allocations(&options, &choice);
+        let assembling = Instant::now();
         let plan = assemble_plan(net, &directed, "mip", PlanStatus::Feasible);
+        assemble_time = assembling.elapsed();
         stats["price_directed_objective"] = json!(plan.objective);
         if plan.objective < best_plan.objective {
             best_allocs = directed;
@@ -434,8 +437,9 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
                 }
             }
         }
-        // Neighbourhoods grow from the orders the LP left undecided.
-        let seeds: Vec<usize> = (0..net.order_count()).filter(|&o| !fixed[o]).collect();
+        // Neighbourhoods grow anywhere: the MIP has already re-optimized the orders
+        // the LP left undecided against the others.
+        let seeds: Vec<usize> = Vec::new();
         let by_start = group_by_order(net, &best_allocs);
         let mut choice: primal::Choice = (0..net.order_count())
             .map(|o| {
@@ -445,7 +449,8 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
                     .find(|&j| !by_start[o].is_empty() && options[j].shipments == by_start[o])
             })
             .collect();
-        let stop = deadline - model::FINISH_MARGIN * 3;
+        // Keep back what turning the choice into a plan takes (measured above).
+        let stop = deadline - model::FINISH_MARGIN * 3 - assemble_time.mul_f64(1.5);
         let lns = lns::search(net, &options, &candidates, &seeds, &mut choice, opts, stop);
         stats["lns_neighbourhoods"] = json!(lns.neighbourhoods);
         stats["lns_improved"] = json!(lns.improved);
