@@ -21,138 +21,169 @@ pub(super) type Response = Vec<(usize, Vec<(usize, u32)>)>;
 pub(super) fn lagrangian_bound(
     net: &Network,
     prices: &Prices,
+    threads: usize,
     deadline: Instant,
 ) -> Option<(f64, Vec<Response>)> {
     let orders = net.order_count();
-    let mut responses = Vec::with_capacity(orders);
-    let price = |r: Resource| prices.get(r);
-    let mut bound: f64 = -prices.cost_of_capacity();
-    let services = &net.instance.rate_card.services;
-    for order in 0..orders {
-        if order % 256 == 0 && Instant::now() >= deadline {
-            return None;
-        }
-        let o = net.order(order);
-        let lines = &net.lines[order];
-        let penalty = net.unit_penalty(order);
-        let split = net.instance.costs.split_penalty;
-        let nodes: Vec<usize> = match net.pickup[order] {
-            Some(p) => vec![p],
-            None => (0..net.node_count()).collect(),
-        };
-        let mut best_single = 0.0f64; // shipping nothing
-        let mut best_single_response: Response = Vec::new();
-        let mut fixed_nodes: Vec<usize> = Vec::new();
-        // Per usable node: its fixed reduced cost; offers name nodes by position here.
-        let mut fixed: Vec<f64> = Vec::new();
-        // Per line: (reduced unit cost, units available) at each node that can ship it.
-        let mut unit_offers: Vec<Vec<(usize, f64, u32)>> = vec![Vec::new(); lines.len()];
-        for n in nodes {
-            if !has_capacity(net, n) || !lines.iter().any(|&(s, _)| net.available(n, s) > 0) {
-                continue;
-            }
-            let node = &net.instance.nodes[n];
-            let zone = net.lane(order, n).zone;
-            // Cheapest allowed base and per-weight parts (pickup: none).
-            let allowed: Vec<usize> = match net.pickup[order] {
-                Some(_) => vec![],
-                None => (0..services.len())
-                    .filter(|&s| {
-                        net.price(order, n, zone, ServiceChoice::Carrier(s), 1, 0.0)
-                            .is_some()
-                    })
-                    .collect(),
-            };
-            if net.pickup[order].is_none() && allowed.is_empty() {
-                continue;
-            }
-            let late = |s: usize| {
-                net.price(order, n, zone, ServiceChoice::Carrier(s), 1, 0.0)
-                    .map_or(0.0, |p| p.late)
-            };
-            let base = allowed
-                .iter()
-                .map(|&s| services[s].base[zone] + late(s))
-                .fold(f64::INFINITY, f64::min);
-            let per_weight = allowed
-                .iter()
-                .map(|&s| services[s].per_weight[zone])
-                .fold(f64::INFINITY, f64::min);
-            let (base, per_weight) = if net.pickup[order].is_some() {
-                (0.0, 0.0)
-            } else {
-                (base, per_weight)
-            };
-            let f = node.cost_per_shipment + base + price(Resource::Shipments(n));
-            let unit_price = price(Resource::Units(n));
-            // Single-node best response: ship each unit whose reduced cost is negative.
-            let mut single = f;
-            let mut all = true;
-            for (i, &(s, q)) in lines.iter().enumerate() {
-                let a = node.cost_per_unit
-                    + per_weight * net.sku_weight[s]
-                    + price(Resource::Stock(n, s))
-                    + unit_price
-                    - penalty;
-                let avail = net.available(n, s).min(q);
-                all &= avail == q;
-                if a < 0.0 && avail > 0 {
-                    single += a * f64::from(avail);
-                    unit_offers[i].push((fixed.len(), a, avail));
-                }
-            }
-            if o.ship_complete {
-                // All units or nothing: only nodes holding every unit count.
-                if all {
-                    let full: f64 = lines
-                        .iter()
-                        .map(|&(s, q)| {
-                            (node.cost_per_unit
-                                + per_weight * net.sku_weight[s]
-                                + price(Resource::Stock(n, s))
-                                + unit_price
-                                - penalty)
-                                * f64::from(q)
-                        })
-                        .sum();
-                    if f + full < best_single {
-                        best_single = f + full;
-                        best_single_response = vec![(n, lines.clone())];
+    let chunk = orders.div_ceil(threads.max(1)).max(1024);
+    let parts: Vec<Option<(f64, Vec<Response>)>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..orders)
+            .step_by(chunk)
+            .map(|first| {
+                s.spawn(move || {
+                    let mut bound = 0.0;
+                    let mut responses = Vec::with_capacity(chunk);
+                    for order in first..orders.min(first + chunk) {
+                        if order % 256 == 0 && Instant::now() >= deadline {
+                            return None;
+                        }
+                        let (best, response) = order_best_response(net, prices, order);
+                        bound += best;
+                        responses.push(response);
                     }
-                }
-                continue;
-            }
-            if single < best_single {
-                best_single = single;
-                let shipped: Vec<(usize, u32)> = unit_offers
-                    .iter()
-                    .zip(lines)
-                    .filter_map(|(offers, &(s, _))| {
-                        offers
-                            .last()
-                            .filter(|o| o.0 == fixed.len())
-                            .map(|o| (s, o.2))
-                    })
-                    .collect();
-                best_single_response = vec![(n, shipped)];
-            }
-            fixed.push(f);
-            fixed_nodes.push(n);
-        }
-        let total: u32 = lines.iter().map(|&(_, q)| q).sum();
-        let max_size = (o.max_shipments.unwrap_or(u32::MAX).min(total) as usize).min(fixed.len());
-        let (best, set) = if o.ship_complete || max_size < 2 {
-            (best_single, None)
-        } else {
-            best_best_response(best_single, &fixed, &unit_offers, lines, split, max_size)
-        };
-        bound += best;
-        responses.push(match set {
-            None => best_single_response,
-            Some(set) => fill_response(&set, &fixed_nodes, &unit_offers, lines),
-        });
+                    Some((bound, responses))
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("bound worker"))
+            .collect()
+    });
+    let mut bound = -prices.cost_of_capacity();
+    let mut responses = Vec::with_capacity(orders);
+    for part in parts {
+        let (b, r) = part?;
+        bound += b;
+        responses.extend(r);
     }
     Some((bound, responses))
+}
+
+/// One order's lowest relaxed reduced cost over all its options (≤ 0: shipping
+/// nothing costs 0) and the shipments of that best response.
+fn order_best_response(net: &Network, prices: &Prices, order: usize) -> (f64, Response) {
+    let price = |r: Resource| prices.get(r);
+    let services = &net.instance.rate_card.services;
+    let o = net.order(order);
+    let lines = &net.lines[order];
+    let penalty = net.unit_penalty(order);
+    let split = net.instance.costs.split_penalty;
+    let nodes: Vec<usize> = match net.pickup[order] {
+        Some(p) => vec![p],
+        None => (0..net.node_count()).collect(),
+    };
+    let mut best_single = 0.0f64; // shipping nothing
+    let mut best_single_response: Response = Vec::new();
+    let mut fixed_nodes: Vec<usize> = Vec::new();
+    // Per usable node: its fixed reduced cost; offers name nodes by position here.
+    let mut fixed: Vec<f64> = Vec::new();
+    // Per line: (reduced unit cost, units available) at each node that can ship it.
+    let mut unit_offers: Vec<Vec<(usize, f64, u32)>> = vec![Vec::new(); lines.len()];
+    for n in nodes {
+        if !has_capacity(net, n) || !lines.iter().any(|&(s, _)| net.available(n, s) > 0) {
+            continue;
+        }
+        let node = &net.instance.nodes[n];
+        let zone = net.lane(order, n).zone;
+        // Cheapest allowed base and per-weight parts (pickup: none).
+        let allowed: Vec<usize> = match net.pickup[order] {
+            Some(_) => vec![],
+            None => (0..services.len())
+                .filter(|&s| {
+                    net.price(order, n, zone, ServiceChoice::Carrier(s), 1, 0.0)
+                        .is_some()
+                })
+                .collect(),
+        };
+        if net.pickup[order].is_none() && allowed.is_empty() {
+            continue;
+        }
+        let late = |s: usize| {
+            net.price(order, n, zone, ServiceChoice::Carrier(s), 1, 0.0)
+                .map_or(0.0, |p| p.late)
+        };
+        let base = allowed
+            .iter()
+            .map(|&s| services[s].base[zone] + late(s))
+            .fold(f64::INFINITY, f64::min);
+        let per_weight = allowed
+            .iter()
+            .map(|&s| services[s].per_weight[zone])
+            .fold(f64::INFINITY, f64::min);
+        let (base, per_weight) = if net.pickup[order].is_some() {
+            (0.0, 0.0)
+        } else {
+            (base, per_weight)
+        };
+        let f = node.cost_per_shipment + base + price(Resource::Shipments(n));
+        let unit_price = price(Resource::Units(n));
+        // Single-node best response: ship each unit whose reduced cost is negative.
+        let mut single = f;
+        let mut all = true;
+        for (i, &(s, q)) in lines.iter().enumerate() {
+            let a = node.cost_per_unit
+                + per_weight * net.sku_weight[s]
+                + price(Resource::Stock(n, s))
+                + unit_price
+                - penalty;
+            let avail = net.available(n, s).min(q);
+            all &= avail == q;
+            if a < 0.0 && avail > 0 {
+                single += a * f64::from(avail);
+                unit_offers[i].push((fixed.len(), a, avail));
+            }
+        }
+        if o.ship_complete {
+            // All units or nothing: only nodes holding every unit count.
+            if all {
+                let full: f64 = lines
+                    .iter()
+                    .map(|&(s, q)| {
+                        (node.cost_per_unit
+                            + per_weight * net.sku_weight[s]
+                            + price(Resource::Stock(n, s))
+                            + unit_price
+                            - penalty)
+                            * f64::from(q)
+                    })
+                    .sum();
+                if f + full < best_single {
+                    best_single = f + full;
+                    best_single_response = vec![(n, lines.clone())];
+                }
+            }
+            continue;
+        }
+        if single < best_single {
+            best_single = single;
+            let shipped: Vec<(usize, u32)> = unit_offers
+                .iter()
+                .zip(lines)
+                .filter_map(|(offers, &(s, _))| {
+                    offers
+                        .last()
+                        .filter(|o| o.0 == fixed.len())
+                        .map(|o| (s, o.2))
+                })
+                .collect();
+            best_single_response = vec![(n, shipped)];
+        }
+        fixed.push(f);
+        fixed_nodes.push(n);
+    }
+    let total: u32 = lines.iter().map(|&(_, q)| q).sum();
+    let max_size = (o.max_shipments.unwrap_or(u32::MAX).min(total) as usize).min(fixed.len());
+    let (best, set) = if o.ship_complete || max_size < 2 {
+        (best_single, None)
+    } else {
+        best_best_response(best_single, &fixed, &unit_offers, lines, split, max_size)
+    };
+    let response = match set {
+        None => best_single_response,
+        Some(set) => fill_response(&set, &fixed_nodes, &unit_offers, lines),
+    };
+    (best, response)
 }
 
 /// The shipments of a multi-node best response: each line's units from the set's

@@ -27,7 +27,12 @@ pub(super) struct Pool {
     pub option_of: Vec<usize>,
     /// Capacity per row.
     capacity: Vec<f64>,
+    /// Threads that evaluate orders in parallel.
+    threads: usize,
 }
+
+/// Orders per thread below which evaluation stays on one thread.
+const PARALLEL_ORDERS: usize = 2048;
 
 /// Where an ascent ended: the best prices found and their value `L(π)` on the pool.
 pub(super) struct Ascent {
@@ -46,8 +51,9 @@ const PATIENCE: usize = 30;
 pub(super) const MIN_SCALE: f64 = 1e-4;
 
 impl Pool {
-    /// An empty pool over `orders` orders and the rows of `prices`.
-    pub(super) fn new(orders: usize, prices: &Prices) -> Self {
+    /// An empty pool over `orders` orders and the rows of `prices`, evaluated on
+    /// up to `threads` threads.
+    pub(super) fn new(orders: usize, prices: &Prices, threads: usize) -> Self {
         Pool {
             order_cols: vec![Vec::new(); orders],
             cost: Vec::new(),
@@ -56,6 +62,7 @@ impl Pool {
             entry_qty: Vec::new(),
             option_of: Vec::new(),
             capacity: prices.rows.iter().map(|&(_, c)| c).collect(),
+            threads: threads.max(1),
         }
     }
 
@@ -63,7 +70,10 @@ impl Pool {
     /// (they cannot bind).
     pub(super) fn push(&mut self, id: usize, option: &FulfillmentOption, prices: &Prices) {
         let col = self.cost.len() as u32;
-        self.order_cols[option.order].push(col);
+        // Each order's columns stay sorted by cost, so evaluation can stop early.
+        let cols = &mut self.order_cols[option.order];
+        let at = cols.partition_point(|&c| self.cost[c as usize] <= option.saving_cost);
+        cols.insert(at, col);
         self.cost.push(option.saving_cost);
         for (r, q) in option.usage() {
             if let Some(&i) = prices.row_index.get(&r) {
@@ -92,23 +102,55 @@ impl Pool {
     /// `L(π)` on the pool, each order's chosen column (`u32::MAX`: nothing) in
     /// `choice`, and each order's best reduced cost (≤ 0) in `best`.
     fn evaluate(&self, prices: &[f64], choice: &mut [u32], best: &mut [f64]) -> f64 {
-        let mut value: f64 = -prices
-            .iter()
-            .zip(&self.capacity)
-            .map(|(p, c)| p * c)
-            .sum::<f64>();
-        for (o, cols) in self.order_cols.iter().enumerate() {
+        let capacity_cost: f64 = prices.iter().zip(&self.capacity).map(|(p, c)| p * c).sum();
+        let orders = self.order_cols.len();
+        let chunk = orders.div_ceil(self.threads).max(PARALLEL_ORDERS);
+        let orders_part: f64 = if chunk >= orders {
+            self.evaluate_orders(0, prices, choice, best)
+        } else {
+            std::thread::scope(|s| {
+                let workers: Vec<_> = choice
+                    .chunks_mut(chunk)
+                    .zip(best.chunks_mut(chunk))
+                    .enumerate()
+                    .map(|(i, (c, b))| {
+                        s.spawn(move || self.evaluate_orders(i * chunk, prices, c, b))
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .map(|w| w.join().expect("ascent worker"))
+                    .sum()
+            })
+        };
+        orders_part - capacity_cost
+    }
+
+    /// The orders part of `L(π)` for the orders from `first` on (as many as `choice`
+    /// holds), with their choices and best reduced costs.
+    fn evaluate_orders(
+        &self,
+        first: usize,
+        prices: &[f64],
+        choice: &mut [u32],
+        best: &mut [f64],
+    ) -> f64 {
+        let mut value = 0.0;
+        for (i, (c, b)) in choice.iter_mut().zip(best.iter_mut()).enumerate() {
             let mut min = 0.0;
             let mut arg = u32::MAX;
-            for &col in cols {
+            for &col in &self.order_cols[first + i] {
+                if self.cost[col as usize] >= min {
+                    break; // prices only add: no later column can be cheaper
+                }
                 let rc = self.reduced(col as usize, prices);
                 if rc < min {
                     min = rc;
                     arg = col;
                 }
             }
-            choice[o] = arg;
-            best[o] = min;
+            *c = arg;
+            *b = min;
             value += min;
         }
         value
@@ -257,7 +299,7 @@ mod tests {
     fn the_ascent_reaches_the_lp_value_from_below() {
         let rows = vec![(Resource::Stock(0, 0), 2.0), (Resource::Stock(1, 0), 1.0)];
         let prices = Prices::zero(&rows);
-        let mut pool = Pool::new(3, &prices);
+        let mut pool = Pool::new(3, &prices, 1);
         let options = [
             option(0, 0, -10.0),
             option(1, 0, -8.0),

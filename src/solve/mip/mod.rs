@@ -150,7 +150,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
 
     // 3. Lagrangian ascent over every known option, with a global bound per slice.
     let zero_prices = Prices::zero(&rows);
-    let mut pool = lagrange::Pool::new(net.order_count(), &zero_prices);
+    let mut pool = lagrange::Pool::new(net.order_count(), &zero_prices, opts.threads as usize);
     for (j, o) in options.iter().enumerate() {
         pool.push(j, o, &zero_prices);
     }
@@ -161,7 +161,9 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     let (mut ascent_seconds, mut bound_seconds) = (0.0, 0.0);
     loop {
         let t = Instant::now();
-        let Some((lb, responses)) = bound::lagrangian_bound(net, &prices, cg_deadline) else {
+        let Some((lb, responses)) =
+            bound::lagrangian_bound(net, &prices, opts.threads as usize, cg_deadline)
+        else {
             break;
         };
         bound_seconds += t.elapsed().as_secs_f64();
@@ -235,7 +237,9 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         let t = Instant::now();
         let Some(row_duals) = lp.row_duals else { break };
         let duals = master.duals(&row_duals);
-        let Some((lb, responses)) = bound::lagrangian_bound(net, &duals.prices, cg_deadline) else {
+        let Some((lb, responses)) =
+            bound::lagrangian_bound(net, &duals.prices, opts.threads as usize, cg_deadline)
+        else {
             break;
         };
         let lb = total_penalty + lb;
