@@ -466,14 +466,18 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         }
         lap("lns", &mut stats);
     }
-    conclude(
+    let plan = conclude(
         best_plan,
         incumbent,
         mip_finished,
         lower_bound,
         stats,
         finish,
-    )
+    );
+    // Freeing millions of options takes a noticeable part of a second on big
+    // windows: do it off the caller's clock.
+    std::thread::spawn(move || drop((options, by_order, pool, last_lp)));
+    plan
 }
 
 /// The final choice: the best plan, unless the budget ran out before anything beat
