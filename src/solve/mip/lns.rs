@@ -2,7 +2,7 @@
 //! orders that compete for the same stock, re-solve just that group exactly with
 //! HiGHS against what everyone else leaves, keep the result when it is cheaper.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use highs::{ColProblem, Row};
@@ -31,14 +31,13 @@ pub(super) struct LnsStats {
 }
 
 /// Improves `choice` in place until `deadline`; never makes it worse. Each
-/// neighbourhood grows from a random order of `seeds` (all orders when empty)
-/// through the skus it holds, the other seed orders holding them, and so on; the sub-MIP's
-/// columns are each freed order's `candidates` (option ids) and its current option.
+/// neighbourhood grows from a random sku through the orders holding it, their other
+/// skus, the orders holding those, and so on; the sub-MIP's columns are each freed
+/// order's `candidates` (option ids) and its current option.
 pub(super) fn search(
     net: &Network,
     options: &[FulfillmentOption],
     candidates: &[Vec<usize>],
-    seeds: &[usize],
     choice: &mut Choice,
     opts: &SolveOptions,
     deadline: Instant,
@@ -62,38 +61,29 @@ pub(super) fn search(
         take(&mut usage, &options[*j]);
     }
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x1a5);
-    let mut eligible = vec![seeds.is_empty(); orders];
-    for &o in seeds {
-        eligible[o] = true;
-    }
     let mut freed = vec![false; orders];
     while Instant::now() + Duration::from_millis(50) < deadline {
         stats.neighbourhoods += 1;
-        // Grow the neighbourhood breadth-first over shared skus.
+        // Grow the neighbourhood over shared skus.
         let mut group: Vec<usize> = Vec::new();
-        let mut queue: Vec<usize> = if seeds.is_empty() {
-            vec![skus_in_use[rng.gen_range(0..skus_in_use.len())]]
-        } else {
-            let o = seeds[rng.gen_range(0..seeds.len())];
-            net.lines[o].iter().map(|&(k, _)| k).collect()
-        };
-        let mut seen_sku: HashMap<usize, ()> = HashMap::new();
-        while let Some(s) = queue.pop() {
+        let mut pending = vec![skus_in_use[rng.gen_range(0..skus_in_use.len())]];
+        let mut seen_sku: HashSet<usize> = HashSet::new();
+        while let Some(s) = pending.pop() {
             if group.len() >= NEIGHBOURHOOD_ORDERS {
                 break;
             }
-            if seen_sku.insert(s, ()).is_some() {
+            if !seen_sku.insert(s) {
                 continue;
             }
             for &o in &orders_of_sku[s] {
-                if eligible[o] && !freed[o] && group.len() < NEIGHBOURHOOD_ORDERS {
+                if !freed[o] && group.len() < NEIGHBOURHOOD_ORDERS {
                     freed[o] = true;
                     group.push(o);
-                    queue.extend(net.lines[o].iter().map(|&(k, _)| k));
+                    pending.extend(net.lines[o].iter().map(|&(k, _)| k));
                 }
             }
-            if queue.is_empty() && group.len() < NEIGHBOURHOOD_ORDERS {
-                queue.push(skus_in_use[rng.gen_range(0..skus_in_use.len())]);
+            if pending.is_empty() && group.len() < NEIGHBOURHOOD_ORDERS {
+                pending.push(skus_in_use[rng.gen_range(0..skus_in_use.len())]);
             }
         }
         // Columns: each freed order's candidates, and its own option.

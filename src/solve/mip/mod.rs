@@ -462,9 +462,6 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
                 }
             }
         }
-        // Neighbourhoods grow anywhere: the MIP has already re-optimized the orders
-        // the LP left undecided against the others.
-        let seeds: Vec<usize> = Vec::new();
         let by_start = group_by_order(net, &best_allocs);
         let mut choice: primal::Choice = (0..net.order_count())
             .map(|o| {
@@ -476,7 +473,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             .collect();
         // Keep back what turning the choice into a plan takes (measured above).
         let stop = deadline - model::FINISH_MARGIN * 3 - assemble_time.mul_f64(1.5);
-        let lns = lns::search(net, &options, &candidates, &seeds, &mut choice, opts, stop);
+        let lns = lns::search(net, &options, &candidates, &mut choice, opts, stop);
         stats["lns_neighbourhoods"] = json!(lns.neighbourhoods);
         stats["lns_improved"] = json!(lns.improved);
         stats["lns_saved"] = json!(lns.saved);
