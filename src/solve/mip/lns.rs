@@ -9,7 +9,7 @@ use highs::{ColProblem, Row};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::model::run_guarded;
+use super::model::{binding_rows_within, capacity_left, run_guarded};
 use super::options::{FulfillmentOption, Resource};
 use super::primal::{Choice, fits, give_back, take};
 use crate::cost::Network;
@@ -162,43 +162,17 @@ fn sub_mip(
     deadline: Instant,
 ) -> Option<Vec<Option<usize>>> {
     // Rows only for resources the group could overuse.
-    let mut most: HashMap<Resource, f64> = HashMap::new();
-    let mut per_order: HashMap<(usize, Resource), f64> = HashMap::new();
+    let mut groups: Vec<Vec<usize>> = vec![Vec::new(); group.len()];
     for &(g, j) in columns {
-        for (r, q) in options[j].usage() {
-            let m = per_order.entry((g, r)).or_insert(0.0);
-            *m = m.max(q);
-        }
+        groups[g].push(j);
     }
-    for ((_, r), q) in per_order {
-        *most.entry(r).or_insert(0.0) += q;
-    }
-    let capacity = |r: Resource| -> f64 {
-        let v = match r {
-            Resource::Stock(n, s) => left.stock_left(n, s),
-            Resource::Shipments(n) => left.shipments[n],
-            Resource::Units(n) => left.units[n],
-        };
-        v as f64
-    };
+    let binding = binding_rows_within(options, &groups, |r| capacity_left(left, r));
     let mut p = ColProblem::default();
     let order_rows: Vec<Row> = group.iter().map(|_| p.add_row(..=1.0)).collect();
-    let mut resource_rows: HashMap<Resource, Row> = HashMap::new();
-    let mut binding: Vec<(Resource, f64)> = most
+    let resource_rows: HashMap<Resource, Row> = binding
         .into_iter()
-        .filter_map(|(r, m)| {
-            let c = capacity(r);
-            (m > c).then_some((r, c))
-        })
+        .map(|(r, c)| (r, p.add_row(..=c.max(0.0))))
         .collect();
-    binding.sort_by_key(|&(r, _)| match r {
-        Resource::Stock(n, s) => (0, n, s),
-        Resource::Shipments(n) => (1, n, 0),
-        Resource::Units(n) => (2, n, 0),
-    });
-    for (r, c) in binding {
-        resource_rows.insert(r, p.add_row(..=c.max(0.0)));
-    }
     for &(g, j) in columns {
         let factors: Vec<(Row, f64)> = std::iter::once((order_rows[g], 1.0))
             .chain(

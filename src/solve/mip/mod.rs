@@ -200,16 +200,22 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     stats["ascent_step_seconds"] = json!(ascent_seconds);
     stats["ascent_bound_seconds"] = json!(bound_seconds);
     stats["ascent_bound"] = json!(lower_bound);
+    // Each order's pool columns by reduced cost at the ascent's prices, cheapest first.
+    let ascent_ranked: Vec<Vec<(f64, usize)>> = (0..net.order_count())
+        .map(|o| {
+            let mut cols = pool.order_columns(o, &prices.values);
+            cols.sort_by(|a, b| a.0.total_cmp(&b.0));
+            cols
+        })
+        .collect();
     lap("ascent", &mut stats);
 
     // 4. Column generation from the options the ascent's prices favour.
     let mut included: Vec<bool> = vec![false; options.len()];
-    for (o, ids) in by_order.iter().enumerate() {
+    for (ids, cols) in by_order.iter().zip(&ascent_ranked) {
         if let Some(&j) = ids.first() {
             included[j] = true;
         }
-        let mut cols = pool.order_columns(o, &prices.values);
-        cols.sort_by(|a, b| a.0.total_cmp(&b.0));
         let cheapest = cols.first().map_or(0.0, |c| c.0);
         for &(_, j) in cols
             .iter()
@@ -289,10 +295,8 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     let assemble_time;
     {
         let mut rc: Vec<f64> = vec![f64::INFINITY; options.len()];
-        for o in 0..net.order_count() {
-            for (r, j) in pool.order_columns(o, &prices.values) {
-                rc[j] = r;
-            }
+        for &(r, j) in ascent_ranked.iter().flatten() {
+            rc[j] = r;
         }
         let mut choice = primal::price_directed(net, &options, &by_order, &|j| rc[j]);
         primal::improve(net, &options, &by_order, &mut choice, deadline);
@@ -352,11 +356,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         left.take(a.node, &a.lines);
     }
     for (r, cap) in &mut rows {
-        *cap = match *r {
-            options::Resource::Stock(n, k) => left.stock_left(n, k) as f64,
-            options::Resource::Shipments(n) => left.shipments[n] as f64,
-            options::Resource::Units(n) => left.units[n] as f64,
-        };
+        *cap = model::capacity_left(&left, *r).unwrap_or(*cap);
     }
     stats["fixed_orders"] = json!(fixed.iter().filter(|&&f| f).count());
     let mut mip_finished = false;
@@ -443,9 +443,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
                         .collect()
                 })
                 .collect(),
-            None => (0..net.order_count())
-                .map(|o| pool.order_columns(o, &prices.values))
-                .collect(),
+            None => ascent_ranked.clone(),
         };
         for c in &mut candidates {
             c.sort_by(|a, b| a.0.total_cmp(&b.0));

@@ -8,7 +8,7 @@ use highs::{ColProblem, HighsModelStatus, Row, Sense};
 
 use super::options::{FulfillmentOption, Resource};
 use crate::cost::Network;
-use crate::solve::SolveOptions;
+use crate::solve::{SolveOptions, Usage};
 
 /// Time kept back from HiGHS for assembling the plan after it stops.
 pub(super) const FINISH_MARGIN: Duration = Duration::from_millis(30);
@@ -37,9 +37,24 @@ pub(super) fn binding_rows(
     options: &[FulfillmentOption],
     by_order: &[Vec<usize>],
 ) -> Vec<(Resource, f64)> {
+    binding_rows_within(options, by_order, |r| match r {
+        Resource::Stock(n, s) => Some(f64::from(net.available(n, s))),
+        Resource::Shipments(n) => net.instance.nodes[n].capacity_shipments.map(f64::from),
+        Resource::Units(n) => net.instance.nodes[n].capacity_units.map(f64::from),
+    })
+}
+
+/// Rows that can bind among groups of options (one group per order; each order
+/// uses at most one option of its group) against `capacity` (`None`: unlimited),
+/// in a fixed order: stock, then shipments, then units.
+pub(super) fn binding_rows_within(
+    options: &[FulfillmentOption],
+    groups: &[Vec<usize>],
+    capacity: impl Fn(Resource) -> Option<f64>,
+) -> Vec<(Resource, f64)> {
     let mut max_use: HashMap<Resource, f64> = HashMap::new();
     let mut order_max: Vec<(Resource, f64)> = Vec::new();
-    for ids in by_order {
+    for ids in groups {
         order_max.clear();
         for &j in ids {
             for (r, q) in options[j].usage() {
@@ -53,13 +68,6 @@ pub(super) fn binding_rows(
             *max_use.entry(r).or_insert(0.0) += q;
         }
     }
-    let capacity = |r: Resource| -> Option<f64> {
-        match r {
-            Resource::Stock(n, s) => Some(f64::from(net.available(n, s))),
-            Resource::Shipments(n) => net.instance.nodes[n].capacity_shipments.map(f64::from),
-            Resource::Units(n) => net.instance.nodes[n].capacity_units.map(f64::from),
-        }
-    };
     let mut binding: Vec<(Resource, f64)> = max_use
         .into_iter()
         .filter_map(|(r, m)| capacity(r).filter(|&c| m > c).map(|c| (r, c)))
@@ -70,6 +78,17 @@ pub(super) fn binding_rows(
         Resource::Units(n) => (2, n, 0),
     });
     binding
+}
+
+/// What is left of a resource after the shipments booked in `left` (`None`:
+/// unlimited).
+pub(super) fn capacity_left(left: &Usage, r: Resource) -> Option<f64> {
+    let v = match r {
+        Resource::Stock(n, s) => left.stock_left(n, s),
+        Resource::Shipments(n) => left.shipments[n],
+        Resource::Units(n) => left.units[n],
+    };
+    (v != i64::MAX).then_some(v as f64)
 }
 
 /// Builds the model over `rows` with one column per option in `included`.
