@@ -214,86 +214,169 @@ fn fill_response(
     per_node
 }
 
-/// Most node subsets of one size evaluated exactly per order in the bound; beyond
-/// it, that size and all larger ones are bounded together by a relaxation.
-const SUBSETS_PER_SIZE: usize = 1500;
+/// Most sets one order's best-response search evaluates exactly; past it, the
+/// branches not yet explored are bounded instead (see [`NodeSetSearch`]).
+const SEARCH_BUDGET: usize = 2000;
 
-/// Fill cost of every line from the offers of the nodes marked in `in_set`, each
-/// line taking its cheapest offers within stock (offers sorted cheapest first).
-fn fill(offers: &[Vec<(usize, f64, u32)>], lines: &[(usize, u32)], in_set: &[bool]) -> f64 {
-    lines
-        .iter()
-        .zip(offers)
-        .map(|(&(_, q), line_offers)| {
-            let mut left = q;
-            let mut sum = 0.0;
-            for &(p, a, avail) in line_offers {
-                if left == 0 {
-                    break;
-                }
-                if in_set[p] {
-                    let take = left.min(avail);
-                    sum += a * f64::from(take);
-                    left -= take;
-                }
-            }
-            sum
-        })
-        .sum()
-}
-
-/// The exact search over node sets of one size: nodes sorted by fixed cost, sets
-/// enumerated in that order, and a branch cut as soon as its fixed costs plus the
-/// cheapest possible fill cannot beat the best found.
-struct SetSearch<'a> {
-    /// Usable nodes (positions in `fixed`), cheapest fixed cost first.
+/// Branch-and-bound over the node sets of one order's best response.
+///
+/// The order's saving from a set of nodes (each line taking its cheapest offers within
+/// stock) is submodular in the set: a node adds at most what it adds to any subset.
+/// So a set `C` extended by nodes `T` costs at least `cost(C) + Σ_{n∈T} (fixed[n] +
+/// split − gain_n(C))`, where `gain_n(C)` is what `n` would add to `C` alone; nodes
+/// whose term is not negative never help below `C`, and a branch whose best case
+/// cannot beat the best set found is cut.
+struct NodeSetSearch<'a> {
+    /// Candidate node positions, most promising alone first.
     nodes: Vec<usize>,
+    /// Per position: fixed cost of a shipment from the node.
     fixed: &'a [f64],
+    split: f64,
+    /// Per line: (position, reduced unit cost < 0, units) offers, cheapest first.
     offers: &'a [Vec<(usize, f64, u32)>],
     lines: &'a [(usize, u32)],
-    /// Fill from every node's offers: no set fills for less.
-    anywhere: f64,
+    max_size: usize,
     in_set: Vec<bool>,
     chosen: Vec<usize>,
     evaluated: usize,
     best: f64,
     best_set: Option<Vec<usize>>,
+    /// Lowest bound of the branches left unexplored when the budget ran out.
+    open: f64,
 }
 
-impl SetSearch<'_> {
-    /// Visits the sets of `size` nodes extending `chosen` with nodes from `from` on;
-    /// false when the evaluation budget ran out.
-    fn visit(&mut self, from: usize, size: usize, partial: f64, extra: f64) -> bool {
-        let need = size - self.chosen.len();
-        for i in from..self.nodes.len() {
-            if self.nodes.len() - i < need {
-                break;
-            }
-            let rest: f64 = self.nodes[i + 1..i + need]
-                .iter()
-                .map(|&p| self.fixed[p])
-                .sum();
-            let f = self.fixed[self.nodes[i]];
-            if partial + f + rest + extra + self.anywhere >= self.best {
-                break; // later nodes cost more
-            }
-            let p = self.nodes[i];
-            self.in_set[p] = true;
-            self.chosen.push(p);
-            let ok = if need == 1 {
-                self.evaluated += 1;
-                let cost = partial + f + extra + fill(self.offers, self.lines, &self.in_set);
-                if cost < self.best {
-                    self.best = cost;
-                    self.best_set = Some(self.chosen.clone());
+impl NodeSetSearch<'_> {
+    /// What each candidate node would add to the saving of the chosen set, indexed
+    /// by position.
+    fn gains(&self) -> Vec<f64> {
+        let mut gains = vec![0.0; self.fixed.len()];
+        let mut chosen: Vec<(f64, u32)> = Vec::new();
+        for (line_offers, &(_, qty)) in self.offers.iter().zip(self.lines) {
+            // The chosen set's own fill of this line, cheapest units first.
+            chosen.clear();
+            let mut unfilled = qty;
+            for &(p, a, avail) in line_offers {
+                if unfilled == 0 {
+                    break;
                 }
-                self.evaluated <= SUBSETS_PER_SIZE
-            } else {
-                self.visit(i + 1, size, partial + f, extra)
-            };
-            self.chosen.pop();
+                if self.in_set[p] {
+                    let take = unfilled.min(avail);
+                    chosen.push((a, take));
+                    unfilled -= take;
+                }
+            }
+            for &(p, a, avail) in line_offers {
+                if self.in_set[p] {
+                    continue;
+                }
+                // New units fill the unfilled slots, then replace dearer chosen ones.
+                let units = avail.min(qty);
+                let first = units.min(unfilled);
+                let mut gain = -a * f64::from(first);
+                let mut rest = units - first;
+                for &(c, count) in chosen.iter().rev() {
+                    if rest == 0 || c <= a {
+                        break;
+                    }
+                    let t = rest.min(count);
+                    gain += (c - a) * f64::from(t);
+                    rest -= t;
+                }
+                gains[p] += gain;
+            }
+        }
+        gains
+    }
+
+    /// The saving of the chosen set together with `extra` nodes (each line taking
+    /// its cheapest offers among them within stock).
+    fn saving_with(&self, extra: &[usize]) -> f64 {
+        let mut with = self.in_set.clone();
+        for &p in extra {
+            with[p] = true;
+        }
+        let mut saving = 0.0;
+        for (line_offers, &(_, qty)) in self.offers.iter().zip(self.lines) {
+            let mut left = qty;
+            for &(p, a, avail) in line_offers {
+                if left == 0 {
+                    break;
+                }
+                if with[p] {
+                    let take = left.min(avail);
+                    saving -= a * f64::from(take);
+                    left -= take;
+                }
+            }
+        }
+        saving
+    }
+
+    /// Explores the sets that extend the chosen ones (costing `cost`; `-split` when
+    /// none is chosen) with candidates from `from` on; false when the budget ran out.
+    ///
+    /// Bound of a branch: adding nodes `T` costs `Σ (fixed + split)` and gains at most
+    /// `Σ gain_n` (submodularity) and at most `cap`, what all candidates together
+    /// would add; the least of that over fractional `T` is a fractional knapsack,
+    /// filled greedily by cost per unit of gain.
+    fn visit(&mut self, from: usize, cost: f64) -> bool {
+        if self.chosen.len() >= self.max_size {
+            return true;
+        }
+        let gains = self.gains();
+        let items: Vec<(f64, f64)> = self.nodes[from..]
+            .iter()
+            .map(|&p| (self.fixed[p] + self.split, gains[p]))
+            .collect();
+        let cap = self.saving_with(&self.nodes[from..]) - self.saving_with(&[]);
+        let mut by_ratio: Vec<usize> = (0..items.len())
+            .filter(|&k| items[k].0 < items[k].1)
+            .collect();
+        by_ratio.sort_by(|&x, &y| (items[x].0 * items[y].1).total_cmp(&(items[y].0 * items[x].1)));
+        // Least cost of adding candidates from position `first` on, gaining ≤ `cap`.
+        let knapsack = |first: usize, cap: f64| -> f64 {
+            let (mut paid, mut got) = (0.0, 0.0);
+            for &k in &by_ratio {
+                if got >= cap {
+                    break;
+                }
+                if k < first {
+                    continue;
+                }
+                let (f, m) = items[k];
+                let share = ((cap - got) / m).min(1.0);
+                paid += f * share;
+                got += m * share;
+            }
+            paid - got
+        };
+        for i in 0..items.len() {
+            let (f, m) = items[i];
+            if f >= m {
+                continue; // never pays for itself below this set
+            }
+            let with = cost + f - m;
+            let below = knapsack(i + 1, (cap - m).max(0.0));
+            if with + below >= self.best {
+                continue;
+            }
+            if self.evaluated >= SEARCH_BUDGET {
+                self.open = self.open.min(cost + knapsack(i, cap));
+                return false;
+            }
+            self.evaluated += 1;
+            let p = self.nodes[from + i];
+            self.chosen.push(p);
+            if with < self.best {
+                self.best = with;
+                self.best_set = Some(self.chosen.clone());
+            }
+            self.in_set[p] = true;
+            let finished = with + below >= self.best || self.visit(from + i + 1, with);
             self.in_set[p] = false;
-            if !ok {
+            self.chosen.pop();
+            if !finished {
+                self.open = self.open.min(cost + knapsack(i + 1, cap));
                 return false;
             }
         }
@@ -301,12 +384,10 @@ impl SetSearch<'_> {
     }
 }
 
-/// The lowest relaxed reduced cost of an order over every set of 2..=`max_size` nodes
-/// (and `best_single` for one node), with the set when it is a real one: sets are
-/// searched exactly (each line filled from the set's cheapest offers within stock)
-/// while a size needs at most [`SUBSETS_PER_SIZE`] evaluations; past that, that size
-/// and all larger ones are bounded at once by the cheapest fixed costs plus every line
-/// filled from the cheapest offers anywhere.
+/// The lowest relaxed reduced cost of an order over every set of at most
+/// `max_size` nodes (`best_single` being the best single node, or 0 for shipping
+/// nothing), with the set when a set beats `best_single`. Exact while the search
+/// stays within [`SEARCH_BUDGET`]; otherwise a lower bound, with the best set found.
 fn best_best_response(
     best_single: f64,
     fixed: &[f64],
@@ -319,46 +400,110 @@ fn best_best_response(
     for o in &mut offers {
         o.sort_by(|x, y| x.1.total_cmp(&y.1));
     }
-    // Only nodes with a profitable unit can be in a best response.
-    let mut useful: Vec<usize> = offers.iter().flatten().map(|o| o.0).collect();
-    useful.sort_unstable();
-    useful.dedup();
-    useful.sort_by(|&a, &b| fixed[a].total_cmp(&fixed[b]));
-    let max_size = max_size.min(useful.len());
-    let anywhere = fill(&offers, lines, &vec![true; fixed.len()]);
-    let monotone = split >= 0.0 && fixed.iter().all(|&f| f >= 0.0);
-    let mut search = SetSearch {
-        nodes: useful.clone(),
+    // A node alone saves `alone`; in a set of two or more it must pay for its
+    // shipment and split out of that.
+    let mut alone = vec![0.0; fixed.len()];
+    for (line_offers, &(_, qty)) in offers.iter().zip(lines) {
+        for &(p, a, avail) in line_offers {
+            alone[p] -= a * f64::from(avail.min(qty));
+        }
+    }
+    let mut nodes: Vec<usize> = (0..fixed.len())
+        .filter(|&p| fixed[p] + split < alone[p])
+        .collect();
+    nodes.sort_by(|&a, &b| (fixed[a] - alone[a]).total_cmp(&(fixed[b] - alone[b])));
+    let mut search = NodeSetSearch {
+        in_set: vec![false; fixed.len()],
+        nodes,
         fixed,
+        split,
         offers: &offers,
         lines,
-        anywhere,
-        in_set: vec![false; fixed.len()],
+        max_size,
         chosen: Vec::new(),
         evaluated: 0,
         best: best_single,
         best_set: None,
+        open: f64::INFINITY,
     };
-    for k in 2..=max_size {
-        let extra = split * (k - 1) as f64;
-        let cheapest: f64 = useful[..k].iter().map(|&p| fixed[p]).sum();
-        if cheapest + extra + anywhere >= search.best {
-            if monotone {
-                break; // larger sets cost more still
+    search.visit(0, -split);
+    (search.best.min(search.open), search.best_set)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// The cost of one node set by definition: fixed costs, splits, and each line
+    /// filled from the set's cheapest offers within stock.
+    fn set_cost(
+        set: &[usize],
+        fixed: &[f64],
+        offers: &[Vec<(usize, f64, u32)>],
+        lines: &[(usize, u32)],
+        split: f64,
+    ) -> f64 {
+        let mut cost: f64 = set.iter().map(|&p| fixed[p]).sum::<f64>();
+        cost += split * (set.len() as f64 - 1.0);
+        for (line_offers, &(_, qty)) in offers.iter().zip(lines) {
+            let mut sorted: Vec<_> = line_offers.iter().filter(|o| set.contains(&o.0)).collect();
+            sorted.sort_by(|x, y| x.1.total_cmp(&y.1));
+            let mut left = qty;
+            for o in sorted {
+                let take = left.min(o.2);
+                cost += o.1 * f64::from(take);
+                left -= take;
             }
-            continue;
         }
-        search.evaluated = 0;
-        if !search.visit(0, k, 0.0, extra) {
-            // Too many sets: bound this size and all larger ones together (larger
-            // sets pay more fixed costs and splits, and fill no cheaper).
-            let relaxed = cheapest + extra + anywhere;
-            if relaxed < search.best {
-                // The relaxation names no real set: keep the best exact set found.
-                search.best = relaxed;
+        cost
+    }
+
+    #[test]
+    fn the_node_set_search_finds_the_best_set_of_every_small_order() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..300 {
+            let nodes = rng.gen_range(1..=9);
+            let fixed: Vec<f64> = (0..nodes).map(|_| rng.gen_range(0.0..30.0)).collect();
+            let lines: Vec<(usize, u32)> = (0..rng.gen_range(1..=4))
+                .map(|s| (s, rng.gen_range(1..=4)))
+                .collect();
+            let mut offers: Vec<Vec<(usize, f64, u32)>> = vec![Vec::new(); lines.len()];
+            for line_offers in &mut offers {
+                for p in 0..nodes {
+                    if rng.gen_bool(0.6) {
+                        line_offers.push((p, rng.gen_range(-60.0..-1.0), rng.gen_range(1..=4)));
+                    }
+                }
             }
-            break;
+            let split = rng.gen_range(0.0..5.0);
+            let max_size = rng.gen_range(1..=nodes);
+            // Brute force over every non-empty set within the size limit.
+            let mut best = 0.0f64;
+            let mut best_single = 0.0f64;
+            for mask in 1u32..(1 << nodes) {
+                let set: Vec<usize> = (0..nodes).filter(|&p| mask & (1 << p) != 0).collect();
+                if set.len() > max_size {
+                    continue;
+                }
+                let c = set_cost(&set, &fixed, &offers, &lines, split);
+                best = best.min(c);
+                if set.len() == 1 {
+                    best_single = best_single.min(c);
+                }
+            }
+            let (found, set) =
+                best_best_response(best_single, &fixed, &offers, &lines, split, max_size);
+            assert!(
+                (found - best).abs() < 1e-9,
+                "search {found} brute force {best}"
+            );
+            if let Some(set) = set {
+                assert!(set.len() <= max_size);
+                let c = set_cost(&set, &fixed, &offers, &lines, split);
+                assert!((c - found).abs() < 1e-9, "set costs {c}, reported {found}");
+            }
         }
     }
-    (search.best, search.best_set)
 }
