@@ -350,8 +350,7 @@ impl NodeSetSearch<'_> {
             }
             paid - got
         };
-        for i in 0..items.len() {
-            let (f, m) = items[i];
+        for (i, &(f, m)) in items.iter().enumerate() {
             if f >= m {
                 continue; // never pays for itself below this set
             }
