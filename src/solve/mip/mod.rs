@@ -367,6 +367,11 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             stats["mip0_status"] = json!("skipped: no LP master solved");
             break;
         }
+        if pass == 1 && net.order_count() > FULL_MIP_ORDERS {
+            // Windows with fixed orders: ejection chains over every order (below) do
+            // more with the time than a second MIP over the free ones.
+            break;
+        }
         if pass == 1 {
             // A second MIP with more columns, while time is left and the gap is open.
             let closed = lower_bound.is_some_and(|lb| {
@@ -431,56 +436,41 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         }
     }
     lap("mip", &mut stats);
-    if large && Instant::now() + model::FINISH_MARGIN * 5 < deadline {
-        // Candidates per order: the cheapest options by reduced cost under the LP's
-        // duals (else the ascent's prices) and every option the LP uses.
-        let mut candidates: Vec<Vec<(f64, usize)>> = match &last_lp {
-            Some((_, duals, _)) => by_order
-                .iter()
-                .map(|ids| {
-                    ids.iter()
-                        .map(|&j| (duals.reduced_cost(&options[j]), j))
-                        .collect()
-                })
-                .collect(),
-            None => ascent_ranked.clone(),
-        };
-        for c in &mut candidates {
-            c.sort_by(|a, b| a.0.total_cmp(&b.0));
-            c.truncate(lns::OPTIONS_PER_ORDER);
-        }
-        let mut candidates: Vec<Vec<usize>> = candidates
-            .into_iter()
-            .map(|c| c.into_iter().map(|(_, j)| j).collect())
-            .collect();
-        if let Some((master, _, lp_x)) = &last_lp {
-            for (&j, &x) in master.option_ids.iter().zip(lp_x) {
-                if x > 1e-6 && !candidates[options[j].order].contains(&j) {
-                    candidates[options[j].order].push(j);
-                }
-            }
-        }
-        let by_start = group_by_order(net, &best_allocs);
-        let mut choice: primal::Choice = (0..net.order_count())
-            .map(|o| {
-                by_order[o]
-                    .iter()
-                    .copied()
-                    .find(|&j| !by_start[o].is_empty() && options[j].shipments == by_start[o])
-            })
-            .collect();
+    // 6. Local search on the best plan: ejection chains, then (large windows)
+    // neighbourhood search, then ejection chains again on what it changed.
+    if Instant::now() + model::FINISH_MARGIN * 5 < deadline {
         // Keep back what turning the choice into a plan takes (measured above).
         let stop = deadline - model::FINISH_MARGIN * 3 - assemble_time.mul_f64(1.5);
-        let lns = lns::search(net, &options, &candidates, &mut choice, opts, stop);
-        stats["lns_neighbourhoods"] = json!(lns.neighbourhoods);
-        stats["lns_improved"] = json!(lns.improved);
-        stats["lns_saved"] = json!(lns.saved);
+        let by_start = group_by_order(net, &best_allocs);
+        let mut choice = choice_of(&options, &by_order, &by_start);
+        let t = Instant::now();
+        let ejected = primal::eject(net, &options, &by_order, &mut choice, stop);
+        let eject_time = t.elapsed();
+        let (mut moves, mut evicted, mut saved) = (ejected.moves, ejected.evicted, ejected.saved);
+        if large && Instant::now() + model::FINISH_MARGIN * 5 < stop {
+            let candidates =
+                candidate_options(&options, &by_order, last_lp.as_ref(), &ascent_ranked);
+            let lns_stop = stop - eject_time.mul_f64(1.5);
+            let lns = lns::search(net, &options, &candidates, &mut choice, opts, lns_stop);
+            stats["lns_neighbourhoods"] = json!(lns.neighbourhoods);
+            stats["lns_improved"] = json!(lns.improved);
+            stats["lns_saved"] = json!(lns.saved);
+            if lns.improved > 0 {
+                let again = primal::eject(net, &options, &by_order, &mut choice, stop);
+                moves += again.moves;
+                evicted += again.evicted;
+                saved += again.saved;
+            }
+        }
+        stats["eject_moves"] = json!(moves);
+        stats["eject_evicted"] = json!(evicted);
+        stats["eject_saved"] = json!(saved);
         let allocs = primal::allocations(&options, &choice);
         let plan = assemble_plan(net, &allocs, "mip", PlanStatus::Feasible);
         if plan.objective < best_plan.objective {
             best_plan = plan;
         }
-        lap("lns", &mut stats);
+        lap("local_search", &mut stats);
     }
     let plan = conclude(
         best_plan,
@@ -542,6 +532,62 @@ fn decided_orders(
             by_order[o]
                 .iter()
                 .any(|&j| lp_value[j] >= DECIDED && options[j].shipments == start_by_order[o])
+        })
+        .collect()
+}
+
+/// Candidate options per order for local and neighbourhood search: the cheapest
+/// by reduced cost under the last LP's duals (else the ascent's prices) and every
+/// option the LP uses.
+fn candidate_options(
+    options: &[FulfillmentOption],
+    by_order: &[Vec<usize>],
+    last_lp: Option<&(Model, Duals, Vec<f64>)>,
+    ascent_ranked: &[Vec<(f64, usize)>],
+) -> Vec<Vec<usize>> {
+    let mut ranked: Vec<Vec<(f64, usize)>> = match last_lp {
+        Some((_, duals, _)) => by_order
+            .iter()
+            .map(|ids| {
+                ids.iter()
+                    .map(|&j| (duals.reduced_cost(&options[j]), j))
+                    .collect()
+            })
+            .collect(),
+        None => ascent_ranked.to_vec(),
+    };
+    for c in &mut ranked {
+        c.sort_by(|a, b| a.0.total_cmp(&b.0));
+        c.truncate(lns::OPTIONS_PER_ORDER);
+    }
+    let mut candidates: Vec<Vec<usize>> = ranked
+        .into_iter()
+        .map(|c| c.into_iter().map(|(_, j)| j).collect())
+        .collect();
+    if let Some((master, _, lp_x)) = last_lp {
+        for (&j, &x) in master.option_ids.iter().zip(lp_x) {
+            if x > 1e-6 && !candidates[options[j].order].contains(&j) {
+                candidates[options[j].order].push(j);
+            }
+        }
+    }
+    candidates
+}
+
+/// The option of each order whose shipments are `by_start`'s (`None`: nothing
+/// shipped).
+fn choice_of(
+    options: &[FulfillmentOption],
+    by_order: &[Vec<usize>],
+    by_start: &[Vec<Allocation>],
+) -> primal::Choice {
+    by_order
+        .iter()
+        .zip(by_start)
+        .map(|(ids, start)| {
+            ids.iter()
+                .copied()
+                .find(|&j| !start.is_empty() && options[j].shipments == *start)
         })
         .collect()
 }

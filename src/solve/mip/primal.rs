@@ -151,3 +151,284 @@ pub(super) fn allocations(options: &[FulfillmentOption], choice: &Choice) -> Vec
         .flat_map(|&j| options[j].shipments.iter().cloned())
         .collect()
 }
+
+/// What [`eject`] did.
+#[derive(Default)]
+pub(super) struct EjectStats {
+    /// Moves applied (each: one order to a cheaper option, others making room).
+    pub moves: usize,
+    /// Orders moved to make room.
+    pub evicted: usize,
+    /// Total saving.
+    pub saved: f64,
+}
+
+/// Ejection-chain local search: an order moves to a cheaper candidate option even
+/// when that option's stock is taken, if the orders holding that stock can move to
+/// other candidates (or ship nothing) for less than the order saves. Repeats while a
+/// pass improves and time is left; never makes the plan worse.
+pub(super) fn eject(
+    net: &Network,
+    options: &[FulfillmentOption],
+    candidates: &[Vec<usize>],
+    choice: &mut Choice,
+    deadline: Instant,
+) -> EjectStats {
+    let mut stats = EjectStats::default();
+    let orders = net.order_count();
+    let mut orders_of_sku: Vec<Vec<usize>> = vec![Vec::new(); net.sku_count()];
+    for o in 0..orders {
+        for &(s, _) in &net.lines[o] {
+            orders_of_sku[s].push(o);
+        }
+    }
+    let mut usage = Usage::new(net);
+    for j in choice.iter().flatten() {
+        take(&mut usage, &options[*j]);
+    }
+    let cost = |c: Option<usize>| c.map_or(0.0, |j| options[j].saving_cost);
+    let mut log: Vec<(usize, Option<usize>)> = Vec::new();
+    loop {
+        let mut improved = false;
+        // Orders that could gain most first.
+        let mut seq: Vec<(f64, usize)> = (0..orders)
+            .filter_map(|o| {
+                let best = candidates[o]
+                    .iter()
+                    .map(|&j| options[j].saving_cost)
+                    .fold(f64::INFINITY, f64::min);
+                (best < cost(choice[o]) - 1e-9).then(|| (best - cost(choice[o]), o))
+            })
+            .collect();
+        seq.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        for (k, &(_, o)) in seq.iter().enumerate() {
+            if k % 64 == 0 && Instant::now() >= deadline {
+                return stats;
+            }
+            let mut targets: Vec<usize> = candidates[o]
+                .iter()
+                .copied()
+                .filter(|&j| options[j].saving_cost < cost(choice[o]) - 1e-9)
+                .collect();
+            targets.sort_by(|&a, &b| options[a].saving_cost.total_cmp(&options[b].saving_cost));
+            for j in targets {
+                log.clear();
+                let before = cost(choice[o]);
+                set(&mut usage, options, choice, &mut log, o, None);
+                let mut delta = options[j].saving_cost - before;
+                let ok = make_room(
+                    options,
+                    candidates,
+                    &orders_of_sku,
+                    &mut usage,
+                    choice,
+                    &mut log,
+                    o,
+                    j,
+                    &mut delta,
+                );
+                if ok && delta < -1e-6 && fits(&usage, &options[j]) {
+                    set(&mut usage, options, choice, &mut log, o, Some(j));
+                    stats.moves += 1;
+                    stats.evicted += log.len() - 2;
+                    stats.saved -= delta;
+                    improved = true;
+                    break;
+                }
+                // Undo in reverse.
+                for &(p, old) in log.iter().rev() {
+                    if let Some(c) = choice[p] {
+                        give_back(&mut usage, &options[c]);
+                    }
+                    if let Some(c) = old {
+                        take(&mut usage, &options[c]);
+                    }
+                    choice[p] = old;
+                }
+            }
+        }
+        if !improved {
+            return stats;
+        }
+    }
+}
+
+/// Moves order `o` to `new` (returning its old option first), logging the old one.
+fn set(
+    usage: &mut Usage,
+    options: &[FulfillmentOption],
+    choice: &mut Choice,
+    log: &mut Vec<(usize, Option<usize>)>,
+    o: usize,
+    new: Option<usize>,
+) {
+    log.push((o, choice[o]));
+    if let Some(c) = choice[o] {
+        give_back(usage, &options[c]);
+    }
+    if let Some(c) = new {
+        take(usage, &options[c]);
+    }
+    choice[o] = new;
+}
+
+/// Frees the stock option `j` of order `o` lacks by moving, per short (node, sku),
+/// the orders holding it to their cheapest alternative that fits without it, cheapest
+/// moves first; adds their cost to `delta`. False when some shortage (or a node
+/// capacity) cannot be covered or the moves already cost more than `o` saves.
+#[allow(clippy::too_many_arguments)]
+fn make_room(
+    options: &[FulfillmentOption],
+    candidates: &[Vec<usize>],
+    orders_of_sku: &[Vec<usize>],
+    usage: &mut Usage,
+    choice: &mut Choice,
+    log: &mut Vec<(usize, Option<usize>)>,
+    o: usize,
+    j: usize,
+    delta: &mut f64,
+) -> bool {
+    let cost = |c: Option<usize>| c.map_or(0.0, |j| options[j].saving_cost);
+    let uses = |c: usize, node: usize, sku: usize| -> u32 {
+        options[c]
+            .shipments
+            .iter()
+            .filter(|a| a.node == node)
+            .flat_map(|a| a.lines.iter())
+            .filter(|&&(s, _)| s == sku)
+            .map(|&(_, q)| q)
+            .sum()
+    };
+    for a in &options[j].shipments {
+        if usage.shipments[a.node] < 1 || usage.units[a.node] < i64::from(a.units()) {
+            return false;
+        }
+        for &(s, q) in &a.lines {
+            while usage.stock_left(a.node, s) < i64::from(q) {
+                if *delta >= 0.0 {
+                    return false;
+                }
+                // The cheapest way one holder of (node, sku) can let go of it.
+                let mut best: Option<(f64, usize, Option<usize>)> = None;
+                for &p in &orders_of_sku[s] {
+                    let Some(cur) = choice[p] else { continue };
+                    if p == o || uses(cur, a.node, s) == 0 {
+                        continue;
+                    }
+                    give_back(usage, &options[cur]);
+                    let mut alt: (f64, Option<usize>) = (-cost(Some(cur)), None);
+                    for &c in &candidates[p] {
+                        let d = options[c].saving_cost - cost(Some(cur));
+                        if d < alt.0 && uses(c, a.node, s) == 0 && fits(usage, &options[c]) {
+                            alt = (d, Some(c));
+                        }
+                    }
+                    take(usage, &options[cur]);
+                    if best.is_none_or(|b| alt.0 < b.0) {
+                        best = Some((alt.0, p, alt.1));
+                    }
+                }
+                let Some((d, p, alt)) = best else {
+                    return false;
+                };
+                *delta += d;
+                set(usage, options, choice, log, p, alt);
+            }
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Instance, PlanStatus};
+    use crate::solve::assemble_plan;
+    use std::time::Duration;
+
+    /// Two nodes with one unit each; order X is cheapest from A but may use B,
+    /// order Y is a pickup at A. With X at A, Y can only be served if X moves.
+    fn two_orders_one_unit_each() -> Instance {
+        crate::format::instance_from_value(&serde_json::json!({
+            "format": "domopt.instance/1",
+            "name": "ejection",
+            "nodes": [
+                {"id": "A", "kind": "store", "lat": 40.0, "lon": -100.0, "handling_days": 0,
+                 "cost_per_shipment": 1.0, "cost_per_unit": 0.5},
+                {"id": "B", "kind": "dc", "lat": 40.0, "lon": -95.0, "handling_days": 0,
+                 "cost_per_shipment": 1.0, "cost_per_unit": 0.5}
+            ],
+            "skus": [{"id": "S", "weight": 1.0}],
+            "inventory": [
+                {"node": "A", "sku": "S", "on_hand": 1},
+                {"node": "B", "sku": "S", "on_hand": 1}
+            ],
+            "rate_card": {"zone_upper_miles": [100.0, 1000.0], "services": [
+                {"name": "ground", "transit_days": [1, 2, 3], "base": [5.0, 8.0, 12.0],
+                 "per_weight": [0.1, 0.2, 0.3]}
+            ]},
+            "costs": {"split_penalty": 2.0, "unfilled_penalty": 60.0},
+            "orders": [
+                {"id": "X", "ship_to": {"lat": 40.0, "lon": -100.1}, "promise_days": 5,
+                 "lines": [{"sku": "S", "qty": 1}]},
+                {"id": "Y", "ship_to": {"lat": 40.0, "lon": -100.0}, "promise_days": 5,
+                 "pickup_node": "A", "lines": [{"sku": "S", "qty": 1}]}
+            ]
+        }))
+        .expect("a valid instance")
+    }
+
+    #[test]
+    fn an_ejection_chain_makes_room_where_single_moves_cannot() {
+        let inst = two_orders_one_unit_each();
+        let net = Network::new(&inst);
+        let (options, _) =
+            super::super::options::enumerate_options(&net, Instant::now() + Duration::from_secs(5))
+                .expect("options");
+        let mut by_order: Vec<Vec<usize>> = vec![Vec::new(); 2];
+        for (j, o) in options.iter().enumerate() {
+            by_order[o.order].push(j);
+        }
+        let at = |order: usize, node: usize| {
+            by_order[order]
+                .iter()
+                .copied()
+                .find(|&j| options[j].shipments.iter().all(|a| a.node == node))
+                .expect("an option")
+        };
+        let (x_at_a, x_at_b, y_at_a) = (at(0, 0), at(0, 1), at(1, 0));
+        assert!(options[x_at_a].saving_cost < options[x_at_b].saving_cost);
+        let plan_cost = |c: &Choice| {
+            assemble_plan(&net, &allocations(&options, c), "mip", PlanStatus::Feasible)
+        };
+        let mut choice: Choice = vec![Some(x_at_a), None];
+        let before = plan_cost(&choice).objective;
+        // Single-order moves find nothing: Y's only option does not fit.
+        let mut single = choice.clone();
+        improve(
+            &net,
+            &options,
+            &by_order,
+            &mut single,
+            Instant::now() + Duration::from_secs(5),
+        );
+        assert_eq!(single, choice);
+        let stats = eject(
+            &net,
+            &options,
+            &by_order,
+            &mut choice,
+            Instant::now() + Duration::from_secs(5),
+        );
+        assert_eq!(choice, vec![Some(x_at_b), Some(y_at_a)]);
+        assert_eq!((stats.moves, stats.evicted), (1, 1));
+        let after = plan_cost(&choice);
+        assert!(crate::check::check(&inst, &after).is_valid());
+        assert!(
+            (before - after.objective - stats.saved).abs() < 1e-9,
+            "saved {} but the plan went from {before} to {}",
+            stats.saved,
+            after.objective
+        );
+    }
+}
