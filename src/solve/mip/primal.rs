@@ -163,134 +163,122 @@ pub(super) struct EjectStats {
     pub saved: f64,
 }
 
-/// Ejection-chain local search: an order moves to a cheaper candidate option even
-/// when that option's stock is taken, if the orders holding that stock can move to
-/// other candidates (or ship nothing) for less than the order saves. Repeats while a
-/// pass improves and time is left; never makes the plan worse.
+/// Ejection-chain local search: an order moves to a cheaper option even when that
+/// option's stock is taken, if the orders holding that stock can move to other
+/// options (or ship nothing) for less than the order saves. Repeats while a pass
+/// improves and time is left; never makes the plan worse.
 pub(super) fn eject(
     net: &Network,
     options: &[FulfillmentOption],
-    candidates: &[Vec<usize>],
+    by_order: &[Vec<usize>],
     choice: &mut Choice,
     deadline: Instant,
 ) -> EjectStats {
     let mut stats = EjectStats::default();
-    let orders = net.order_count();
-    let mut orders_of_sku: Vec<Vec<usize>> = vec![Vec::new(); net.sku_count()];
-    for o in 0..orders {
-        for &(s, _) in &net.lines[o] {
-            orders_of_sku[s].push(o);
-        }
-    }
-    let mut usage = Usage::new(net);
-    for j in choice.iter().flatten() {
-        take(&mut usage, &options[*j]);
-    }
-    let cost = |c: Option<usize>| c.map_or(0.0, |j| options[j].saving_cost);
-    let mut log: Vec<(usize, Option<usize>)> = Vec::new();
+    let mut plan = Ejector::new(net, options, by_order, choice);
+    // Skus whose holders changed since an order was last tried: only orders with
+    // such a sku can have a new move.
+    let mut changed = vec![true; net.sku_count()];
     loop {
         let mut improved = false;
+        let dirty = std::mem::replace(&mut changed, vec![false; net.sku_count()]);
         // Orders that could gain most first.
-        let mut seq: Vec<(f64, usize)> = (0..orders)
+        let mut seq: Vec<(f64, usize)> = (0..choice.len())
+            .filter(|&o| net.lines[o].iter().any(|&(s, _)| dirty[s]))
             .filter_map(|o| {
-                let best = candidates[o]
+                let best = by_order[o]
                     .iter()
                     .map(|&j| options[j].saving_cost)
                     .fold(f64::INFINITY, f64::min);
-                (best < cost(choice[o]) - 1e-9).then(|| (best - cost(choice[o]), o))
+                let now = plan.cost(plan.choice[o]);
+                (best < now - 1e-9).then_some((best - now, o))
             })
             .collect();
         seq.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         for (k, &(_, o)) in seq.iter().enumerate() {
             if k % 64 == 0 && Instant::now() >= deadline {
+                *choice = plan.choice;
                 return stats;
             }
-            let mut targets: Vec<usize> = candidates[o]
+            let now = plan.cost(plan.choice[o]);
+            let mut targets: Vec<usize> = by_order[o]
                 .iter()
                 .copied()
-                .filter(|&j| options[j].saving_cost < cost(choice[o]) - 1e-9)
+                .filter(|&j| options[j].saving_cost < now - 1e-9)
                 .collect();
             targets.sort_by(|&a, &b| options[a].saving_cost.total_cmp(&options[b].saving_cost));
             for j in targets {
-                log.clear();
-                let before = cost(choice[o]);
-                set(&mut usage, options, choice, &mut log, o, None);
-                let mut delta = options[j].saving_cost - before;
-                let ok = make_room(
-                    options,
-                    candidates,
-                    &orders_of_sku,
-                    &mut usage,
-                    choice,
-                    &mut log,
-                    o,
-                    j,
-                    &mut delta,
-                );
-                if ok && delta < -1e-6 && fits(&usage, &options[j]) {
-                    set(&mut usage, options, choice, &mut log, o, Some(j));
+                if let Some((saved, evicted, moved)) = plan.try_move(o, j) {
+                    for p in moved {
+                        for &(s, _) in &net.lines[p] {
+                            changed[s] = true;
+                        }
+                    }
                     stats.moves += 1;
-                    stats.evicted += log.len() - 2;
-                    stats.saved -= delta;
+                    stats.evicted += evicted;
+                    stats.saved += saved;
                     improved = true;
                     break;
-                }
-                // Undo in reverse.
-                for &(p, old) in log.iter().rev() {
-                    if let Some(c) = choice[p] {
-                        give_back(&mut usage, &options[c]);
-                    }
-                    if let Some(c) = old {
-                        take(&mut usage, &options[c]);
-                    }
-                    choice[p] = old;
                 }
             }
         }
         if !improved {
+            *choice = plan.choice;
             return stats;
         }
     }
 }
 
-/// Moves order `o` to `new` (returning its old option first), logging the old one.
-fn set(
-    usage: &mut Usage,
-    options: &[FulfillmentOption],
-    choice: &mut Choice,
-    log: &mut Vec<(usize, Option<usize>)>,
-    o: usize,
-    new: Option<usize>,
-) {
-    log.push((o, choice[o]));
-    if let Some(c) = choice[o] {
-        give_back(usage, &options[c]);
-    }
-    if let Some(c) = new {
-        take(usage, &options[c]);
-    }
-    choice[o] = new;
+/// A plan under ejection-chain search: the choice, what it uses, who holds each
+/// (node, sku), and a log of changes to undo.
+struct Ejector<'a> {
+    options: &'a [FulfillmentOption],
+    /// Each order's options, cheapest first.
+    by_order: Vec<Vec<usize>>,
+    choice: Choice,
+    usage: Usage,
+    skus: usize,
+    /// Orders whose option ships sku `s` from node `n`, at `n * skus + s`.
+    holders: Vec<Vec<usize>>,
+    /// (order, option before) for every change since the move started.
+    log: Vec<(usize, Option<usize>)>,
 }
 
-/// Frees the stock option `j` of order `o` lacks by moving, per short (node, sku),
-/// the orders holding it to their cheapest alternative that fits without it, cheapest
-/// moves first; adds their cost to `delta`. False when some shortage (or a node
-/// capacity) cannot be covered or the moves already cost more than `o` saves.
-#[allow(clippy::too_many_arguments)]
-fn make_room(
-    options: &[FulfillmentOption],
-    candidates: &[Vec<usize>],
-    orders_of_sku: &[Vec<usize>],
-    usage: &mut Usage,
-    choice: &mut Choice,
-    log: &mut Vec<(usize, Option<usize>)>,
-    o: usize,
-    j: usize,
-    delta: &mut f64,
-) -> bool {
-    let cost = |c: Option<usize>| c.map_or(0.0, |j| options[j].saving_cost);
-    let uses = |c: usize, node: usize, sku: usize| -> u32 {
-        options[c]
+impl<'a> Ejector<'a> {
+    fn new(
+        net: &Network,
+        options: &'a [FulfillmentOption],
+        by_order: &[Vec<usize>],
+        choice: &Choice,
+    ) -> Self {
+        let skus = net.sku_count();
+        let mut by_order = by_order.to_vec();
+        for ids in &mut by_order {
+            ids.sort_by(|&a, &b| options[a].saving_cost.total_cmp(&options[b].saving_cost));
+        }
+        let mut plan = Ejector {
+            options,
+            by_order,
+            choice: vec![None; choice.len()],
+            usage: Usage::new(net),
+            skus,
+            holders: vec![Vec::new(); net.node_count() * skus],
+            log: Vec::new(),
+        };
+        for (o, &c) in choice.iter().enumerate() {
+            plan.set(o, c);
+        }
+        plan.log.clear();
+        plan
+    }
+
+    fn cost(&self, c: Option<usize>) -> f64 {
+        c.map_or(0.0, |j| self.options[j].saving_cost)
+    }
+
+    /// Units of `sku` option `c` ships from `node`.
+    fn uses(&self, c: usize, node: usize, sku: usize) -> u32 {
+        self.options[c]
             .shipments
             .iter()
             .filter(|a| a.node == node)
@@ -298,45 +286,110 @@ fn make_room(
             .filter(|&&(s, _)| s == sku)
             .map(|&(_, q)| q)
             .sum()
-    };
-    for a in &options[j].shipments {
-        if usage.shipments[a.node] < 1 || usage.units[a.node] < i64::from(a.units()) {
-            return false;
-        }
-        for &(s, q) in &a.lines {
-            while usage.stock_left(a.node, s) < i64::from(q) {
-                if *delta >= 0.0 {
-                    return false;
-                }
-                // The cheapest way one holder of (node, sku) can let go of it.
-                let mut best: Option<(f64, usize, Option<usize>)> = None;
-                for &p in &orders_of_sku[s] {
-                    let Some(cur) = choice[p] else { continue };
-                    if p == o || uses(cur, a.node, s) == 0 {
-                        continue;
-                    }
-                    give_back(usage, &options[cur]);
-                    let mut alt: (f64, Option<usize>) = (-cost(Some(cur)), None);
-                    for &c in &candidates[p] {
-                        let d = options[c].saving_cost - cost(Some(cur));
-                        if d < alt.0 && uses(c, a.node, s) == 0 && fits(usage, &options[c]) {
-                            alt = (d, Some(c));
-                        }
-                    }
-                    take(usage, &options[cur]);
-                    if best.is_none_or(|b| alt.0 < b.0) {
-                        best = Some((alt.0, p, alt.1));
+    }
+
+    /// Moves order `o` to `new`, logging the change.
+    fn set(&mut self, o: usize, new: Option<usize>) {
+        self.log.push((o, self.choice[o]));
+        if let Some(c) = self.choice[o] {
+            give_back(&mut self.usage, &self.options[c]);
+            for a in &self.options[c].shipments {
+                for &(s, _) in &a.lines {
+                    let h = &mut self.holders[a.node * self.skus + s];
+                    if let Some(i) = h.iter().position(|&p| p == o) {
+                        h.swap_remove(i);
                     }
                 }
-                let Some((d, p, alt)) = best else {
-                    return false;
-                };
-                *delta += d;
-                set(usage, options, choice, log, p, alt);
             }
         }
+        if let Some(c) = new {
+            take(&mut self.usage, &self.options[c]);
+            for a in &self.options[c].shipments {
+                for &(s, _) in &a.lines {
+                    self.holders[a.node * self.skus + s].push(o);
+                }
+            }
+        }
+        self.choice[o] = new;
     }
-    true
+
+    /// Undoes the logged changes.
+    fn undo(&mut self) {
+        while let Some((o, old)) = self.log.pop() {
+            self.set(o, old);
+            self.log.pop();
+        }
+    }
+
+    /// Order `o` takes option `j`, the holders of the stock it lacks moving out of
+    /// the way; kept only if the whole move saves money. Returns (saving, orders
+    /// moved to make room, every order moved).
+    fn try_move(&mut self, o: usize, j: usize) -> Option<(f64, usize, Vec<usize>)> {
+        self.log.clear();
+        let mut delta = self.options[j].saving_cost - self.cost(self.choice[o]);
+        self.set(o, None);
+        if self.make_room(o, j, &mut delta) && delta < -1e-6 && fits(&self.usage, &self.options[j])
+        {
+            let evicted = self.log.len() - 1;
+            self.set(o, Some(j));
+            let moved = self.log.drain(..).map(|(p, _)| p).collect();
+            return Some((-delta, evicted, moved));
+        }
+        self.undo();
+        None
+    }
+
+    /// Frees the stock option `j` of order `o` lacks: per short (node, sku), the
+    /// holder that can let go of it most cheaply moves to its cheapest option that
+    /// fits without it (or ships nothing); adds their cost to `delta`. False when a
+    /// node's shipment or unit capacity is short, or the moves cost what `o` saves.
+    fn make_room(&mut self, o: usize, j: usize, delta: &mut f64) -> bool {
+        let options = self.options;
+        for a in &options[j].shipments {
+            if self.usage.shipments[a.node] < 1 || self.usage.units[a.node] < i64::from(a.units()) {
+                return false;
+            }
+            for &(s, q) in &a.lines {
+                while self.usage.stock_left(a.node, s) < i64::from(q) {
+                    if *delta >= 0.0 {
+                        return false;
+                    }
+                    let mut best: Option<(f64, usize, Option<usize>)> = None;
+                    for k in 0..self.holders[a.node * self.skus + s].len() {
+                        let p = self.holders[a.node * self.skus + s][k];
+                        let Some(cur) = self.choice[p] else { continue };
+                        if p == o {
+                            continue;
+                        }
+                        give_back(&mut self.usage, &options[cur]);
+                        // Cheapest first: the first option that fits without the
+                        // stock is the best, unless shipping nothing is cheaper.
+                        let mut alt: (f64, Option<usize>) = (-self.cost(Some(cur)), None);
+                        for &c in &self.by_order[p] {
+                            let d = options[c].saving_cost - self.cost(Some(cur));
+                            if d >= alt.0 {
+                                break;
+                            }
+                            if self.uses(c, a.node, s) == 0 && fits(&self.usage, &options[c]) {
+                                alt = (d, Some(c));
+                                break;
+                            }
+                        }
+                        take(&mut self.usage, &options[cur]);
+                        if best.is_none_or(|b| alt.0 < b.0) {
+                            best = Some((alt.0, p, alt.1));
+                        }
+                    }
+                    let Some((d, p, alt)) = best else {
+                        return false;
+                    };
+                    *delta += d;
+                    self.set(p, alt);
+                }
+            }
+        }
+        true
+    }
 }
 
 #[cfg(test)]
