@@ -16,8 +16,9 @@
 //! 5. a price-directed rounding turns the LP into a plan, then HiGHS solves the
 //!    master as a MIP from the best plan so far, on a worker thread guarded by our
 //!    own deadline;
-//! 6. windows over [`LP_MAX_ORDERS`] orders spend the rest of the budget on
-//!    large-neighbourhood search (`lns.rs`);
+//! 6. local search on the best plan: ejection chains (`primal::eject`), then in
+//!    windows over [`LP_MAX_ORDERS`] orders large-neighbourhood search (`lns.rs`)
+//!    and ejection chains again;
 //! 7. the best plan wins, with its status, bound and statistics.
 
 mod bound;
