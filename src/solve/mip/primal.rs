@@ -238,8 +238,10 @@ struct Ejector<'a> {
     choice: Choice,
     usage: Usage,
     skus: usize,
-    /// Orders whose option ships sku `s` from node `n`, at `n * skus + s`.
+    /// Orders whose option ships sku `s` from node `n`, at `n * skus + s`; then
+    /// per node, the orders shipping from it.
     holders: Vec<Vec<usize>>,
+    node_count: usize,
     /// (order, option before) for every change since the move started.
     log: Vec<(usize, Option<usize>)>,
 }
@@ -262,7 +264,8 @@ impl<'a> Ejector<'a> {
             choice: vec![None; choice.len()],
             usage: Usage::new(net),
             skus,
-            holders: vec![Vec::new(); net.node_count() * skus],
+            holders: vec![Vec::new(); net.node_count() * (skus + 1)],
+            node_count: net.node_count(),
             log: Vec::new(),
         };
         for (o, &c) in choice.iter().enumerate() {
@@ -276,26 +279,16 @@ impl<'a> Ejector<'a> {
         c.map_or(0.0, |j| self.options[j].saving_cost)
     }
 
-    /// Units of `sku` option `c` ships from `node`.
-    fn uses(&self, c: usize, node: usize, sku: usize) -> u32 {
-        self.options[c]
-            .shipments
-            .iter()
-            .filter(|a| a.node == node)
-            .flat_map(|a| a.lines.iter())
-            .filter(|&&(s, _)| s == sku)
-            .map(|&(_, q)| q)
-            .sum()
-    }
-
     /// Moves order `o` to `new`, logging the change.
     fn set(&mut self, o: usize, new: Option<usize>) {
         self.log.push((o, self.choice[o]));
         if let Some(c) = self.choice[o] {
             give_back(&mut self.usage, &self.options[c]);
+            let first_node_list = self.holders.len() - self.node_count;
             for a in &self.options[c].shipments {
-                for &(s, _) in &a.lines {
-                    let h = &mut self.holders[a.node * self.skus + s];
+                let lists = a.lines.iter().map(|&(s, _)| a.node * self.skus + s);
+                for list in lists.chain([first_node_list + a.node]) {
+                    let h = &mut self.holders[list];
                     if let Some(i) = h.iter().position(|&p| p == o) {
                         h.swap_remove(i);
                     }
@@ -304,10 +297,12 @@ impl<'a> Ejector<'a> {
         }
         if let Some(c) = new {
             take(&mut self.usage, &self.options[c]);
+            let first_node_list = self.holders.len() - self.node_count;
             for a in &self.options[c].shipments {
                 for &(s, _) in &a.lines {
                     self.holders[a.node * self.skus + s].push(o);
                 }
+                self.holders[first_node_list + a.node].push(o);
             }
         }
         self.choice[o] = new;
@@ -339,58 +334,102 @@ impl<'a> Ejector<'a> {
         None
     }
 
-    /// Frees the stock option `j` of order `o` lacks: per short (node, sku), the
-    /// holder that can let go of it most cheaply moves to its cheapest option that
-    /// fits without it (or ships nothing); adds their cost to `delta`. False when a
-    /// node's shipment or unit capacity is short, or the moves cost what `o` saves.
+    /// Frees what option `j` of order `o` lacks (a node's shipment or unit capacity,
+    /// stock of a sku at a node): one holder at a time lets go, the one that can do
+    /// so most cheaply, adding its cost to `delta`. False when nobody can, or the
+    /// moves cost what `o` saves.
     fn make_room(&mut self, o: usize, j: usize, delta: &mut f64) -> bool {
         let options = self.options;
         for a in &options[j].shipments {
-            if self.usage.shipments[a.node] < 1 || self.usage.units[a.node] < i64::from(a.units()) {
-                return false;
+            let units = i64::from(a.units());
+            while self.usage.shipments[a.node] < 1 || self.usage.units[a.node] < units {
+                if !self.evict(o, Held::Node(a.node), delta) {
+                    return false;
+                }
             }
             for &(s, q) in &a.lines {
                 while self.usage.stock_left(a.node, s) < i64::from(q) {
-                    if *delta >= 0.0 {
+                    if !self.evict(o, Held::Stock(a.node, s), delta) {
                         return false;
                     }
-                    let mut best: Option<(f64, usize, Option<usize>)> = None;
-                    for k in 0..self.holders[a.node * self.skus + s].len() {
-                        let p = self.holders[a.node * self.skus + s][k];
-                        let Some(cur) = self.choice[p] else { continue };
-                        if p == o {
-                            continue;
-                        }
-                        give_back(&mut self.usage, &options[cur]);
-                        // Cheapest first: the first option that fits without the
-                        // stock is the best, unless shipping nothing is cheaper.
-                        let mut alt: (f64, Option<usize>) = (-self.cost(Some(cur)), None);
-                        for &c in &self.by_order[p] {
-                            let d = options[c].saving_cost - self.cost(Some(cur));
-                            if d >= alt.0 {
-                                break;
-                            }
-                            if self.uses(c, a.node, s) == 0 && fits(&self.usage, &options[c]) {
-                                alt = (d, Some(c));
-                                break;
-                            }
-                        }
-                        take(&mut self.usage, &options[cur]);
-                        if best.is_none_or(|b| alt.0 < b.0) {
-                            best = Some((alt.0, p, alt.1));
-                        }
-                    }
-                    let Some((d, p, alt)) = best else {
-                        return false;
-                    };
-                    *delta += d;
-                    self.set(p, alt);
                 }
             }
         }
         true
     }
+
+    /// Moves the holder of `held` (other than `o`) that can let go of it most
+    /// cheaply to its cheapest option that fits without it, or to nothing.
+    fn evict(&mut self, o: usize, held: Held, delta: &mut f64) -> bool {
+        if *delta >= 0.0 {
+            return false;
+        }
+        let options = self.options;
+        let (list, n) = match held {
+            Held::Stock(n, s) => (n * self.skus + s, n),
+            Held::Node(n) => (self.holders.len() - self.node_count + n, n),
+        };
+        let without = |c: usize| match held {
+            Held::Stock(_, s) => uses(&options[c], n, s) == 0,
+            Held::Node(_) => options[c].shipments.iter().all(|a| a.node != n),
+        };
+        let mut best: Option<(f64, usize, Option<usize>)> = None;
+        for k in 0..self.holders[list].len().min(EVICTION_SCAN) {
+            let p = self.holders[list][k];
+            let Some(cur) = self.choice[p] else { continue };
+            if p == o {
+                continue;
+            }
+            give_back(&mut self.usage, &options[cur]);
+            // Cheapest first: the first option that fits without the resource is the
+            // best, unless shipping nothing is cheaper.
+            let mut alt: (f64, Option<usize>) = (-self.cost(Some(cur)), None);
+            for &c in &self.by_order[p] {
+                let d = options[c].saving_cost - self.cost(Some(cur));
+                if d >= alt.0 {
+                    break;
+                }
+                if without(c) && fits(&self.usage, &options[c]) {
+                    alt = (d, Some(c));
+                    break;
+                }
+            }
+            take(&mut self.usage, &options[cur]);
+            if best.is_none_or(|b| alt.0 < b.0) {
+                best = Some((alt.0, p, alt.1));
+            }
+        }
+        let Some((d, p, alt)) = best else {
+            return false;
+        };
+        *delta += d;
+        self.set(p, alt);
+        true
+    }
 }
+
+/// Units of `sku` an option ships from `node`.
+fn uses(option: &FulfillmentOption, node: usize, sku: usize) -> u32 {
+    option
+        .shipments
+        .iter()
+        .filter(|a| a.node == node)
+        .flat_map(|a| a.lines.iter())
+        .filter(|&&(s, _)| s == sku)
+        .map(|&(_, q)| q)
+        .sum()
+}
+
+/// A resource an ejection frees: stock of a sku at a node, or a node's capacity.
+#[derive(Clone, Copy)]
+enum Held {
+    Stock(usize, usize),
+    Node(usize),
+}
+
+/// Holders of one resource an eviction looks at, at most (node capacity can have
+/// hundreds).
+const EVICTION_SCAN: usize = 64;
 
 #[cfg(test)]
 mod tests {
@@ -399,21 +438,23 @@ mod tests {
     use crate::solve::assemble_plan;
     use std::time::Duration;
 
-    /// Two nodes with one unit each; order X is cheapest from A but may use B,
-    /// order Y is a pickup at A. With X at A, Y can only be served if X moves.
-    fn two_orders_one_unit_each() -> Instance {
+    /// Two nodes; order X is cheapest from A but may use B, order Y is a pickup at
+    /// A. A holds `stock_at_a` units and ships at most `shipments_at_a` shipments, B
+    /// holds one unit: with X at A, Y can only be served if X moves.
+    fn two_orders(stock_at_a: u32, shipments_at_a: u32) -> Instance {
         crate::format::instance_from_value(&serde_json::json!({
             "format": "domopt.instance/1",
             "name": "ejection",
             "nodes": [
                 {"id": "A", "kind": "store", "lat": 40.0, "lon": -100.0, "handling_days": 0,
-                 "cost_per_shipment": 1.0, "cost_per_unit": 0.5},
+                 "cost_per_shipment": 1.0, "cost_per_unit": 0.5,
+                 "capacity_shipments": shipments_at_a},
                 {"id": "B", "kind": "dc", "lat": 40.0, "lon": -95.0, "handling_days": 0,
                  "cost_per_shipment": 1.0, "cost_per_unit": 0.5}
             ],
             "skus": [{"id": "S", "weight": 1.0}],
             "inventory": [
-                {"node": "A", "sku": "S", "on_hand": 1},
+                {"node": "A", "sku": "S", "on_hand": stock_at_a},
                 {"node": "B", "sku": "S", "on_hand": 1}
             ],
             "rate_card": {"zone_upper_miles": [100.0, 1000.0], "services": [
@@ -433,8 +474,14 @@ mod tests {
 
     #[test]
     fn an_ejection_chain_makes_room_where_single_moves_cannot() {
-        let inst = two_orders_one_unit_each();
-        let net = Network::new(&inst);
+        // Short of stock at A, then short of shipment capacity at A.
+        for (stock_at_a, shipments_at_a) in [(1, 5), (2, 1)] {
+            ejection_frees(&two_orders(stock_at_a, shipments_at_a));
+        }
+    }
+
+    fn ejection_frees(inst: &Instance) {
+        let net = Network::new(inst);
         let (options, _) =
             super::super::options::enumerate_options(&net, Instant::now() + Duration::from_secs(5))
                 .expect("options");
@@ -476,7 +523,7 @@ mod tests {
         assert_eq!(choice, vec![Some(x_at_b), Some(y_at_a)]);
         assert_eq!((stats.moves, stats.evicted), (1, 1));
         let after = plan_cost(&choice);
-        assert!(crate::check::check(&inst, &after).is_valid());
+        assert!(crate::check::check(inst, &after).is_valid());
         assert!(
             (before - after.objective - stats.saved).abs() < 1e-9,
             "saved {} but the plan went from {before} to {}",
