@@ -451,7 +451,8 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         if large && Instant::now() + model::FINISH_MARGIN * 5 < stop {
             let candidates =
                 candidate_options(&options, &by_order, last_lp.as_ref(), &ascent_ranked);
-            let lns_stop = stop - eject_time.mul_f64(1.5);
+            // The second pass of ejection chains only revisits what LNS changed.
+            let lns_stop = stop - eject_time.mul_f64(0.25);
             let lns = lns::search(net, &options, &candidates, &mut choice, opts, lns_stop);
             stats["lns_neighbourhoods"] = json!(lns.neighbourhoods);
             stats["lns_improved"] = json!(lns.improved);
