@@ -186,10 +186,9 @@ pub(super) fn eject(
         let mut seq: Vec<(f64, usize)> = (0..choice.len())
             .filter(|&o| net.lines[o].iter().any(|&(s, _)| dirty[s]))
             .filter_map(|o| {
-                let best = by_order[o]
-                    .iter()
-                    .map(|&j| options[j].saving_cost)
-                    .fold(f64::INFINITY, f64::min);
+                let best = plan.by_order[o]
+                    .first()
+                    .map_or(f64::INFINITY, |&j| options[j].saving_cost);
                 let now = plan.cost(plan.choice[o]);
                 (best < now - 1e-9).then_some((best - now, o))
             })
@@ -201,12 +200,11 @@ pub(super) fn eject(
                 return stats;
             }
             let now = plan.cost(plan.choice[o]);
-            let mut targets: Vec<usize> = by_order[o]
+            let targets: Vec<usize> = plan.by_order[o]
                 .iter()
                 .copied()
-                .filter(|&j| options[j].saving_cost < now - 1e-9)
+                .take_while(|&j| options[j].saving_cost < now - 1e-9)
                 .collect();
-            targets.sort_by(|&a, &b| options[a].saving_cost.total_cmp(&options[b].saving_cost));
             for j in targets {
                 if let Some((saved, evicted, moved)) = plan.try_move(o, j) {
                     for p in moved {
@@ -238,10 +236,10 @@ struct Ejector<'a> {
     choice: Choice,
     usage: Usage,
     skus: usize,
-    /// Orders whose option ships sku `s` from node `n`, at `n * skus + s`; then
-    /// per node, the orders shipping from it.
-    holders: Vec<Vec<usize>>,
-    node_count: usize,
+    /// Orders whose option ships sku `s` from node `n`, at `n * skus + s`.
+    stock_holders: Vec<Vec<usize>>,
+    /// Per node, the orders whose option ships from it.
+    node_holders: Vec<Vec<usize>>,
     /// (order, option before) for every change since the move started.
     log: Vec<(usize, Option<usize>)>,
 }
@@ -264,8 +262,8 @@ impl<'a> Ejector<'a> {
             choice: vec![None; choice.len()],
             usage: Usage::new(net),
             skus,
-            holders: vec![Vec::new(); net.node_count() * (skus + 1)],
-            node_count: net.node_count(),
+            stock_holders: vec![Vec::new(); net.node_count() * skus],
+            node_holders: vec![Vec::new(); net.node_count()],
             log: Vec::new(),
         };
         for (o, &c) in choice.iter().enumerate() {
@@ -284,25 +282,25 @@ impl<'a> Ejector<'a> {
         self.log.push((o, self.choice[o]));
         if let Some(c) = self.choice[o] {
             give_back(&mut self.usage, &self.options[c]);
-            let first_node_list = self.holders.len() - self.node_count;
-            for a in &self.options[c].shipments {
-                let lists = a.lines.iter().map(|&(s, _)| a.node * self.skus + s);
-                for list in lists.chain([first_node_list + a.node]) {
-                    let h = &mut self.holders[list];
-                    if let Some(i) = h.iter().position(|&p| p == o) {
-                        h.swap_remove(i);
-                    }
+            let forget = |h: &mut Vec<usize>| {
+                if let Some(i) = h.iter().position(|&p| p == o) {
+                    h.swap_remove(i);
                 }
+            };
+            for a in &self.options[c].shipments {
+                for &(s, _) in &a.lines {
+                    forget(&mut self.stock_holders[a.node * self.skus + s]);
+                }
+                forget(&mut self.node_holders[a.node]);
             }
         }
         if let Some(c) = new {
             take(&mut self.usage, &self.options[c]);
-            let first_node_list = self.holders.len() - self.node_count;
             for a in &self.options[c].shipments {
                 for &(s, _) in &a.lines {
-                    self.holders[a.node * self.skus + s].push(o);
+                    self.stock_holders[a.node * self.skus + s].push(o);
                 }
-                self.holders[first_node_list + a.node].push(o);
+                self.node_holders[a.node].push(o);
             }
         }
         self.choice[o] = new;
@@ -358,6 +356,14 @@ impl<'a> Ejector<'a> {
         true
     }
 
+    /// The orders holding a resource.
+    fn holders(&self, held: Held) -> &[usize] {
+        match held {
+            Held::Stock(n, s) => &self.stock_holders[n * self.skus + s],
+            Held::Node(n) => &self.node_holders[n],
+        }
+    }
+
     /// Moves the holder of `held` (other than `o`) that can let go of it most
     /// cheaply to its cheapest option that fits without it, or to nothing.
     fn evict(&mut self, o: usize, held: Held, delta: &mut f64) -> bool {
@@ -365,17 +371,13 @@ impl<'a> Ejector<'a> {
             return false;
         }
         let options = self.options;
-        let (list, n) = match held {
-            Held::Stock(n, s) => (n * self.skus + s, n),
-            Held::Node(n) => (self.holders.len() - self.node_count + n, n),
-        };
         let without = |c: usize| match held {
-            Held::Stock(_, s) => uses(&options[c], n, s) == 0,
-            Held::Node(_) => options[c].shipments.iter().all(|a| a.node != n),
+            Held::Stock(n, s) => uses(&options[c], n, s) == 0,
+            Held::Node(n) => options[c].shipments.iter().all(|a| a.node != n),
         };
         let mut best: Option<(f64, usize, Option<usize>)> = None;
-        for k in 0..self.holders[list].len().min(EVICTION_SCAN) {
-            let p = self.holders[list][k];
+        for k in 0..self.holders(held).len().min(EVICTION_SCAN) {
+            let p = self.holders(held)[k];
             let Some(cur) = self.choice[p] else { continue };
             if p == o {
                 continue;
