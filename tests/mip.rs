@@ -497,3 +497,28 @@ fn large_windows_improved_by_local_search_stay_valid() {
         plan.objective
     );
 }
+
+#[test]
+fn reduced_cost_enumeration_proves_optimality_where_the_lp_bound_cannot() {
+    // 200 orders over 10 nodes: the LP bound is 0.23% below the optimum, so only the
+    // MIP over every option within the reduced-cost room can close the gap.
+    let inst = generate(&GenParams {
+        orders: 200,
+        nodes: 10,
+        skus: 100,
+        seed: 2,
+        ..Default::default()
+    });
+    let plan = mip(&inst, 20.0);
+    let stats = plan.stats.as_ref().expect("stats");
+    let lp_bound = stats["lagrangian_bound"].as_f64().expect("an LP bound");
+    let lb = plan.lower_bound.expect("a bound");
+    assert!(
+        lp_bound < plan.objective * (1.0 - 1e-3),
+        "the LP bound {lp_bound} already proves {}",
+        plan.objective
+    );
+    assert_eq!(plan.status, PlanStatus::Optimal, "stats: {stats}");
+    assert!(plan.objective - lb <= 1e-4 * plan.objective);
+    assert_eq!(stats["mip1_room_complete"], json!(true));
+}

@@ -73,7 +73,7 @@ pub fn solve(instance: &Instance, solver: &str, opts: &SolveOptions) -> Result<P
 }
 
 /// One shipment decided by a solver, before pricing.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Allocation {
     /// Order index.
     pub order: usize,

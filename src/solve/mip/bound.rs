@@ -9,10 +9,8 @@ use crate::cost::{Network, ServiceChoice};
 /// A best response: shipments as (node, (sku, qty) lines).
 pub(super) type Response = Vec<(usize, Vec<(usize, u32)>)>;
 
-/// Lagrangian lower bound (without the constant Σ unfilled penalty) from resource
-/// prices, and per order the shipments of its best response under the relaxation
-/// (empty when shipping nothing is best), from which column generation builds real
-/// options.
+/// Lagrangian lower bound from resource prices, with each order's best response
+/// under the relaxation, from which column generation builds real options.
 ///
 /// Resource rows are priced at `prices`; every order then picks its best response
 /// over *all* its possible options, bounded from below by a relaxation (cheapest
@@ -23,25 +21,25 @@ pub(super) fn lagrangian_bound(
     prices: &Prices,
     threads: usize,
     deadline: Instant,
-) -> Option<(f64, Vec<Response>)> {
+) -> Option<Bound> {
     let orders = net.order_count();
     let chunk = orders.div_ceil(threads.max(1)).max(1024);
-    let parts: Vec<Option<(f64, Vec<Response>)>> = std::thread::scope(|s| {
+    let parts: Vec<Option<Bound>> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..orders)
             .step_by(chunk)
             .map(|first| {
                 s.spawn(move || {
-                    let mut bound = 0.0;
-                    let mut responses = Vec::with_capacity(chunk);
+                    let mut part = Bound::default();
                     for order in first..orders.min(first + chunk) {
                         if order % 256 == 0 && Instant::now() >= deadline {
                             return None;
                         }
                         let (best, response) = order_best_response(net, prices, order);
-                        bound += best;
-                        responses.push(response);
+                        part.value += best;
+                        part.minima.push(best);
+                        part.responses.push(response);
                     }
-                    Some((bound, responses))
+                    Some(part)
                 })
             })
             .collect();
@@ -50,36 +48,54 @@ pub(super) fn lagrangian_bound(
             .map(|w| w.join().expect("bound worker"))
             .collect()
     });
-    let mut bound = -prices.cost_of_capacity();
-    let mut responses = Vec::with_capacity(orders);
+    let mut bound = Bound {
+        value: -prices.cost_of_capacity(),
+        ..Bound::default()
+    };
     for part in parts {
-        let (b, r) = part?;
-        bound += b;
-        responses.extend(r);
+        let part = part?;
+        bound.value += part.value;
+        bound.minima.extend(part.minima);
+        bound.responses.extend(part.responses);
     }
-    Some((bound, responses))
+    Some(bound)
 }
 
-/// One order's lowest relaxed reduced cost over all its options (≤ 0: shipping
-/// nothing costs 0) and the shipments of that best response.
-fn order_best_response(net: &Network, prices: &Prices, order: usize) -> (f64, Response) {
+/// A Lagrangian bound at some prices.
+#[derive(Default)]
+pub(super) struct Bound {
+    /// The bound without the constant Σ unfilled penalty.
+    pub value: f64,
+    /// Per order: its lowest relaxed reduced cost (≤ 0).
+    pub minima: Vec<f64>,
+    /// Per order: the shipments of its best response (empty: ship nothing).
+    pub responses: Vec<Response>,
+}
+
+/// What one node offers one order under the relaxation, at given prices.
+struct NodeTerm {
+    node: usize,
+    /// Least reduced cost of a shipment from the node before its units:
+    /// `cost_per_shipment` + the cheapest allowed base and late part + the price of
+    /// one shipment there.
+    fixed: f64,
+    /// Per line: the least reduced cost of one unit from the node (the cheapest
+    /// allowed per-weight rate; any sign) and the units it holds, at most the line's.
+    units: Vec<(f64, u32)>,
+}
+
+/// The nodes able to ship part of an order (pickup: only its pickup node), with
+/// their relaxed reduced costs at `prices`.
+fn node_terms(net: &Network, prices: &Prices, order: usize) -> Vec<NodeTerm> {
     let price = |r: Resource| prices.get(r);
     let services = &net.instance.rate_card.services;
-    let o = net.order(order);
     let lines = &net.lines[order];
     let penalty = net.unit_penalty(order);
-    let split = net.instance.costs.split_penalty;
     let nodes: Vec<usize> = match net.pickup[order] {
         Some(p) => vec![p],
         None => (0..net.node_count()).collect(),
     };
-    let mut best_single = 0.0f64; // shipping nothing
-    let mut best_single_response: Response = Vec::new();
-    let mut fixed_nodes: Vec<usize> = Vec::new();
-    // Per usable node: its fixed reduced cost; offers name nodes by position here.
-    let mut fixed: Vec<f64> = Vec::new();
-    // Per line: (reduced unit cost, units available) at each node that can ship it.
-    let mut unit_offers: Vec<Vec<(usize, f64, u32)>> = vec![Vec::new(); lines.len()];
+    let mut terms = Vec::new();
     for n in nodes {
         if !has_capacity(net, n) || !lines.iter().any(|&(s, _)| net.available(n, s) > 0) {
             continue;
@@ -87,90 +103,100 @@ fn order_best_response(net: &Network, prices: &Prices, order: usize) -> (f64, Re
         let node = &net.instance.nodes[n];
         let zone = net.lane(order, n).zone;
         // Cheapest allowed base and per-weight parts (pickup: none).
-        let allowed: Vec<usize> = match net.pickup[order] {
-            Some(_) => vec![],
-            None => (0..services.len())
-                .filter(|&s| {
-                    net.price(order, n, zone, ServiceChoice::Carrier(s), 1, 0.0)
-                        .is_some()
-                })
-                .collect(),
-        };
-        if net.pickup[order].is_none() && allowed.is_empty() {
-            continue;
-        }
-        let late = |s: usize| {
-            net.price(order, n, zone, ServiceChoice::Carrier(s), 1, 0.0)
-                .map_or(0.0, |p| p.late)
-        };
-        let base = allowed
-            .iter()
-            .map(|&s| services[s].base[zone] + late(s))
-            .fold(f64::INFINITY, f64::min);
-        let per_weight = allowed
-            .iter()
-            .map(|&s| services[s].per_weight[zone])
-            .fold(f64::INFINITY, f64::min);
         let (base, per_weight) = if net.pickup[order].is_some() {
             (0.0, 0.0)
         } else {
+            let allowed: Vec<(usize, f64)> = (0..services.len())
+                .filter_map(|s| {
+                    net.price(order, n, zone, ServiceChoice::Carrier(s), 1, 0.0)
+                        .map(|p| (s, p.late))
+                })
+                .collect();
+            if allowed.is_empty() {
+                continue;
+            }
+            let base = allowed
+                .iter()
+                .map(|&(s, late)| services[s].base[zone] + late)
+                .fold(f64::INFINITY, f64::min);
+            let per_weight = allowed
+                .iter()
+                .map(|&(s, _)| services[s].per_weight[zone])
+                .fold(f64::INFINITY, f64::min);
             (base, per_weight)
         };
-        let f = node.cost_per_shipment + base + price(Resource::Shipments(n));
         let unit_price = price(Resource::Units(n));
-        // Single-node best response: ship each unit whose reduced cost is negative.
-        let mut single = f;
-        let mut all = true;
-        for (i, &(s, q)) in lines.iter().enumerate() {
-            let a = node.cost_per_unit
-                + per_weight * net.sku_weight[s]
-                + price(Resource::Stock(n, s))
-                + unit_price
-                - penalty;
-            let avail = net.available(n, s).min(q);
-            all &= avail == q;
-            if a < 0.0 && avail > 0 {
-                single += a * f64::from(avail);
-                unit_offers[i].push((fixed.len(), a, avail));
-            }
-        }
+        let units = lines
+            .iter()
+            .map(|&(s, q)| {
+                let a = node.cost_per_unit
+                    + per_weight * net.sku_weight[s]
+                    + price(Resource::Stock(n, s))
+                    + unit_price
+                    - penalty;
+                (a, net.available(n, s).min(q))
+            })
+            .collect();
+        terms.push(NodeTerm {
+            node: n,
+            fixed: node.cost_per_shipment + base + price(Resource::Shipments(n)),
+            units,
+        });
+    }
+    terms
+}
+
+/// One order's lowest relaxed reduced cost over all its options (≤ 0: shipping
+/// nothing costs 0) and the shipments of that best response.
+fn order_best_response(net: &Network, prices: &Prices, order: usize) -> (f64, Response) {
+    let o = net.order(order);
+    let lines = &net.lines[order];
+    let split = net.instance.costs.split_penalty;
+    let terms = node_terms(net, prices, order);
+    let mut best_single = 0.0f64; // shipping nothing
+    let mut best_single_response: Response = Vec::new();
+    let mut fixed_nodes: Vec<usize> = Vec::new();
+    // Per usable node: its fixed reduced cost; offers name nodes by position here.
+    let mut fixed: Vec<f64> = Vec::new();
+    // Per line: (reduced unit cost < 0, units available) at each node that can ship it.
+    let mut unit_offers: Vec<Vec<(usize, f64, u32)>> = vec![Vec::new(); lines.len()];
+    for term in &terms {
         if o.ship_complete {
             // All units or nothing: only nodes holding every unit count.
-            if all {
-                let full: f64 = lines
-                    .iter()
-                    .map(|&(s, q)| {
-                        (node.cost_per_unit
-                            + per_weight * net.sku_weight[s]
-                            + price(Resource::Stock(n, s))
-                            + unit_price
-                            - penalty)
-                            * f64::from(q)
-                    })
-                    .sum();
-                if f + full < best_single {
-                    best_single = f + full;
-                    best_single_response = vec![(n, lines.clone())];
+            if lines
+                .iter()
+                .zip(&term.units)
+                .all(|(&(_, q), &(_, avail))| avail == q)
+            {
+                let full = term.fixed
+                    + lines
+                        .iter()
+                        .zip(&term.units)
+                        .map(|(&(_, q), &(a, _))| a * f64::from(q))
+                        .sum::<f64>();
+                if full < best_single {
+                    best_single = full;
+                    best_single_response = vec![(term.node, lines.clone())];
                 }
             }
             continue;
         }
+        // Single-node best response: ship each unit whose reduced cost is negative.
+        let mut single = term.fixed;
+        let mut shipped = Vec::new();
+        for (i, (&(s, _), &(a, avail))) in lines.iter().zip(&term.units).enumerate() {
+            if a < 0.0 && avail > 0 {
+                single += a * f64::from(avail);
+                unit_offers[i].push((fixed.len(), a, avail));
+                shipped.push((s, avail));
+            }
+        }
         if single < best_single {
             best_single = single;
-            let shipped: Vec<(usize, u32)> = unit_offers
-                .iter()
-                .zip(lines)
-                .filter_map(|(offers, &(s, _))| {
-                    offers
-                        .last()
-                        .filter(|o| o.0 == fixed.len())
-                        .map(|o| (s, o.2))
-                })
-                .collect();
-            best_single_response = vec![(n, shipped)];
+            best_single_response = vec![(term.node, shipped)];
         }
-        fixed.push(f);
-        fixed_nodes.push(n);
+        fixed.push(term.fixed);
+        fixed_nodes.push(term.node);
     }
     let total: u32 = lines.iter().map(|&(_, q)| q).sum();
     let max_size = (o.max_shipments.unwrap_or(u32::MAX).min(total) as usize).min(fixed.len());
@@ -184,6 +210,205 @@ fn order_best_response(net: &Network, prices: &Prices, order: usize) -> (f64, Re
         Some(set) => fill_response(&set, &fixed_nodes, &unit_offers, lines),
     };
     (best, response)
+}
+
+/// Every shape (shipments as node and lines) of one order whose relaxed reduced
+/// cost at `prices` is at most `ceiling`, or `None` when there are more than
+/// `limit` (or the node-set search passes its budget). A real option costs at least
+/// its shape's relaxed cost, so every option of the order whose reduced cost is at
+/// most `ceiling` has one of these shapes.
+pub(super) fn shapes_within(
+    net: &Network,
+    prices: &Prices,
+    order: usize,
+    ceiling: f64,
+    limit: usize,
+) -> Option<Vec<Response>> {
+    let o = net.order(order);
+    let lines = &net.lines[order];
+    let terms = node_terms(net, prices, order);
+    let mut shapes = Vec::new();
+    if o.ship_complete {
+        for term in &terms {
+            let whole = lines
+                .iter()
+                .zip(&term.units)
+                .all(|(&(_, q), &(_, avail))| avail == q);
+            let cost = term.fixed
+                + lines
+                    .iter()
+                    .zip(&term.units)
+                    .map(|(&(_, q), &(a, _))| a * f64::from(q))
+                    .sum::<f64>();
+            if whole && cost <= ceiling {
+                shapes.push(vec![(term.node, lines.clone())]);
+            }
+        }
+        return (shapes.len() <= limit).then_some(shapes);
+    }
+    let fixed: Vec<f64> = terms.iter().map(|t| t.fixed).collect();
+    // The search's offers: units that save (negative reduced cost), cheapest first.
+    let mut offers: Vec<Vec<(usize, f64, u32)>> = vec![Vec::new(); lines.len()];
+    for (p, term) in terms.iter().enumerate() {
+        for (line_offers, &(a, avail)) in offers.iter_mut().zip(&term.units) {
+            if a < 0.0 && avail > 0 {
+                line_offers.push((p, a, avail));
+            }
+        }
+    }
+    for line_offers in &mut offers {
+        line_offers.sort_by(|x, y| x.1.total_cmp(&y.1));
+    }
+    let total: u32 = lines.iter().map(|&(_, q)| q).sum();
+    let split = net.instance.costs.split_penalty;
+    let mut search = NodeSetSearch {
+        nodes: (0..terms.len()).collect(),
+        fixed: &fixed,
+        split,
+        offers: &offers,
+        lines,
+        max_size: (o.max_shipments.unwrap_or(u32::MAX).min(total) as usize).min(terms.len()),
+        in_set: vec![false; terms.len()],
+        chosen: Vec::new(),
+        evaluated: 0,
+        best: f64::INFINITY,
+        best_set: None,
+        open: f64::INFINITY,
+        ceiling: Some(ceiling),
+        within: Vec::new(),
+    };
+    if !search.visit(0, -split) {
+        return None;
+    }
+    for (set, cost) in search.within {
+        let members: Vec<&NodeTerm> = set.iter().map(|&p| &terms[p]).collect();
+        if !fills_within(&members, lines, ceiling - cost, limit, &mut shapes) {
+            return None;
+        }
+    }
+    (shapes.len() <= limit).then_some(shapes)
+}
+
+/// Appends to `shapes` every way to fill an order's lines from `members` (each
+/// shipping at least one unit) whose units cost at most `room` more than the best
+/// fill (each line taking its cheapest saving units); false past `limit` shapes.
+fn fills_within(
+    members: &[&NodeTerm],
+    lines: &[(usize, u32)],
+    room: f64,
+    limit: usize,
+    shapes: &mut Vec<Response>,
+) -> bool {
+    // Per line: each distribution of its units over the members, with its extra cost
+    // over the line's best fill, cheapest first.
+    let mut per_line: Vec<Vec<(f64, Vec<u32>)>> = Vec::with_capacity(lines.len());
+    for (i, &(_, qty)) in lines.iter().enumerate() {
+        let offers: Vec<(f64, u32)> = members.iter().map(|m| m.units[i]).collect();
+        let best = least_fill(&offers, qty);
+        let mut found = Vec::new();
+        let mut units = vec![0; members.len()];
+        let ceiling = best + room;
+        distributions(&offers, 0, qty, 0.0, ceiling, limit, &mut units, &mut found);
+        if found.len() > limit {
+            return false;
+        }
+        let mut found: Vec<(f64, Vec<u32>)> =
+            found.into_iter().map(|(c, u)| (c - best, u)).collect();
+        found.sort_by(|a, b| a.0.total_cmp(&b.0));
+        per_line.push(found);
+    }
+    // Combine the lines within the room; every member must ship something.
+    let mut picks: Vec<usize> = Vec::with_capacity(lines.len());
+    combine(&per_line, room, &mut picks, 0.0, &mut |picks| {
+        let per_node: Response = members
+            .iter()
+            .enumerate()
+            .map(|(k, m)| {
+                let shipped: Vec<(usize, u32)> = lines
+                    .iter()
+                    .zip(picks.iter().zip(&per_line))
+                    .map(|(&(sku, _), (&pick, line))| (sku, line[pick].1[k]))
+                    .filter(|&(_, q)| q > 0)
+                    .collect();
+                (m.node, shipped)
+            })
+            .collect();
+        if per_node.iter().all(|(_, l)| !l.is_empty()) {
+            shapes.push(per_node);
+        }
+        shapes.len() <= limit
+    })
+}
+
+/// The least cost of up to `qty` units from `offers` (reduced unit cost, units held):
+/// the cheapest saving units.
+fn least_fill(offers: &[(f64, u32)], qty: u32) -> f64 {
+    let mut saving: Vec<(f64, u32)> = offers.iter().copied().filter(|o| o.0 < 0.0).collect();
+    saving.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let (mut cost, mut left) = (0.0, qty);
+    for (a, avail) in saving {
+        let take = left.min(avail);
+        cost += a * f64::from(take);
+        left -= take;
+    }
+    cost
+}
+
+/// Every distribution of at most `left` units over `offers[k..]` (within what each
+/// holds) whose total cost with `spent` stays at most `ceiling`, into `found`; stops
+/// once `found` holds more than `limit`.
+#[allow(clippy::too_many_arguments)]
+fn distributions(
+    offers: &[(f64, u32)],
+    k: usize,
+    left: u32,
+    spent: f64,
+    ceiling: f64,
+    limit: usize,
+    units: &mut Vec<u32>,
+    found: &mut Vec<(f64, Vec<u32>)>,
+) {
+    if found.len() > limit || spent + least_fill(&offers[k..], left) > ceiling + 1e-9 {
+        return;
+    }
+    if k == offers.len() {
+        found.push((spent, units.clone()));
+        return;
+    }
+    let (a, avail) = offers[k];
+    for u in 0..=left.min(avail) {
+        units[k] = u;
+        let spent = spent + a * f64::from(u);
+        distributions(offers, k + 1, left - u, spent, ceiling, limit, units, found);
+    }
+    units[k] = 0;
+}
+
+/// Calls `emit` with every choice of one distribution per line whose extra costs sum
+/// to at most `room`; stops when `emit` returns false (and returns false then).
+fn combine(
+    per_line: &[Vec<(f64, Vec<u32>)>],
+    room: f64,
+    picks: &mut Vec<usize>,
+    spent: f64,
+    emit: &mut dyn FnMut(&[usize]) -> bool,
+) -> bool {
+    let line = picks.len();
+    if line == per_line.len() {
+        return emit(picks);
+    }
+    for (k, &(extra, _)) in per_line[line].iter().enumerate() {
+        if spent + extra > room + 1e-9 {
+            break;
+        }
+        picks.push(k);
+        let more = combine(per_line, room, picks, spent + extra, emit);
+        picks.pop();
+        if !more {
+            return false;
+        }
+    }
+    true
 }
 
 /// The shipments of a multi-node best response: each line's units from the set's
@@ -243,9 +468,21 @@ struct NodeSetSearch<'a> {
     best_set: Option<Vec<usize>>,
     /// Lowest bound of the branches left unexplored when the budget ran out.
     open: f64,
+    /// Listing mode: every set costing at most this is collected in `within`
+    /// (instead of searching for the best one).
+    ceiling: Option<f64>,
+    within: Vec<(Vec<usize>, f64)>,
 }
 
 impl NodeSetSearch<'_> {
+    /// Whether a branch whose sets all cost at least `lower` can be skipped.
+    fn cut(&self, lower: f64) -> bool {
+        match self.ceiling {
+            Some(ceiling) => lower > ceiling,
+            None => lower >= self.best,
+        }
+    }
+
     /// What each candidate node would add to the saving of the chosen set, indexed
     /// by position.
     fn gains(&self) -> Vec<f64> {
@@ -351,12 +588,12 @@ impl NodeSetSearch<'_> {
             paid - got
         };
         for (i, &(f, m)) in items.iter().enumerate() {
-            if f >= m {
+            if f >= m && self.ceiling.is_none() {
                 continue; // never pays for itself below this set
             }
             let with = cost + f - m;
             let below = knapsack(i + 1, (cap - m).max(0.0));
-            if with + below >= self.best {
+            if self.cut(with + below) {
                 continue;
             }
             if self.evaluated >= SEARCH_BUDGET {
@@ -366,12 +603,14 @@ impl NodeSetSearch<'_> {
             self.evaluated += 1;
             let p = self.nodes[from + i];
             self.chosen.push(p);
-            if with < self.best {
+            if self.ceiling.is_some_and(|c| with <= c) {
+                self.within.push((self.chosen.clone(), with));
+            } else if self.ceiling.is_none() && with < self.best {
                 self.best = with;
                 self.best_set = Some(self.chosen.clone());
             }
             self.in_set[p] = true;
-            let finished = with + below >= self.best || self.visit(from + i + 1, with);
+            let finished = self.cut(with + below) || self.visit(from + i + 1, with);
             self.in_set[p] = false;
             self.chosen.pop();
             if !finished {
@@ -424,6 +663,8 @@ fn best_best_response(
         best: best_single,
         best_set: None,
         open: f64::INFINITY,
+        ceiling: None,
+        within: Vec::new(),
     };
     search.visit(0, -split);
     (search.best.min(search.open), search.best_set)

@@ -189,7 +189,7 @@ fn sub_mip(
         .map(|&(g, j)| f64::from(u8::from(choice[group[g]] == Some(j))))
         .collect();
     let sub_deadline = deadline.min(Instant::now() + SUB_MIP_LIMIT);
-    let run = run_guarded(p, Some(start), &quiet(opts), sub_deadline)?;
+    let run = run_guarded(p, Some(start), 0.0, true, &quiet(opts), sub_deadline)?;
     let mut out: Vec<Option<usize>> = vec![None; group.len()];
     for (&(g, j), &x) in columns.iter().zip(&run.columns) {
         if x > 0.5 {

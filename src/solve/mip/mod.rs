@@ -28,6 +28,7 @@ mod model;
 mod options;
 mod primal;
 
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use serde_json::json;
@@ -71,8 +72,20 @@ const CG_SHARE: f64 = 0.7;
 const FULL_MIP_ORDERS: usize = 3000;
 /// LP value at which an option counts as decided.
 const DECIDED: f64 = 0.99;
-/// Options per order added to the MIP by reduced-cost selection, at most.
-const MIP_EXTRA_PER_ORDER: usize = 8;
+/// MIP passes at most: the first over the LP master's columns (windows that fix
+/// orders stop there), then one per reduced-cost room.
+const MIP_PASSES: usize = 3;
+/// The first reduced-cost room, as a share of the bound (the integrality gaps of
+/// generated windows measure about 0.04%), and at least [`ROOM_MIN`].
+const ROOM_SHARE: f64 = 5e-4;
+/// The least first reduced-cost room.
+const ROOM_MIN: f64 = 1.0;
+/// Most options per order, on average, in a reduced-cost MIP (the room shrinks to
+/// fit).
+const ROOM_COLUMNS_PER_ORDER: usize = 10;
+/// Most option shapes per order listed by reduced-cost enumeration; an order with
+/// more keeps only its cheapest known options (and the plan gets no proof from it).
+const SHAPES_PER_ORDER: usize = 2000;
 /// Reduced cost below which an option improves the master.
 const RC_EPS: f64 = 1e-6;
 
@@ -161,17 +174,19 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     let target = incumbent.objective - total_penalty;
     let mut prices = zero_prices.clone();
     let mut lower_bound: Option<f64> = None;
+    // The prices of the best bound so far, with its value and each order's minimum.
+    let mut best_bound: Option<(f64, Prices, Vec<f64>)> = None;
     let (mut scale, mut slices, mut steps) = (1.0, 0, 0);
     let (mut ascent_seconds, mut bound_seconds) = (0.0, 0.0);
     loop {
         let t = Instant::now();
-        let Some((lb, responses)) =
-            bound::lagrangian_bound(net, &prices, opts.threads as usize, cg_deadline)
+        let Some(bound) = bound::lagrangian_bound(net, &prices, opts.threads as usize, cg_deadline)
         else {
             break;
         };
         bound_seconds += t.elapsed().as_secs_f64();
-        let lb = total_penalty + lb;
+        let lb = total_penalty + bound.value;
+        let responses = keep_best_bound(&mut best_bound, lb, &prices, bound);
         if slices == 0 {
             stats["unpriced_bound"] = json!(lb);
             stats["unpriced_bound_seconds"] = json!(t.elapsed().as_secs_f64());
@@ -252,19 +267,27 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         let ids: Vec<usize> = (0..options.len()).filter(|&j| included[j]).collect();
         let master = build_model(net.order_count(), rows.clone(), &options, &ids);
         let t = Instant::now();
-        let Some(lp) = run_guarded(master.problem(false), None, opts, cg_deadline) else {
+        let Some(lp) = run_guarded(
+            master.problem(false),
+            None,
+            total_penalty,
+            true,
+            opts,
+            cg_deadline,
+        ) else {
             break;
         };
         lp_seconds += t.elapsed().as_secs_f64();
         let t = Instant::now();
         let Some(row_duals) = lp.row_duals else { break };
         let duals = master.duals(&row_duals);
-        let Some((lb, responses)) =
+        let Some(bound) =
             bound::lagrangian_bound(net, &duals.prices, opts.threads as usize, cg_deadline)
         else {
             break;
         };
-        let lb = total_penalty + lb;
+        let lb = total_penalty + bound.value;
+        let responses = keep_best_bound(&mut best_bound, lb, &duals.prices, bound);
         lower_bound = Some(lower_bound.map_or(lb, |b: f64| b.max(lb)));
         stats["lp_objective"] = json!(total_penalty + lp.objective);
         let new = add_responses(net, &responses, &mut options, &mut by_order, &|o| {
@@ -361,39 +384,89 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     }
     stats["fixed_orders"] = json!(fixed.iter().filter(|&&f| f).count());
     let mut mip_finished = false;
-    for pass in 0..2 {
+    // Windows without fixed orders go on with MIPs over every option within a
+    // reduced-cost room of the bound.
+    let by_room = net.order_count() <= FULL_MIP_ORDERS && best_bound.is_some();
+    // When reduced-cost enumeration listed every option within the room: the bound
+    // plus the room, below which every plan is in the MIP.
+    let mut room_cap: Option<f64> = None;
+    // The room of the last reduced-cost MIP (infinite when the budget cut it).
+    let mut last_room = 0.0;
+    for pass in 0..MIP_PASSES {
         if large && last_lp.is_none() {
             // No LP solved in time: a MIP over the whole window will not finish
             // either; neighbourhood search below uses the time instead.
             stats["mip0_status"] = json!("skipped: no LP master solved");
             break;
         }
-        if pass == 1 && net.order_count() > FULL_MIP_ORDERS {
+        if pass > 0 && !by_room {
             // Windows with fixed orders: ejection chains over every order (below) do
             // more with the time than a second MIP over the free ones.
             break;
         }
-        if pass == 1 {
-            // A second MIP with more columns, while time is left and the gap is open.
+        if let Some((bound_value, bound_prices, minima)) =
+            best_bound.as_ref().filter(|_| by_room && pass > 0)
+        {
             let closed = lower_bound.is_some_and(|lb| {
                 (best_plan.objective - lb) / best_plan.objective.abs().max(1e-9) <= opts.gap
             });
-            let Some((_, duals, _)) = &last_lp else {
-                break;
-            };
             if closed || Instant::now() + model::FINISH_MARGIN >= deadline {
                 break;
             }
-            add_by_reduced_cost(
-                duals,
-                &options,
-                &by_order,
-                &fixed,
-                best_plan.objective - lower_bound.unwrap_or(f64::NEG_INFINITY),
+            // First a room the size of the usual integrality gap; then, if the plan
+            // found lies above it, the whole room up to that plan.
+            let gap_room = best_plan.objective - bound_value;
+            let room = if pass == 1 {
+                gap_room.min((ROOM_SHARE * bound_value.abs()).max(ROOM_MIN))
+            } else {
+                gap_room
+            };
+            if pass > 1 && room <= last_room * (1.0 + 1e-9) {
+                // The same list again (or one the budget cuts back to it) would
+                // give the same MIP.
+                break;
+            }
+            let t = Instant::now();
+            let known = options.len();
+            // Only options within the room can be part of a cheaper plan; the start
+            // plan's are kept too (below).
+            included.iter_mut().for_each(|b| *b = false);
+            let listed = add_within_room(
+                net,
+                bound_prices,
+                minima,
+                room,
+                ROOM_COLUMNS_PER_ORDER * net.order_count(),
+                &mut options,
+                &mut by_order,
                 &mut included,
+                deadline,
             );
+            let Some((complete, listed_room)) = listed else {
+                break;
+            };
+            // A room the budget cut back stays the largest the budget holds.
+            last_room = if listed_room < room {
+                f64::INFINITY
+            } else {
+                room
+            };
+            let room = listed_room;
+            room_cap = complete.then_some(bound_value + room);
+            stats[format!("mip{pass}_room")] = json!(room);
+            stats[format!("mip{pass}_room_complete")] = json!(complete);
+            stats[format!("mip{pass}_room_added")] = json!(options.len() - known);
+            stats[format!("mip{pass}_room_seconds")] = json!(t.elapsed().as_secs_f64());
+            rows = binding_rows(net, &options, &by_order);
+            let dropped = drop_dominated(&rows, &options, &by_order, &mut included);
+            stats[format!("mip{pass}_room_dominated")] = json!(dropped);
         }
         let start_by_order = group_by_order(net, &best_allocs);
+        for (j, o) in options.iter().enumerate() {
+            if !o.shipments.is_empty() && o.shipments == start_by_order[o.order] {
+                included[j] = true;
+            }
+        }
         let ids: Vec<usize> = (0..options.len())
             .filter(|&j| included[j] && !fixed[options[j].order])
             .collect();
@@ -407,7 +480,18 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             })
             .collect();
         stats[format!("mip{pass}_columns")] = json!(ids.len());
-        let Some(run) = run_guarded(master.problem(true), Some(start), opts, deadline) else {
+        let t = Instant::now();
+        let presolve = !by_room;
+        let run = run_guarded(
+            master.problem(true),
+            Some(start),
+            total_penalty,
+            presolve,
+            opts,
+            deadline,
+        );
+        stats[format!("mip{pass}_seconds")] = json!(t.elapsed().as_secs_f64());
+        let Some(run) = run else {
             stats[format!("mip{pass}_status")] = json!("no plan within the time budget");
             break;
         };
@@ -430,10 +514,17 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             best_allocs = chosen;
         }
         // With every option of every order in the master, the MIP's own bound holds
-        // for the whole problem.
-        if complete && ids.len() == options.len() && run.dual_bound.is_finite() {
-            let restricted = total_penalty + run.dual_bound;
-            lower_bound = Some(lower_bound.map_or(restricted, |b| b.max(restricted)));
+        // for the whole problem. With every option within the reduced-cost room,
+        // every plan cheaper than the room's cap is in the master: the bound is the
+        // least of the MIP's bound and the cap.
+        let restricted = total_penalty + run.dual_bound;
+        let proved = if complete && ids.len() == options.len() {
+            Some(restricted)
+        } else {
+            room_cap.map(|cap| restricted.min(cap))
+        };
+        if let Some(lb) = proved.filter(|lb| lb.is_finite()) {
+            lower_bound = Some(lower_bound.map_or(lb, |b| b.max(lb)));
         }
     }
     lap("mip", &mut stats);
@@ -594,6 +685,78 @@ fn choice_of(
         .collect()
 }
 
+/// Takes out of the MIP (`included`) each option that another included option of
+/// its order dominates: costs no more and uses no more of any row in `rows` (the
+/// other resources cannot bind whatever the orders choose). Swapping a dominated
+/// option for its dominator keeps any plan feasible and no dearer, so the MIP's
+/// optimum is unchanged. Returns how many were taken out.
+fn drop_dominated(
+    rows: &[(options::Resource, f64)],
+    options: &[FulfillmentOption],
+    by_order: &[Vec<usize>],
+    included: &mut [bool],
+) -> usize {
+    let row_index: HashMap<options::Resource, usize> =
+        rows.iter().enumerate().map(|(i, &(r, _))| (r, i)).collect();
+    let mut dropped = 0;
+    for ids in by_order {
+        // (cost, usage of the rows as (row, amount) sorted by row, option)
+        type Candidate = (f64, Vec<(usize, f64)>, usize);
+        let mut candidates: Vec<Candidate> = ids
+            .iter()
+            .filter(|&&j| included[j])
+            .map(|&j| {
+                let mut usage: Vec<(usize, f64)> = options[j]
+                    .usage()
+                    .into_iter()
+                    .filter_map(|(r, q)| row_index.get(&r).map(|&i| (i, q)))
+                    .collect();
+                usage.sort_by_key(|u| u.0);
+                (options[j].saving_cost, usage, j)
+            })
+            .collect();
+        if candidates.len() < 2 {
+            continue;
+        }
+        candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.len().cmp(&b.1.len())));
+        let mut kept: Vec<usize> = Vec::new();
+        for (k, (_, usage, j)) in candidates.iter().enumerate() {
+            let dominated = kept.iter().any(|&d| uses_no_more(&candidates[d].1, usage));
+            if dominated {
+                included[*j] = false;
+                dropped += 1;
+            } else {
+                kept.push(k);
+            }
+        }
+    }
+    dropped
+}
+
+/// Whether sparse usage `a` (sorted by row) is at most `b` on every row.
+fn uses_no_more(a: &[(usize, f64)], b: &[(usize, f64)]) -> bool {
+    let mut rest = b.iter();
+    a.iter().all(|&(row, q)| {
+        rest.by_ref()
+            .find(|&&(r, _)| r >= row)
+            .is_some_and(|&(r, qb)| r == row && q <= qb)
+    })
+}
+
+/// Keeps `bound` (worth `lb` with the unfilled penalties) when it beats the best so
+/// far; returns its best responses.
+fn keep_best_bound(
+    best: &mut Option<(f64, Prices, Vec<f64>)>,
+    lb: f64,
+    prices: &Prices,
+    bound: bound::Bound,
+) -> Vec<bound::Response> {
+    if best.as_ref().is_none_or(|b| lb > b.0) {
+        *best = Some((lb, prices.clone(), bound.minima));
+    }
+    bound.responses
+}
+
 /// Option indices of each order, cheapest first.
 fn options_by_order(net: &Network, options: &[FulfillmentOption]) -> Vec<Vec<usize>> {
     let mut by_order: Vec<Vec<usize>> = vec![Vec::new(); net.order_count()];
@@ -627,49 +790,15 @@ fn add_responses(
 ) -> Vec<usize> {
     let mut appended = Vec::new();
     for (order, response) in responses.iter().enumerate() {
-        if response.is_empty() {
-            continue;
-        }
-        let shipments: Option<Vec<Allocation>> = response
-            .iter()
-            .map(|(node, lines)| {
-                (
-                    node,
-                    lines
-                        .iter()
-                        .copied()
-                        .filter(|&(_, q)| q > 0)
-                        .collect::<Vec<_>>(),
-                )
-            })
-            .filter(|(_, lines)| !lines.is_empty())
-            .map(|(node, lines)| {
-                let zone = net.lane(order, *node).zone;
-                let units: u32 = lines.iter().map(|&(_, q)| q).sum();
-                let weight = net.weight(lines.iter().copied());
-                net.best_service(order, *node, zone, units, weight)
-                    .map(|(service, _)| Allocation {
-                        order,
-                        node: *node,
-                        service,
-                        lines,
-                    })
-            })
-            .collect();
-        let Some(shipments) = shipments.filter(|s| !s.is_empty()) else {
+        let Some(option) = real_option(net, order, response) else {
             continue;
         };
         if by_order[order]
             .iter()
-            .any(|&j| options[j].shipments == shipments)
+            .any(|&j| options[j].shipments == option.shipments)
         {
             continue;
         }
-        let option = FulfillmentOption {
-            order,
-            saving_cost: options::option_cost(net, order, &shipments),
-            shipments,
-        };
         if option.saving_cost < 0.0 && accept(&option) {
             by_order[order].push(options.len());
             appended.push(options.len());
@@ -677,6 +806,131 @@ fn add_responses(
         }
     }
     appended
+}
+
+/// The real option of a shape (each shipment with its cheapest allowed service,
+/// priced exactly), if every shipment has a service.
+fn real_option(net: &Network, order: usize, shape: &bound::Response) -> Option<FulfillmentOption> {
+    let shipments: Option<Vec<Allocation>> = shape
+        .iter()
+        .map(|(node, lines)| {
+            (
+                *node,
+                lines
+                    .iter()
+                    .copied()
+                    .filter(|&(_, q)| q > 0)
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .filter(|(_, lines)| !lines.is_empty())
+        .map(|(node, lines)| {
+            let zone = net.lane(order, node).zone;
+            let units: u32 = lines.iter().map(|&(_, q)| q).sum();
+            let weight = net.weight(lines.iter().copied());
+            net.best_service(order, node, zone, units, weight)
+                .map(|(service, _)| Allocation {
+                    order,
+                    node,
+                    service,
+                    lines,
+                })
+        })
+        .collect();
+    let shipments = shipments.filter(|s| !s.is_empty())?;
+    Some(FulfillmentOption {
+        order,
+        saving_cost: options::option_cost(net, order, &shipments),
+        shipments,
+    })
+}
+
+/// Reduced-cost enumeration. With prices `π` whose bound is `L`, any plan costs at
+/// least `L + Σ_o (rc_o − min_o)` (`rc_o` the reduced cost of order `o`'s option,
+/// `min_o` its relaxed minimum), so a plan cheaper than `L + room` uses only
+/// options with `rc ≤ min_o + room`. Adds those to `options` and the MIP
+/// (`included`), at most `budget` of them: past it the room shrinks to what the
+/// budget holds. Returns, when the deadline allows, whether the list is complete
+/// for every order (else some orders had too many and got the cheapest known ones)
+/// and the room it is complete for.
+#[allow(clippy::too_many_arguments)]
+fn add_within_room(
+    net: &Network,
+    prices: &Prices,
+    minima: &[f64],
+    room: f64,
+    budget: usize,
+    options: &mut Vec<FulfillmentOption>,
+    by_order: &mut [Vec<usize>],
+    included: &mut Vec<bool>,
+    deadline: Instant,
+) -> Option<(bool, f64)> {
+    // Options are the same when their shipments are, in any order.
+    let key = |o: &FulfillmentOption| -> Vec<Allocation> {
+        let mut k = o.shipments.clone();
+        k.sort_by_key(|a| a.node);
+        k
+    };
+    let mut complete = true;
+    // Options within the room with their excess over their order's minimum: known
+    // ones by index, new ones whole.
+    let mut known_within: Vec<(f64, usize)> = Vec::new();
+    let mut new_within: Vec<(f64, FulfillmentOption)> = Vec::new();
+    for order in 0..net.order_count() {
+        if order % 64 == 0 && Instant::now() >= deadline {
+            return None;
+        }
+        let ceiling = minima[order] + room + RC_EPS;
+        let excess = |o: &FulfillmentOption| {
+            (o.saving_cost < 0.0)
+                .then(|| prices.reduced_cost(o, 0.0) - minima[order])
+                .filter(|&e| e <= room + RC_EPS)
+        };
+        for &j in &by_order[order] {
+            if let Some(e) = excess(&options[j]) {
+                known_within.push((e, j));
+            }
+        }
+        let Some(shapes) = bound::shapes_within(net, prices, order, ceiling, SHAPES_PER_ORDER)
+        else {
+            complete = false;
+            continue;
+        };
+        let known: HashSet<Vec<Allocation>> =
+            by_order[order].iter().map(|&j| key(&options[j])).collect();
+        for shape in &shapes {
+            let Some(option) = real_option(net, order, shape) else {
+                continue;
+            };
+            if let Some(e) = excess(&option)
+                && !known.contains(&key(&option))
+            {
+                new_within.push((e, option));
+            }
+        }
+    }
+    // Past the budget, the room shrinks to the largest excess that fits it.
+    let mut room = room;
+    if known_within.len() + new_within.len() > budget {
+        let mut all: Vec<f64> = known_within
+            .iter()
+            .map(|c| c.0)
+            .chain(new_within.iter().map(|c| c.0))
+            .collect();
+        all.sort_by(f64::total_cmp);
+        room = all[budget] - RC_EPS;
+    }
+    for (e, j) in known_within {
+        included[j] |= e <= room;
+    }
+    for (e, option) in new_within {
+        if e <= room {
+            by_order[option.order].push(options.len());
+            options.push(option);
+            included.push(true);
+        }
+    }
+    Some((complete, room))
 }
 
 /// Adds to the master the options with negative reduced cost (the most negative
@@ -743,34 +997,6 @@ fn round_lp(
     out
 }
 
-/// Reduced-cost selection: an option whose reduced cost exceeds `room` (the gap
-/// between the best plan and the bound) cannot be part of a better plan; the cheaper
-/// ones of each free order join the MIP, a few per order.
-fn add_by_reduced_cost(
-    duals: &Duals,
-    options: &[FulfillmentOption],
-    by_order: &[Vec<usize>],
-    fixed: &[bool],
-    room: f64,
-    included: &mut [bool],
-) {
-    for (o, ids) in by_order.iter().enumerate() {
-        if fixed[o] {
-            continue;
-        }
-        let mut cheap: Vec<(f64, usize)> = ids
-            .iter()
-            .filter(|&&j| !included[j])
-            .map(|&j| (duals.reduced_cost(&options[j]), j))
-            .filter(|&(rc, _)| rc <= room)
-            .collect();
-        cheap.sort_by(|a, b| a.0.total_cmp(&b.0));
-        for &(_, j) in cheap.iter().take(MIP_EXTRA_PER_ORDER) {
-            included[j] = true;
-        }
-    }
-}
-
 /// The most valuable binding resources by the last LP master's duals: what one more
 /// unit of stock at a node, or one more shipment or unit of node capacity, would save
 /// in the LP relaxation (an estimate for the integer plan). Highest first, at most 25.
@@ -799,4 +1025,164 @@ fn shadow_prices(net: &Network, p: &Prices) -> serde_json::Value {
             .map(|(_, v)| v)
             .collect::<Vec<_>>()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{GenParams, generate};
+    use options::Resource;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use std::collections::HashSet;
+
+    /// Every option of an order by brute force: each set of usable nodes within
+    /// `max_shipments`, each way to spread each line's units over it (within stock),
+    /// every node shipping something, each shipment with its cheapest service.
+    fn every_option(net: &Network, order: usize) -> Vec<FulfillmentOption> {
+        let lines = &net.lines[order];
+        let o = net.order(order);
+        let nodes: Vec<usize> = (0..net.node_count()).collect();
+        let mut out = Vec::new();
+        for mask in 1u32..(1 << nodes.len()) {
+            let set: Vec<usize> = nodes
+                .iter()
+                .copied()
+                .filter(|&n| mask & (1 << n) != 0)
+                .collect();
+            if set.len() as u32 > o.max_shipments.unwrap_or(u32::MAX) {
+                continue;
+            }
+            // Odometer over (line, node) unit counts.
+            let cells: Vec<(usize, usize)> = (0..lines.len())
+                .flat_map(|i| set.iter().map(move |&n| (i, n)))
+                .collect();
+            let mut counts = vec![0u32; cells.len()];
+            loop {
+                let fits = (0..lines.len()).all(|i| {
+                    cells
+                        .iter()
+                        .zip(&counts)
+                        .filter(|((l, _), _)| *l == i)
+                        .map(|(_, &c)| c)
+                        .sum::<u32>()
+                        <= lines[i].1
+                });
+                if fits {
+                    let shape: bound::Response = set
+                        .iter()
+                        .map(|&n| {
+                            let shipped: Vec<(usize, u32)> = cells
+                                .iter()
+                                .zip(&counts)
+                                .filter(|((_, m), c)| *m == n && **c > 0)
+                                .map(|((l, _), &c)| (lines[*l].0, c))
+                                .collect();
+                            (n, shipped)
+                        })
+                        .collect();
+                    let whole = shape.len() == 1
+                        && shape[0].1.iter().map(|l| l.1).sum::<u32>()
+                            == lines.iter().map(|l| l.1).sum::<u32>();
+                    if shape.iter().all(|(_, l)| !l.is_empty())
+                        && (!o.ship_complete || whole)
+                        && let Some(option) = real_option(net, order, &shape)
+                    {
+                        out.push(option);
+                    }
+                }
+                // Next count vector within stock.
+                let mut k = 0;
+                while k < cells.len() {
+                    let (l, n) = cells[k];
+                    if counts[k] < net.available(n, lines[l].0).min(lines[l].1) {
+                        counts[k] += 1;
+                        break;
+                    }
+                    counts[k] = 0;
+                    k += 1;
+                }
+                if k == cells.len() {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn reduced_cost_enumeration_lists_every_option_within_the_ceiling() {
+        let instance = generate(&GenParams {
+            orders: 80,
+            nodes: 5,
+            skus: 6,
+            seed: 3,
+            min_lines: 1,
+            late_penalty_per_day: Some(3.0),
+            pickup_share: 0.1,
+            ..GenParams::default()
+        });
+        let net = Network::new(&instance);
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let mut rows = Vec::new();
+        for n in 0..net.node_count() {
+            for s in 0..instance.skus.len() {
+                rows.push((Resource::Stock(n, s), 3.0));
+            }
+            rows.push((Resource::Shipments(n), 10.0));
+            rows.push((Resource::Units(n), 20.0));
+        }
+        let mut prices = Prices::zero(&rows);
+        for v in &mut prices.values {
+            if rng.gen_bool(0.5) {
+                *v = rng.gen_range(0.0..8.0);
+            }
+        }
+        let far = Instant::now() + std::time::Duration::from_secs(3600);
+        let minima = bound::lagrangian_bound(&net, &prices, 1, far)
+            .expect("no deadline")
+            .minima;
+        let (mut checked, mut multi) = (0, 0);
+        for (order, &minimum) in minima.iter().enumerate() {
+            let all = every_option(&net, order);
+            let rc = |o: &FulfillmentOption| prices.reduced_cost(o, 0.0);
+            for o in &all {
+                assert!(
+                    rc(o) >= minimum - 1e-9,
+                    "order {order}: the bound is not below an option"
+                );
+            }
+            for room in [0.5, 4.0, 15.0] {
+                let ceiling = minimum + room;
+                let shapes = bound::shapes_within(&net, &prices, order, ceiling, usize::MAX)
+                    .expect("no limit");
+                let sorted = |o: &FulfillmentOption| {
+                    let mut k = o.shipments.clone();
+                    k.sort_by_key(|a| a.node);
+                    k
+                };
+                let listed: HashSet<Vec<Allocation>> = shapes
+                    .iter()
+                    .filter_map(|s| real_option(&net, order, s))
+                    .map(|o| sorted(&o))
+                    .collect();
+                for o in all
+                    .iter()
+                    .filter(|o| o.saving_cost < 0.0 && rc(o) <= ceiling)
+                {
+                    assert!(
+                        listed.contains(&sorted(o)),
+                        "order {order}, room {room}: {o:?} missing"
+                    );
+                    checked += 1;
+                    multi += usize::from(o.shipments.len() > 1);
+                }
+            }
+        }
+        // The instance must exercise the enumeration, splits included.
+        assert!(
+            checked > 200 && multi > 20,
+            "{checked} options checked, {multi} split"
+        );
+    }
 }

@@ -235,9 +235,16 @@ pub(super) struct HighsRun {
 /// Runs HiGHS on a worker thread (a `highs::Model` is built, solved and dropped
 /// there), with HiGHS's time limit set to the time left and our own deadline as a
 /// guard: if HiGHS overruns, the run is abandoned and `None` returned.
+///
+/// `offset` is a constant HiGHS adds to the objective while it runs (so that its
+/// relative gap is measured on the plan's cost, not on the savings); the values
+/// returned leave it out again. `presolve` off saves its time on masters whose
+/// columns are already few and useful (measured on the reduced-cost MIPs).
 pub(super) fn run_guarded(
     problem: ColProblem,
     start: Option<Vec<f64>>,
+    offset: f64,
+    presolve: bool,
     opts: &SolveOptions,
     deadline: Instant,
 ) -> Option<HighsRun> {
@@ -277,6 +284,11 @@ pub(super) fn run_guarded(
                 // is a valid NUL-terminated string for the duration of the call.
                 unsafe { highs_sys::Highs_writeModel(model.as_mut_ptr(), c_path.as_ptr()) };
             }
+            // SAFETY: the pointer is the live model owned by this thread.
+            unsafe { highs_sys::Highs_changeObjectiveOffset(model.as_mut_ptr(), offset) };
+            if !presolve {
+                let _ = model.try_set_option("presolve", "off");
+            }
             if let Some(s) = &start {
                 let _ = model.try_set_solution(Some(s), None, None, None);
             }
@@ -295,13 +307,13 @@ pub(super) fn run_guarded(
             let sol = solved.get_solution();
             let run = HighsRun {
                 status,
-                objective: solved.objective_value(),
+                objective: solved.objective_value() - offset,
                 columns: sol.columns().to_vec(),
                 row_duals: (!is_mip && status == HighsModelStatus::Optimal)
                     .then(|| sol.dual_rows().to_vec()),
                 dual_bound: solved
                     .double_info_value(c"mip_dual_bound")
-                    .unwrap_or(f64::NEG_INFINITY),
+                    .map_or(f64::NEG_INFINITY, |b| b - offset),
                 gap: solved
                     .double_info_value(c"mip_gap")
                     .unwrap_or(f64::INFINITY),
