@@ -84,6 +84,25 @@ struct NodeTerm {
     units: Vec<(f64, u32)>,
 }
 
+impl NodeTerm {
+    /// The relaxed reduced cost of shipping every unit of `lines` from this node, if
+    /// it holds them all.
+    fn whole_cost(&self, lines: &[(usize, u32)]) -> Option<f64> {
+        let holds_all = lines
+            .iter()
+            .zip(&self.units)
+            .all(|(&(_, q), &(_, avail))| avail == q);
+        holds_all.then(|| {
+            self.fixed
+                + lines
+                    .iter()
+                    .zip(&self.units)
+                    .map(|(&(_, q), &(a, _))| a * f64::from(q))
+                    .sum::<f64>()
+        })
+    }
+}
+
 /// The nodes able to ship part of an order (pickup: only its pickup node), with
 /// their relaxed reduced costs at `prices`.
 fn node_terms(net: &Network, prices: &Prices, order: usize) -> Vec<NodeTerm> {
@@ -163,21 +182,11 @@ fn order_best_response(net: &Network, prices: &Prices, order: usize) -> (f64, Re
     for term in &terms {
         if o.ship_complete {
             // All units or nothing: only nodes holding every unit count.
-            if lines
-                .iter()
-                .zip(&term.units)
-                .all(|(&(_, q), &(_, avail))| avail == q)
+            if let Some(full) = term.whole_cost(lines)
+                && full < best_single
             {
-                let full = term.fixed
-                    + lines
-                        .iter()
-                        .zip(&term.units)
-                        .map(|(&(_, q), &(a, _))| a * f64::from(q))
-                        .sum::<f64>();
-                if full < best_single {
-                    best_single = full;
-                    best_single_response = vec![(term.node, lines.clone())];
-                }
+                best_single = full;
+                best_single_response = vec![(term.node, lines.clone())];
             }
             continue;
         }
@@ -230,17 +239,7 @@ pub(super) fn shapes_within(
     let mut shapes = Vec::new();
     if o.ship_complete {
         for term in &terms {
-            let whole = lines
-                .iter()
-                .zip(&term.units)
-                .all(|(&(_, q), &(_, avail))| avail == q);
-            let cost = term.fixed
-                + lines
-                    .iter()
-                    .zip(&term.units)
-                    .map(|(&(_, q), &(a, _))| a * f64::from(q))
-                    .sum::<f64>();
-            if whole && cost <= ceiling {
+            if term.whole_cost(lines).is_some_and(|c| c <= ceiling) {
                 shapes.push(vec![(term.node, lines.clone())]);
             }
         }
