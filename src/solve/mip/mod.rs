@@ -58,6 +58,11 @@ const ASCENT_SHARE_LARGE: f64 = 0.25;
 /// each order's cheapest option only (a larger one does not solve in time), and
 /// the few rounds that fit leave the LP far from converged.
 const HUGE_ORDERS: usize = 30_000;
+/// The ascent stops after this many slices in a row that raise the bound by less
+/// than [`ASCENT_STALL`] of it (column generation takes over from there).
+const ASCENT_STALLED_SLICES: usize = 3;
+/// Relative bound rise below which an ascent slice counts as stalled.
+const ASCENT_STALL: f64 = 1e-5;
 /// Subgradient steps between two global bounds.
 const ASCENT_STEPS: usize = 300;
 /// Options per order added by one pricing round, at most.
@@ -178,6 +183,8 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     // The prices of the best bound so far, with its value and each order's minimum.
     let mut best_bound: Option<(f64, Prices, Vec<f64>)> = None;
     let (mut scale, mut slices, mut steps) = (1.0, 0, 0);
+    // Slices in a row whose bound did not beat the best by ASCENT_STALL.
+    let mut stalled = 0;
     let (mut ascent_seconds, mut bound_seconds) = (0.0, 0.0);
     loop {
         let t = Instant::now();
@@ -187,6 +194,12 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         };
         bound_seconds += t.elapsed().as_secs_f64();
         let lb = total_penalty + bound.value;
+        let before = lower_bound.unwrap_or(f64::NEG_INFINITY);
+        stalled = if lb > before + ASCENT_STALL * lb.abs().max(1.0) {
+            0
+        } else {
+            stalled + 1
+        };
         let responses = keep_best_bound(&mut best_bound, lb, &prices, bound);
         if slices == 0 {
             stats["unpriced_bound"] = json!(lb);
@@ -200,7 +213,10 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         for &j in &new {
             pool.push(j, &options[j], &zero_prices);
         }
-        if Instant::now() >= ascent_deadline || (new.is_empty() && scale < lagrange::MIN_SCALE) {
+        if Instant::now() >= ascent_deadline
+            || (new.is_empty() && scale < lagrange::MIN_SCALE)
+            || stalled >= ASCENT_STALLED_SLICES
+        {
             break;
         }
         let t = Instant::now();
