@@ -66,7 +66,7 @@ const ASCENT_SHARE_WITHOUT_LP: f64 = 0.4;
 /// the few rounds that fit leave the LP far from converged.
 const HUGE_ORDERS: usize = 30_000;
 /// The ascent stops after this many slices in a row that raise the bound by less
-/// than [`ASCENT_STALL`] of it (column generation takes over from there).
+/// than [`ASCENT_STALL`] of it (column generation or local search takes over).
 const ASCENT_STALLED_SLICES: usize = 3;
 /// Relative bound rise below which an ascent slice counts as stalled.
 const ASCENT_STALL: f64 = 1e-5;
