@@ -279,9 +279,11 @@ pub(super) fn shapes_within(
     if !search.visit(0, -split) {
         return None;
     }
+    let mut tries = limit.saturating_mul(FILL_TRIES_PER_SHAPE);
     for (set, cost) in search.within {
         let members: Vec<&NodeTerm> = set.iter().map(|&p| &terms[p]).collect();
-        if !fills_within(&members, lines, ceiling - cost, limit, &mut shapes) {
+        let room = ceiling - cost;
+        if !fills_within(&members, lines, room, limit, &mut tries, &mut shapes) {
             return None;
         }
     }
@@ -290,12 +292,15 @@ pub(super) fn shapes_within(
 
 /// Appends to `shapes` every way to fill an order's lines from `members` (each
 /// shipping at least one unit) whose units cost at most `room` more than the best
-/// fill (each line taking its cheapest saving units); false past `limit` shapes.
+/// fill (each line taking its cheapest saving units); false past `limit` shapes or
+/// once `tries` combinations of the lines have been looked at (those that leave a
+/// member empty are not shapes of this set but still cost work).
 fn fills_within(
     members: &[&NodeTerm],
     lines: &[(usize, u32)],
     room: f64,
     limit: usize,
+    tries: &mut usize,
     shapes: &mut Vec<Response>,
 ) -> bool {
     // Per line: each distribution of its units over the members, with its extra cost
@@ -319,6 +324,10 @@ fn fills_within(
     // Combine the lines within the room; every member must ship something.
     let mut picks: Vec<usize> = Vec::with_capacity(lines.len());
     combine(&per_line, room, &mut picks, 0.0, &mut |picks| {
+        if *tries == 0 {
+            return false;
+        }
+        *tries -= 1;
         let per_node: Response = members
             .iter()
             .enumerate()
@@ -338,6 +347,9 @@ fn fills_within(
         shapes.len() <= limit
     })
 }
+
+/// Line combinations a fill listing may look at per shape it may list.
+const FILL_TRIES_PER_SHAPE: usize = 8;
 
 /// The least cost of up to `qty` units from `offers` (reduced unit cost, units held):
 /// the cheapest saving units.
