@@ -12,12 +12,16 @@
 //! 4. column generation: a restricted master LP (HiGHS interior point) starts from
 //!    each order's cheapest options at the ascent's prices; its duals price every
 //!    option and the ones with negative reduced cost join the master, until none is
-//!    left; every round's duals give a lower bound too; the best one is kept;
+//!    left; every round's duals give a lower bound too; the best one is kept
+//!    (skipped when fewer than `MIN_LP_ROUNDS` rounds fit, and in windows over
+//!    `HUGE_ORDERS` orders);
 //! 5. a price-directed rounding turns the LP into a plan, then HiGHS solves the
 //!    master as a MIP from the best plan so far, on a worker thread guarded by our
-//!    own deadline;
+//!    own deadline; windows of up to `FULL_MIP_ORDERS` orders then solve MIPs over
+//!    every option within a reduced-cost room of the bound, whose own bound then
+//!    holds for the whole problem (`add_within_room`);
 //! 6. local search on the best plan: ejection chains (`primal::eject`), then in
-//!    windows over [`LP_MAX_ORDERS`] orders large-neighbourhood search (`lns.rs`)
+//!    windows over `LP_MAX_ORDERS` orders large-neighbourhood search (`lns.rs`)
 //!    and ejection chains again;
 //! 7. the best plan wins, with its status, bound and statistics.
 
