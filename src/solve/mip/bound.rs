@@ -165,38 +165,59 @@ fn node_terms(net: &Network, prices: &Prices, order: usize) -> Vec<NodeTerm> {
     terms
 }
 
+/// Per line, the units that save (negative reduced cost) at each node term, as
+/// (term position, reduced unit cost, units), cheapest first.
+fn saving_offers(terms: &[NodeTerm], lines: usize) -> Vec<Vec<(usize, f64, u32)>> {
+    let mut offers: Vec<Vec<(usize, f64, u32)>> = vec![Vec::new(); lines];
+    for (p, term) in terms.iter().enumerate() {
+        for (line_offers, &(a, avail)) in offers.iter_mut().zip(&term.units) {
+            if a < 0.0 && avail > 0 {
+                line_offers.push((p, a, avail));
+            }
+        }
+    }
+    for line_offers in &mut offers {
+        line_offers.sort_by(|x, y| x.1.total_cmp(&y.1));
+    }
+    offers
+}
+
+/// The most shipments an order may use among `usable` nodes.
+fn max_shipments(net: &Network, order: usize, usable: usize) -> usize {
+    let total: u32 = net.lines[order].iter().map(|&(_, q)| q).sum();
+    (net.order(order)
+        .max_shipments
+        .unwrap_or(u32::MAX)
+        .min(total) as usize)
+        .min(usable)
+}
+
 /// One order's lowest relaxed reduced cost over all its options (≤ 0: shipping
 /// nothing costs 0) and the shipments of that best response.
 fn order_best_response(net: &Network, prices: &Prices, order: usize) -> (f64, Response) {
-    let o = net.order(order);
     let lines = &net.lines[order];
-    let split = net.instance.costs.split_penalty;
     let terms = node_terms(net, prices, order);
     let mut best_single = 0.0f64; // shipping nothing
     let mut best_single_response: Response = Vec::new();
-    let mut fixed_nodes: Vec<usize> = Vec::new();
-    // Per usable node: its fixed reduced cost; offers name nodes by position here.
-    let mut fixed: Vec<f64> = Vec::new();
-    // Per line: (reduced unit cost < 0, units available) at each node that can ship it.
-    let mut unit_offers: Vec<Vec<(usize, f64, u32)>> = vec![Vec::new(); lines.len()];
-    for term in &terms {
-        if o.ship_complete {
-            // All units or nothing: only nodes holding every unit count.
+    if net.order(order).ship_complete {
+        // All units or nothing: only nodes holding every unit count.
+        for term in &terms {
             if let Some(full) = term.whole_cost(lines)
                 && full < best_single
             {
                 best_single = full;
                 best_single_response = vec![(term.node, lines.clone())];
             }
-            continue;
         }
-        // Single-node best response: ship each unit whose reduced cost is negative.
+        return (best_single, best_single_response);
+    }
+    // Single-node best response: ship each unit whose reduced cost is negative.
+    for term in &terms {
         let mut single = term.fixed;
         let mut shipped = Vec::new();
-        for (i, (&(s, _), &(a, avail))) in lines.iter().zip(&term.units).enumerate() {
+        for (&(s, _), &(a, avail)) in lines.iter().zip(&term.units) {
             if a < 0.0 && avail > 0 {
                 single += a * f64::from(avail);
-                unit_offers[i].push((fixed.len(), a, avail));
                 shipped.push((s, avail));
             }
         }
@@ -204,21 +225,18 @@ fn order_best_response(net: &Network, prices: &Prices, order: usize) -> (f64, Re
             best_single = single;
             best_single_response = vec![(term.node, shipped)];
         }
-        fixed.push(term.fixed);
-        fixed_nodes.push(term.node);
     }
-    let total: u32 = lines.iter().map(|&(_, q)| q).sum();
-    let max_size = (o.max_shipments.unwrap_or(u32::MAX).min(total) as usize).min(fixed.len());
-    let (best, set) = if o.ship_complete || max_size < 2 {
-        (best_single, None)
-    } else {
-        best_best_response(best_single, &fixed, &unit_offers, lines, split, max_size)
-    };
-    let response = match set {
-        None => best_single_response,
-        Some(set) => fill_response(&set, &fixed_nodes, &unit_offers, lines),
-    };
-    (best, response)
+    let max_size = max_shipments(net, order, terms.len());
+    if max_size < 2 {
+        return (best_single, best_single_response);
+    }
+    let fixed: Vec<f64> = terms.iter().map(|t| t.fixed).collect();
+    let offers = saving_offers(&terms, lines.len());
+    let split = net.instance.costs.split_penalty;
+    match best_best_response(best_single, &fixed, &offers, lines, split, max_size) {
+        (best, None) => (best, best_single_response),
+        (best, Some(set)) => (best, fill_response(&set, &terms, &offers, lines)),
+    }
 }
 
 /// Every shape (shipments as node and lines) of one order whose relaxed reduced
@@ -246,19 +264,7 @@ pub(super) fn shapes_within(
         return (shapes.len() <= limit).then_some(shapes);
     }
     let fixed: Vec<f64> = terms.iter().map(|t| t.fixed).collect();
-    // The search's offers: units that save (negative reduced cost), cheapest first.
-    let mut offers: Vec<Vec<(usize, f64, u32)>> = vec![Vec::new(); lines.len()];
-    for (p, term) in terms.iter().enumerate() {
-        for (line_offers, &(a, avail)) in offers.iter_mut().zip(&term.units) {
-            if a < 0.0 && avail > 0 {
-                line_offers.push((p, a, avail));
-            }
-        }
-    }
-    for line_offers in &mut offers {
-        line_offers.sort_by(|x, y| x.1.total_cmp(&y.1));
-    }
-    let total: u32 = lines.iter().map(|&(_, q)| q).sum();
+    let offers = saving_offers(&terms, lines.len());
     let split = net.instance.costs.split_penalty;
     let mut search = NodeSetSearch {
         nodes: (0..terms.len()).collect(),
@@ -266,7 +272,7 @@ pub(super) fn shapes_within(
         split,
         offers: &offers,
         lines,
-        max_size: (o.max_shipments.unwrap_or(u32::MAX).min(total) as usize).min(terms.len()),
+        max_size: max_shipments(net, order, terms.len()),
         in_set: vec![false; terms.len()],
         chosen: Vec::new(),
         evaluated: 0,
@@ -426,16 +432,15 @@ fn combine(
 /// cheapest offers within stock.
 fn fill_response(
     set: &[usize],
-    fixed_nodes: &[usize],
+    terms: &[NodeTerm],
     offers: &[Vec<(usize, f64, u32)>],
     lines: &[(usize, u32)],
 ) -> Response {
     let mut per_node: Vec<(usize, Vec<(usize, u32)>)> =
-        set.iter().map(|&p| (fixed_nodes[p], Vec::new())).collect();
+        set.iter().map(|&p| (terms[p].node, Vec::new())).collect();
     for (line_offers, &(sku, qty)) in offers.iter().zip(lines) {
-        let mut sorted: Vec<&(usize, f64, u32)> =
-            line_offers.iter().filter(|o| set.contains(&o.0)).collect();
-        sorted.sort_by(|x, y| x.1.total_cmp(&y.1));
+        // Offers come cheapest first.
+        let sorted = line_offers.iter().filter(|o| set.contains(&o.0));
         let mut left = qty;
         for o in sorted {
             let take = left.min(o.2);

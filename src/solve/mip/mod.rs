@@ -899,6 +899,14 @@ fn real_option(net: &Network, order: usize, shape: &bound::Response) -> Option<F
     })
 }
 
+/// An option's shipments in node order: options are the same when their shipments
+/// are, in any order.
+fn shipments_key(option: &FulfillmentOption) -> Vec<Allocation> {
+    let mut key = option.shipments.clone();
+    key.sort_by_key(|a| a.node);
+    key
+}
+
 /// Reduced-cost enumeration. With prices `π` whose bound is `L`, any plan costs at
 /// least `L + Σ_o (rc_o − min_o)` (`rc_o` the reduced cost of order `o`'s option,
 /// `min_o` its relaxed minimum), so a plan cheaper than `L + room` uses only
@@ -919,12 +927,6 @@ fn add_within_room(
     included: &mut Vec<bool>,
     deadline: Instant,
 ) -> Option<(bool, f64)> {
-    // Options are the same when their shipments are, in any order.
-    let key = |o: &FulfillmentOption| -> Vec<Allocation> {
-        let mut k = o.shipments.clone();
-        k.sort_by_key(|a| a.node);
-        k
-    };
     let mut complete = true;
     // Options within the room with their excess over their order's minimum: known
     // ones by index, new ones whole.
@@ -950,14 +952,16 @@ fn add_within_room(
             complete = false;
             continue;
         };
-        let known: HashSet<Vec<Allocation>> =
-            by_order[order].iter().map(|&j| key(&options[j])).collect();
+        let known: HashSet<Vec<Allocation>> = by_order[order]
+            .iter()
+            .map(|&j| shipments_key(&options[j]))
+            .collect();
         for shape in &shapes {
             let Some(option) = real_option(net, order, shape) else {
                 continue;
             };
             if let Some(e) = excess(&option)
-                && !known.contains(&key(&option))
+                && !known.contains(&shipments_key(&option))
             {
                 new_within.push((e, option));
             }
@@ -1210,22 +1214,17 @@ mod tests {
                 let ceiling = minimum + room;
                 let shapes = bound::shapes_within(&net, &prices, order, ceiling, usize::MAX)
                     .expect("no limit");
-                let sorted = |o: &FulfillmentOption| {
-                    let mut k = o.shipments.clone();
-                    k.sort_by_key(|a| a.node);
-                    k
-                };
                 let listed: HashSet<Vec<Allocation>> = shapes
                     .iter()
                     .filter_map(|s| real_option(&net, order, s))
-                    .map(|o| sorted(&o))
+                    .map(|o| shipments_key(&o))
                     .collect();
                 for o in all
                     .iter()
                     .filter(|o| o.saving_cost < 0.0 && rc(o) <= ceiling)
                 {
                     assert!(
-                        listed.contains(&sorted(o)),
+                        listed.contains(&shipments_key(o)),
                         "order {order}, room {room}: {o:?} missing"
                     );
                     checked += 1;
