@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use super::model::Prices;
+use super::model::{ArcBlock, ArcNode, Prices};
 use super::options::{Resource, has_capacity};
 use crate::cost::{Network, ServiceChoice};
 
@@ -237,6 +237,30 @@ fn order_best_response(net: &Network, prices: &Prices, order: usize) -> (f64, Re
         (best, None) => (best, best_single_response),
         (best, Some(set)) => (best, fill_response(&set, &terms, &offers, lines)),
     }
+}
+
+/// An order's arc relaxation at zero prices (see [`ArcBlock`]), for a reduced-cost
+/// MIP that cannot list its options; `None` for ship-complete orders (their options,
+/// one per node holding everything, are always listed).
+pub(super) fn arc_block(net: &Network, order: usize) -> Option<ArcBlock> {
+    if net.order(order).ship_complete {
+        return None;
+    }
+    let terms = node_terms(net, &Prices::zero(&[]), order);
+    Some(ArcBlock {
+        order,
+        lines: net.lines[order].clone(),
+        max_shipments: max_shipments(net, order, terms.len()),
+        split: net.instance.costs.split_penalty,
+        nodes: terms
+            .into_iter()
+            .map(|t| ArcNode {
+                node: t.node,
+                fixed: t.fixed,
+                units: t.units,
+            })
+            .collect(),
+    })
 }
 
 /// Every shape (shipments as node and lines) of one order whose relaxed reduced

@@ -28,6 +28,72 @@ pub(super) struct Model {
     pub option_ids: Vec<usize>,
     /// Number of orders (one row each, before the resource rows).
     pub orders: usize,
+    /// Per order, whether it must ship (its row is then `= 1`): in a reduced-cost
+    /// MIP over a room `r`, an order whose shipping nothing exceeds its minimum by
+    /// more than `r` ships in every plan cheaper than the bound plus `r`.
+    pub must_ship: Vec<bool>,
+    /// Orders modelled by their arc relaxation instead of listed options.
+    pub arcs: Vec<ArcBlock>,
+}
+
+/// One order's relaxation as an arc model, for a reduced-cost MIP where its options
+/// within the room are too many to list. Variables: `u` (the order ships), per node
+/// `y` (a shipment from it) and per (line, node) integer units `x`; cost
+/// `Σ (fixed + split)·y − split·u + Σ unit·x`, with `y ≤ u`, `u ≤ Σ y`,
+/// `Σ y ≤ max_shipments`, `x ≤ held·y`, `Σ_n x ≤ qty·u`, and `y`/`x` in the node's
+/// shipment, unit and stock rows. Every real option of the order is a solution that
+/// costs at least as much (the carrier's base and per-weight parts are each taken at
+/// their cheapest allowed rate), so the MIP's bound stays valid.
+pub(super) struct ArcBlock {
+    /// The order.
+    pub order: usize,
+    /// Its lines as (sku, qty).
+    pub lines: Vec<(usize, u32)>,
+    /// The nodes that can ship part of it.
+    pub nodes: Vec<ArcNode>,
+    /// Most shipments it may use.
+    pub max_shipments: usize,
+    /// The window's split penalty.
+    pub split: f64,
+}
+
+/// A node of an [`ArcBlock`].
+pub(super) struct ArcNode {
+    /// The node.
+    pub node: usize,
+    /// Least cost of a shipment from it before its units.
+    pub fixed: f64,
+    /// Per line: least cost of one unit from it (unfilled penalty saved included) and
+    /// the units it holds, at most the line's.
+    pub units: Vec<(f64, u32)>,
+}
+
+impl ArcBlock {
+    /// Resources the block can use, with the most it can use of each.
+    pub(super) fn usage(&self) -> Vec<(Resource, f64)> {
+        let mut out = Vec::new();
+        for n in &self.nodes {
+            out.push((Resource::Shipments(n.node), 1.0));
+            let mut units = 0.0;
+            for (&(sku, _), &(_, held)) in self.lines.iter().zip(&n.units) {
+                if held > 0 {
+                    out.push((Resource::Stock(n.node, sku), f64::from(held)));
+                    units += f64::from(held);
+                }
+            }
+            out.push((Resource::Units(n.node), units));
+        }
+        out
+    }
+
+    /// Number of HiGHS columns: `u`, then per node `y` and its held lines' `x`.
+    fn column_count(&self) -> usize {
+        1 + self
+            .nodes
+            .iter()
+            .map(|n| 1 + n.units.iter().filter(|u| u.1 > 0).count())
+            .sum::<usize>()
+    }
 }
 
 /// Resource rows that can bind: those whose capacity is below the most that all
@@ -37,11 +103,16 @@ pub(super) fn binding_rows(
     options: &[FulfillmentOption],
     by_order: &[Vec<usize>],
 ) -> Vec<(Resource, f64)> {
-    binding_rows_within(options, by_order, |r| match r {
+    binding_rows_within(options, by_order, |r| capacity(net, r))
+}
+
+/// A resource's capacity in the window (`None`: unlimited).
+pub(super) fn capacity(net: &Network, r: Resource) -> Option<f64> {
+    match r {
         Resource::Stock(n, s) => Some(f64::from(net.available(n, s))),
         Resource::Shipments(n) => net.instance.nodes[n].capacity_shipments.map(f64::from),
         Resource::Units(n) => net.instance.nodes[n].capacity_units.map(f64::from),
-    })
+    }
 }
 
 /// Rows that can bind among groups of options (one group per order; each order
@@ -118,6 +189,8 @@ pub(super) fn build_model(
         columns,
         option_ids: included.to_vec(),
         orders,
+        must_ship: Vec::new(),
+        arcs: Vec::new(),
     }
 }
 
@@ -144,7 +217,15 @@ impl Model {
     /// continuous columns.
     pub(super) fn problem(&self, integer: bool) -> ColProblem {
         let mut p = ColProblem::default();
-        let order_rows: Vec<Row> = (0..self.orders).map(|_| p.add_row(..=1.0)).collect();
+        let order_rows: Vec<Row> = (0..self.orders)
+            .map(|o| {
+                if self.must_ship.get(o).copied().unwrap_or(false) {
+                    p.add_row(1.0..=1.0)
+                } else {
+                    p.add_row(..=1.0)
+                }
+            })
+            .collect();
         let resource_rows: Vec<Row> = self.rows.iter().map(|&(_, c)| p.add_row(..=c)).collect();
         for (order, cost, coefs) in &self.columns {
             let factors = std::iter::once((order_rows[*order], 1.0))
@@ -157,7 +238,103 @@ impl Model {
                 p.add_column(*cost, 0.0.., factors);
             }
         }
+        for block in &self.arcs {
+            self.add_arc_block(&mut p, block, order_rows[block.order], &resource_rows);
+        }
         p
+    }
+
+    /// Adds an order's arc relaxation: its linking rows, then its columns in the
+    /// layout [`ArcBlock::column_count`] describes.
+    fn add_arc_block(
+        &self,
+        p: &mut ColProblem,
+        block: &ArcBlock,
+        order_row: Row,
+        resources: &[Row],
+    ) {
+        let row_of = |r: Resource| self.row_index.get(&r).map(|&i| resources[i]);
+        let ships_any = p.add_row(..=0.0); // u − Σ y ≤ 0
+        let count = p.add_row(..=block.max_shipments as f64); // Σ y ≤ max
+        let line_rows: Vec<Row> = block.lines.iter().map(|_| p.add_row(..=0.0)).collect(); // Σ_n x − qty·u ≤ 0
+        let node_links: Vec<Row> = block.nodes.iter().map(|_| p.add_row(..=0.0)).collect(); // y − u ≤ 0
+        let unit_links: Vec<Vec<Option<Row>>> = block
+            .nodes
+            .iter()
+            .map(|n| {
+                n.units
+                    .iter()
+                    .map(|u| (u.1 > 0).then(|| p.add_row(..=0.0)))
+                    .collect()
+            })
+            .collect(); // x − held·y ≤ 0
+        let mut u_factors = vec![(order_row, 1.0), (ships_any, 1.0)];
+        u_factors.extend(
+            line_rows
+                .iter()
+                .zip(&block.lines)
+                .map(|(&r, &(_, q))| (r, -f64::from(q))),
+        );
+        u_factors.extend(node_links.iter().map(|&r| (r, -1.0)));
+        p.add_column_with_integrality(-block.split, 0.0..=1.0, u_factors, true);
+        for (k, n) in block.nodes.iter().enumerate() {
+            let mut y_factors = vec![(ships_any, -1.0), (count, 1.0), (node_links[k], 1.0)];
+            y_factors.extend(row_of(Resource::Shipments(n.node)).map(|r| (r, 1.0)));
+            for (link, &(_, held)) in unit_links[k].iter().zip(&n.units) {
+                if let Some(link) = link {
+                    y_factors.push((*link, -f64::from(held)));
+                }
+            }
+            p.add_column_with_integrality(n.fixed + block.split, 0.0..=1.0, y_factors, true);
+            for (i, (&(sku, _), &(unit, held))) in block.lines.iter().zip(&n.units).enumerate() {
+                let Some(link) = unit_links[k][i] else {
+                    continue;
+                };
+                let mut x_factors = vec![(line_rows[i], 1.0), (link, 1.0)];
+                x_factors.extend(row_of(Resource::Stock(n.node, sku)).map(|r| (r, 1.0)));
+                x_factors.extend(row_of(Resource::Units(n.node)).map(|r| (r, 1.0)));
+                p.add_column_with_integrality(unit, 0.0..=f64::from(held), x_factors, true);
+            }
+        }
+    }
+
+    /// Columns of the HiGHS problem beyond the options' (the arc blocks').
+    pub(super) fn arc_columns(&self) -> usize {
+        self.arcs.iter().map(ArcBlock::column_count).sum()
+    }
+
+    /// The shipments the arc blocks chose in a solution `x` of the whole problem
+    /// (columns in [`Model::problem`]'s order), as (order, shape) for each block
+    /// that ships.
+    pub(super) fn arc_shapes(&self, x: &[f64]) -> Vec<(usize, super::bound::Response)> {
+        let mut col = self.columns.len();
+        let mut out = Vec::new();
+        for block in &self.arcs {
+            let ships = x.get(col).is_some_and(|&v| v > 0.5);
+            col += 1;
+            let mut shape = Vec::new();
+            for n in &block.nodes {
+                col += 1; // y
+                let mut lines = Vec::new();
+                for (&(sku, _), &(_, held)) in block.lines.iter().zip(&n.units) {
+                    if held == 0 {
+                        continue;
+                    }
+                    let units = x.get(col).map_or(0, |&v| v.round().max(0.0) as u32);
+                    col += 1;
+                    if units > 0 {
+                        lines.push((sku, units));
+                    }
+                }
+                if !lines.is_empty() {
+                    shape.push((n.node, lines));
+                }
+            }
+            if ships && !shape.is_empty() {
+                out.push((block.order, shape));
+            }
+        }
+        out
     }
 }
 
