@@ -18,8 +18,9 @@
 //! 5. a price-directed rounding turns the LP into a plan, then HiGHS solves the
 //!    master as a MIP from the best plan so far, on a worker thread guarded by our
 //!    own deadline; windows of up to `FULL_MIP_ORDERS` orders then solve MIPs over
-//!    every option within a reduced-cost room of the bound, whose own bound then
-//!    holds for the whole problem (`add_within_room`);
+//!    every option within a reduced-cost room of the bound (orders with too many
+//!    options there by their arc relaxation, `model::ArcBlock`), whose own bound
+//!    then holds for the whole problem (`add_within_room`);
 //! 6. local search on the best plan: ejection chains (`primal::eject`), then in
 //!    windows over `LP_MAX_ORDERS` orders large-neighbourhood search (`lns.rs`)
 //!    and ejection chains again;
