@@ -451,7 +451,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     // When reduced-cost enumeration listed every option within the room: the bound
     // plus the room, below which every plan is in the MIP.
     let mut room_cap: Option<f64> = None;
-    // The room of the last reduced-cost MIP (infinite when the budget cut it).
+    // The room of the last reduced-cost MIP if its list was complete (else 0).
     let mut last_room = 0.0;
     // The orders of the last reduced-cost MIP modelled by their arc relaxation.
     let mut arcs: Vec<model::ArcBlock> = Vec::new();
@@ -477,13 +477,14 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
                 break;
             }
             // First a room the size of the usual integrality gap; then, if the plan
-            // found lies above it, the whole room up to that plan (less the gap
-            // tolerance: proving no plan below that is enough for `optimal`).
+            // found lies above it, the whole room up to that plan (less half the gap
+            // tolerance: proving no plan below that is enough for `optimal`, with
+            // room to spare for rounding).
             let gap_room = best_plan.objective - bound_value;
             let room = if pass == 1 {
                 gap_room.min((ROOM_SHARE * bound_value.abs()).max(ROOM_MIN))
             } else {
-                (best_plan.objective * (1.0 - opts.gap) - bound_value).max(ROOM_MIN)
+                (best_plan.objective * (1.0 - 0.5 * opts.gap) - bound_value).max(ROOM_MIN)
             };
             if pass > 1 && room <= last_room * (1.0 + 1e-9) {
                 // The same list again (or one the budget cuts back to it) would
@@ -505,6 +506,10 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
                 } else {
                     PROOF_COLUMNS_PER_ORDER
                 } * net.order_count(),
+                // The first room is for a quick plan: arc blocks would make its MIP
+                // far larger (3,000 orders × 30 nodes: 331 of them, and HiGHS no
+                // longer finished in 5 s); the proof pass needs them.
+                pass > 1,
                 &mut options,
                 &mut by_order,
                 &mut included,
@@ -520,11 +525,13 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             };
             stats[format!("mip{pass}_arc_orders")] = json!(listed_arcs.len());
             arcs = listed_arcs;
-            // A room the budget cut back stays the largest the budget holds.
-            last_room = if listed_room < room {
-                f64::INFINITY
-            } else {
+            // A complete list of the whole room holds every plan a smaller room
+            // would; a list the budget cut back or left incomplete (the first pass
+            // lists fewer options per order, and no arc blocks) does not.
+            last_room = if complete && listed_room >= room {
                 room
+            } else {
+                0.0
             };
             let room = listed_room;
             room_cap = complete.then_some(bound_value + room);
@@ -970,7 +977,8 @@ fn shipments_key(option: &FulfillmentOption) -> Vec<Allocation> {
 /// options with `rc ≤ min_o + room`. Adds those to `options` and the MIP
 /// (`included`), at most `budget` of them: past it the room shrinks to what the
 /// budget holds. Orders with too many options within the room to list get their
-/// arc relaxation instead (`Listing::arcs`). Returns `None` past the deadline.
+/// arc relaxation instead (`Listing::arcs`) when `with_arcs`, else the list is
+/// incomplete. Returns `None` past the deadline.
 #[allow(clippy::too_many_arguments)]
 fn add_within_room(
     net: &Network,
@@ -978,6 +986,7 @@ fn add_within_room(
     minima: &[f64],
     room: f64,
     budget: usize,
+    with_arcs: bool,
     options: &mut Vec<FulfillmentOption>,
     by_order: &mut [Vec<usize>],
     included: &mut Vec<bool>,
@@ -1006,7 +1015,7 @@ fn add_within_room(
         }
         let Some(shapes) = bound::shapes_within(net, prices, order, ceiling, SHAPES_PER_ORDER)
         else {
-            match bound::arc_block(net, order) {
+            match bound::arc_block(net, order).filter(|_| with_arcs) {
                 Some(block) => arcs.push(block),
                 None => complete = false,
             }
