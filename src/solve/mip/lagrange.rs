@@ -41,6 +41,10 @@ pub(super) struct Ascent {
     pub iterations: usize,
     /// The step scale reached, to continue from.
     pub scale: f64,
+    /// Per pool column: how many of the steps chose it (an order's votes over its
+    /// columns, divided by `iterations`, average its best responses: the ergodic
+    /// primal estimate that the LP solution is a limit of).
+    pub votes: Vec<u32>,
 }
 
 /// Share of the previous direction kept when it disagrees with the subgradient.
@@ -201,6 +205,7 @@ impl Pool {
             prices: prices.clone(),
             iterations: 0,
             scale,
+            votes: vec![0; self.cost.len()],
         };
         let mut stalled = 0;
         for it in 0..max_iterations {
@@ -212,6 +217,7 @@ impl Pool {
             usage.iter_mut().for_each(|u| *u = 0.0);
             for &col in choice.iter().filter(|&&c| c != u32::MAX) {
                 let col = col as usize;
+                out.votes[col] += 1;
                 let (a, b) = (
                     self.entry_start[col] as usize,
                     self.entry_start[col + 1] as usize,
@@ -314,5 +320,12 @@ mod tests {
         assert!(ascent.value <= -23.0 + 1e-9, "{}", ascent.value);
         assert!(ascent.value >= -23.0 - 1e-3, "{}", ascent.value);
         assert!(ascent.prices.iter().all(|&p| p >= 0.0));
+        // Each step votes for at most one column per order (none when shipping
+        // nothing is best), and every order voted for something.
+        let n = ascent.iterations as u32;
+        let v = &ascent.votes;
+        assert_eq!(v.len(), options.len());
+        assert!(v[0] <= n && v[1] <= n && v[2] + v[3] <= n, "{v:?} of {n}");
+        assert!(v[0] > 0 && v[1] > 0 && v[2] + v[3] > 0, "{v:?} of {n}");
     }
 }

@@ -227,6 +227,8 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     // Slices in a row whose bound did not beat the best by ASCENT_STALL.
     let mut stalled = 0;
     let (mut ascent_seconds, mut bound_seconds) = (0.0, 0.0);
+    // The last slice's votes per pool column and its steps.
+    let mut last_votes: (Vec<u32>, usize) = (Vec::new(), 0);
     loop {
         let t = Instant::now();
         let Some(bound) = bound::lagrangian_bound(net, &prices, opts.threads as usize, cg_deadline)
@@ -265,6 +267,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         ascent_seconds += t.elapsed().as_secs_f64();
         scale = ascent.scale;
         steps += ascent.iterations;
+        last_votes = (ascent.votes, ascent.iterations);
         slices += 1;
         prices.values = ascent.prices;
         stats["ascent_pool_value"] = json!(total_penalty + ascent.value);
@@ -401,6 +404,24 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         }
         let mut choice = primal::price_directed(net, &options, &by_order, &|j| rc[j]);
         primal::improve(net, &options, &by_order, &mut choice, deadline);
+        // The rounding of the ascent's averaged best responses, when it is better.
+        let (votes, voted_steps) = &last_votes;
+        if *voted_steps > 0 {
+            let mut share = vec![0.0; options.len()];
+            for (col, &v) in votes.iter().enumerate() {
+                share[pool.option_of[col]] = f64::from(v) / *voted_steps as f64;
+            }
+            let mut voted = round_by_value(net, &options, &by_order, &share, &rc);
+            primal::improve(net, &options, &by_order, &mut voted, deadline);
+            let cost = |c: &primal::Choice| -> f64 {
+                c.iter().flatten().map(|&j| options[j].saving_cost).sum()
+            };
+            stats["vote_rounded_saving"] = json!(cost(&voted));
+            stats["price_directed_saving"] = json!(cost(&choice));
+            if cost(&voted) < cost(&choice) {
+                choice = voted;
+            }
+        }
         let directed = primal::allocations(&options, &choice);
         let assembling = Instant::now();
         let plan = assemble_plan(net, &directed, "mip", PlanStatus::Feasible);
@@ -1119,9 +1140,7 @@ fn price_options(
     added
 }
 
-/// Price-directed rounding of the LP: orders the LP serves most decidedly go first;
-/// each takes, among the master's options, the one with the largest LP value (then
-/// the lowest reduced cost) that still fits the stock and capacity left, or nothing.
+/// Price-directed rounding of the LP (see [`round_by_value`]).
 fn round_lp(
     net: &Network,
     master: &Model,
@@ -1134,16 +1153,32 @@ fn round_lp(
     for (&j, &x) in master.option_ids.iter().zip(lp_x) {
         lp_value[j] = x;
     }
-    let decided = |o: usize| by_order[o].iter().map(|&j| lp_value[j]).fold(0.0, f64::max);
+    let rc: Vec<f64> = options.iter().map(|o| duals.reduced_cost(o)).collect();
+    primal::allocations(
+        options,
+        &round_by_value(net, options, by_order, &lp_value, &rc),
+    )
+}
+
+/// Rounding of a fractional solution `value` (per option: the LP's value, or the
+/// share of ascent steps whose best response it was): orders served most decidedly
+/// go first; each takes the option with the largest value (then the lowest
+/// reduced cost `rc`) that still fits the stock and capacity left, or nothing.
+fn round_by_value(
+    net: &Network,
+    options: &[FulfillmentOption],
+    by_order: &[Vec<usize>],
+    value: &[f64],
+    rc: &[f64],
+) -> primal::Choice {
+    let decided = |o: usize| by_order[o].iter().map(|&j| value[j]).fold(0.0, f64::max);
     let mut order_seq: Vec<usize> = (0..net.order_count()).collect();
     order_seq.sort_by(|&a, &b| decided(b).total_cmp(&decided(a)).then(a.cmp(&b)));
     let mut usage = Usage::new(net);
-    let mut out = Vec::new();
+    let mut choice: primal::Choice = vec![None; net.order_count()];
     for o in order_seq {
-        let mut candidates: Vec<(f64, f64, usize)> = by_order[o]
-            .iter()
-            .map(|&j| (lp_value[j], duals.reduced_cost(&options[j]), j))
-            .collect();
+        let mut candidates: Vec<(f64, f64, usize)> =
+            by_order[o].iter().map(|&j| (value[j], rc[j], j)).collect();
         candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.total_cmp(&b.1)));
         if let Some(&(_, _, j)) = candidates
             .iter()
@@ -1151,11 +1186,11 @@ fn round_lp(
         {
             for a in &options[j].shipments {
                 usage.take(a.node, &a.lines);
-                out.push(a.clone());
             }
+            choice[o] = Some(j);
         }
     }
-    out
+    choice
 }
 
 /// The most valuable binding resources by the last LP master's duals: what one more
