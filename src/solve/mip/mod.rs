@@ -52,13 +52,6 @@ use primal::fits;
 const INITIAL_OPTIONS_PER_ORDER: usize = 1;
 /// Reduced-cost window for the first restricted master.
 const INITIAL_RC_WINDOW: f64 = 2.0;
-/// The same two for windows of up to [`LP_MAX_ORDERS`] orders, whose master MIP
-/// then starts the reduced-cost MIPs from a better plan (1,000 orders × 20 nodes at
-/// a 1 s budget, seeds 1-5: plans on average 0.06% above the optimum instead of
-/// 0.09%, seed 2 the exception; proofs at 10 s about as fast).
-const SMALL_INITIAL_OPTIONS_PER_ORDER: usize = 3;
-/// See [`SMALL_INITIAL_OPTIONS_PER_ORDER`].
-const SMALL_INITIAL_RC_WINDOW: f64 = 5.0;
 /// Share of the budget the Lagrangian ascent may use.
 const ASCENT_SHARE: f64 = 0.1;
 /// Windows with more orders give the ascent a larger share of the budget and finish
@@ -288,11 +281,6 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     lap("ascent", &mut stats);
 
     // 4. Column generation from the options the ascent's prices favour.
-    let (initial_options, initial_window) = if large {
-        (INITIAL_OPTIONS_PER_ORDER, INITIAL_RC_WINDOW)
-    } else {
-        (SMALL_INITIAL_OPTIONS_PER_ORDER, SMALL_INITIAL_RC_WINDOW)
-    };
     let mut included: Vec<bool> = vec![false; options.len()];
     for (ids, cols) in by_order.iter().zip(&ascent_ranked) {
         if let Some(&j) = ids.first() {
@@ -301,8 +289,8 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         let cheapest = cols.first().map_or(0.0, |c| c.0);
         for &(_, j) in cols
             .iter()
-            .take(initial_options)
-            .filter(|c| c.0 <= cheapest + initial_window)
+            .take(INITIAL_OPTIONS_PER_ORDER)
+            .filter(|c| c.0 <= cheapest + INITIAL_RC_WINDOW)
         {
             included[j] = true;
         }
