@@ -701,8 +701,13 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         stats["eject_moves"] = json!(moves);
         stats["eject_evicted"] = json!(evicted);
         stats["eject_saved"] = json!(saved);
+        stats["local_search_overrun_seconds"] =
+            json!(Instant::now().saturating_duration_since(stop).as_secs_f64());
+        let assembling = Instant::now();
         let allocs = primal::allocations(&options, &choice);
         let plan = assemble_plan(net, &allocs, "mip", PlanStatus::Feasible);
+        stats["final_assembly_seconds"] = json!(assembling.elapsed().as_secs_f64());
+        stats["assembly_kept_back_seconds"] = json!((deadline - stop).as_secs_f64());
         if plan.objective < best_plan.objective {
             best_plan = plan;
         }
