@@ -105,6 +105,11 @@ const ROOM_COLUMNS_PER_ORDER: usize = 10;
 /// (the room up to the plan, which proves it optimal when the list is complete;
 /// 1,000 orders: 10,000-22,000 columns, 2-5 s).
 const PROOF_COLUMNS_PER_ORDER: usize = 40;
+/// Widest room, as a share of the bound, for which the proof pass lists
+/// [`PROOF_COLUMNS_PER_ORDER`] options and arc blocks (generated 1,000-order
+/// windows: 0.1-0.4%; the split-heavy dataset's 13% gap only took local search's
+/// time, and its plan came out 0.8% dearer).
+const PROOF_ROOM_SHARE: f64 = 0.01;
 /// Most option shapes per order listed by reduced-cost enumeration in the proof
 /// pass; an order with more is modelled by its arc relaxation instead
 /// (`model::ArcBlock`). Measured on a 1,000-order window's proof MIP (room 60):
@@ -521,20 +526,23 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             // Only options within the room can be part of a cheaper plan; the start
             // plan's are kept too (below).
             included.iter_mut().for_each(|b| *b = false);
+            // The first room is for a quick plan: arc blocks would make its MIP far
+            // larger (3,000 orders × 30 nodes: 331 of them, and HiGHS no longer
+            // finished in 5 s). The proof pass needs them and more columns, unless
+            // the room is too wide to prove anything in time; it then stays like
+            // the first and leaves local search its time.
+            let proving = pass > 1 && room <= PROOF_ROOM_SHARE * bound_value.abs();
             let listed = add_within_room(
                 net,
                 bound_prices,
                 minima,
                 room,
-                if pass == 1 {
-                    ROOM_COLUMNS_PER_ORDER
-                } else {
+                if proving {
                     PROOF_COLUMNS_PER_ORDER
+                } else {
+                    ROOM_COLUMNS_PER_ORDER
                 } * net.order_count(),
-                // The first room is for a quick plan: arc blocks would make its MIP
-                // far larger (3,000 orders × 30 nodes: 331 of them, and HiGHS no
-                // longer finished in 5 s); the proof pass needs them.
-                pass > 1,
+                proving,
                 &mut options,
                 &mut by_order,
                 &mut included,
