@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use super::model::{ArcBlock, ArcNode, Prices};
+use super::model::{ArcBlock, Prices};
 use super::options::{Resource, has_capacity};
 use crate::cost::{Network, ServiceChoice};
 
@@ -72,16 +72,19 @@ pub(super) struct Bound {
     pub responses: Vec<Response>,
 }
 
-/// What one node offers one order under the relaxation, at given prices.
-struct NodeTerm {
-    node: usize,
+/// What one node offers one order under the relaxation, at given prices (at zero
+/// prices: the least real costs, as an arc block's nodes use them).
+pub(super) struct NodeTerm {
+    /// The node.
+    pub node: usize,
     /// Least reduced cost of a shipment from the node before its units:
     /// `cost_per_shipment` + the cheapest allowed base and late part + the price of
     /// one shipment there.
-    fixed: f64,
+    pub fixed: f64,
     /// Per line: the least reduced cost of one unit from the node (the cheapest
-    /// allowed per-weight rate; any sign) and the units it holds, at most the line's.
-    units: Vec<(f64, u32)>,
+    /// allowed per-weight rate; any sign; unfilled penalty saved included) and the
+    /// units it holds, at most the line's.
+    pub units: Vec<(f64, u32)>,
 }
 
 impl NodeTerm {
@@ -252,14 +255,7 @@ pub(super) fn arc_block(net: &Network, order: usize) -> Option<ArcBlock> {
         lines: net.lines[order].clone(),
         max_shipments: max_shipments(net, order, terms.len()),
         split: net.instance.costs.split_penalty,
-        nodes: terms
-            .into_iter()
-            .map(|t| ArcNode {
-                node: t.node,
-                fixed: t.fixed,
-                units: t.units,
-            })
-            .collect(),
+        nodes: terms,
     })
 }
 

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use highs::{ColProblem, HighsModelStatus, Row, Sense};
 
+use super::bound::NodeTerm;
 use super::options::{FulfillmentOption, Resource};
 use crate::cost::Network;
 use crate::solve::{SolveOptions, Usage};
@@ -49,23 +50,13 @@ pub(super) struct ArcBlock {
     pub order: usize,
     /// Its lines as (sku, qty).
     pub lines: Vec<(usize, u32)>,
-    /// The nodes that can ship part of it.
-    pub nodes: Vec<ArcNode>,
+    /// The nodes that can ship part of it, with their least costs (the bound's
+    /// relaxation at zero prices).
+    pub nodes: Vec<NodeTerm>,
     /// Most shipments it may use.
     pub max_shipments: usize,
     /// The window's split penalty.
     pub split: f64,
-}
-
-/// A node of an [`ArcBlock`].
-pub(super) struct ArcNode {
-    /// The node.
-    pub node: usize,
-    /// Least cost of a shipment from it before its units.
-    pub fixed: f64,
-    /// Per line: least cost of one unit from it (unfilled penalty saved included) and
-    /// the units it holds, at most the line's.
-    pub units: Vec<(f64, u32)>,
 }
 
 impl ArcBlock {
