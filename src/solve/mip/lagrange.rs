@@ -70,6 +70,11 @@ impl Pool {
         }
     }
 
+    /// Evaluates on up to `threads` threads from now on.
+    pub(super) fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+    }
+
     /// Adds option `id` as a column; uses of resources without a row are dropped
     /// (they cannot bind).
     pub(super) fn push(&mut self, id: usize, option: &FulfillmentOption, prices: &Prices) {

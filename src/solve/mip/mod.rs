@@ -222,7 +222,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     let (mut scale, mut slices, mut steps) = (1.0, 0, 0);
     // Slices in a row whose bound did not beat the best by ASCENT_STALL.
     let mut stalled = 0;
-    let (mut ascent_seconds, mut bound_seconds) = (0.0, 0.0);
+    let (mut ascent_seconds, mut bound_seconds, mut bounds) = (0.0, 0.0, 0);
     // The last slice's votes per pool column and its steps.
     let mut last_votes: (Vec<u32>, usize) = (Vec::new(), 0);
     loop {
@@ -232,6 +232,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             break;
         };
         bound_seconds += t.elapsed().as_secs_f64();
+        bounds += 1;
         let lb = total_penalty + bound.value;
         let before = lower_bound.unwrap_or(f64::NEG_INFINITY);
         stalled = if lb > before + ASCENT_STALL * lb.abs().max(1.0) {
@@ -684,29 +685,65 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         let stop = deadline - model::FINISH_MARGIN * 3 - assemble_time.mul_f64(1.5);
         let by_start = group_by_order(net, &best_allocs);
         let mut choice = choice_of(&options, &by_order, &by_start);
-        let t = Instant::now();
-        let ejected = primal::eject(net, &options, &by_order, &mut choice, stop);
-        let eject_time = t.elapsed();
-        let (mut moves, mut evicted, mut saved) = (ejected.moves, ejected.evicted, ejected.saved);
-        if large && Instant::now() + model::FINISH_MARGIN * 5 < stop {
-            let candidates =
-                candidate_options(&options, &by_order, last_lp.as_ref(), &ascent_ranked);
-            // The second pass of ejection chains only revisits what LNS changed.
-            let lns_stop = stop - eject_time.mul_f64(0.25);
-            let lns = lns::search(net, &options, &candidates, &mut choice, opts, lns_stop);
-            stats["lns_neighbourhoods"] = json!(lns.neighbourhoods);
-            stats["lns_improved"] = json!(lns.improved);
-            stats["lns_saved"] = json!(lns.saved);
-            if lns.improved > 0 {
-                let again = primal::eject(net, &options, &by_order, &mut choice, stop);
-                moves += again.moves;
-                evicted += again.evicted;
-                saved += again.saved;
+        // Large windows without an LP bound: local search runs on one thread, so the
+        // ascent goes on on the other for a better bound, each slice's global bound
+        // computed early enough to finish by `stop`.
+        let spare_ascent =
+            large && last_lp.is_none() && opts.threads > 1 && stalled < ASCENT_STALLED_SLICES;
+        let spare = std::thread::scope(|scope| {
+            let worker = spare_ascent.then(|| {
+                pool.set_threads(1);
+                let one_bound = bound_seconds / bounds.max(1) as f64 * opts.threads as f64;
+                let slices_stop = stop
+                    .checked_sub(std::time::Duration::from_secs_f64(1.5 * one_bound))
+                    .unwrap_or(stop);
+                let (pool, prices) = (&mut pool, prices.clone());
+                let best = lower_bound.unwrap_or(f64::NEG_INFINITY);
+                scope.spawn(move || {
+                    spare_core_ascent(
+                        net,
+                        pool,
+                        prices,
+                        (target, total_penalty, best),
+                        slices_stop,
+                        stop,
+                    )
+                })
+            });
+            let t = Instant::now();
+            let ejected = primal::eject(net, &options, &by_order, &mut choice, stop);
+            let eject_time = t.elapsed();
+            let (mut moves, mut evicted, mut saved) =
+                (ejected.moves, ejected.evicted, ejected.saved);
+            if large && Instant::now() + model::FINISH_MARGIN * 5 < stop {
+                let candidates =
+                    candidate_options(&options, &by_order, last_lp.as_ref(), &ascent_ranked);
+                // The second pass of ejection chains only revisits what LNS changed.
+                let lns_stop = stop - eject_time.mul_f64(0.25);
+                let lns = lns::search(net, &options, &candidates, &mut choice, opts, lns_stop);
+                stats["lns_neighbourhoods"] = json!(lns.neighbourhoods);
+                stats["lns_improved"] = json!(lns.improved);
+                stats["lns_saved"] = json!(lns.saved);
+                if lns.improved > 0 {
+                    let again = primal::eject(net, &options, &by_order, &mut choice, stop);
+                    moves += again.moves;
+                    evicted += again.evicted;
+                    saved += again.saved;
+                }
+            }
+            stats["eject_moves"] = json!(moves);
+            stats["eject_evicted"] = json!(evicted);
+            stats["eject_saved"] = json!(saved);
+            worker.map(|w| w.join().expect("spare-core ascent"))
+        });
+        if let Some(spare) = spare {
+            stats["spare_ascent_slices"] = json!(spare.slices);
+            stats["spare_ascent_steps"] = json!(spare.steps);
+            stats["spare_ascent_bound"] = json!(spare.bound);
+            if let Some(lb) = spare.bound {
+                lower_bound = Some(lower_bound.map_or(lb, |b| b.max(lb)));
             }
         }
-        stats["eject_moves"] = json!(moves);
-        stats["eject_evicted"] = json!(evicted);
-        stats["eject_saved"] = json!(saved);
         stats["local_search_overrun_seconds"] =
             json!(Instant::now().saturating_duration_since(stop).as_secs_f64());
         let assembling = Instant::now();
@@ -735,6 +772,63 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
 
 /// The unfilled penalty of the whole window, every unit unserved: the constant
 /// the model's costs (savings against shipping nothing) leave out.
+/// What the ascent on the spare core did: its slices and steps, and the best
+/// global bound it found (with the constant), if any beat the one it started from.
+struct SpareAscent {
+    slices: usize,
+    steps: usize,
+    bound: Option<f64>,
+}
+
+/// Goes on with the Lagrangian ascent on one thread from `prices` while local search
+/// runs: slices of subgradient steps towards `target` until `slices_stop`, each
+/// followed by a global bound (cut off at `stop`) whose best responses join the
+/// pool; stops early when the bound stalls like the first ascent's. `known` is
+/// (target, the constant Σ unfilled penalty, the best bound so far).
+fn spare_core_ascent(
+    net: &Network,
+    pool: &mut lagrange::Pool,
+    mut prices: Prices,
+    (target, total_penalty, mut best): (f64, f64, f64),
+    slices_stop: Instant,
+    stop: Instant,
+) -> SpareAscent {
+    let start = best;
+    let mut out = SpareAscent {
+        slices: 0,
+        steps: 0,
+        bound: None,
+    };
+    let mut stalled = 0;
+    while Instant::now() < slices_stop && stalled < ASCENT_STALLED_SLICES {
+        let ascent = pool.ascend(&prices.values, target, 1.0, ASCENT_STEPS, slices_stop);
+        out.slices += 1;
+        out.steps += ascent.iterations;
+        prices.values = ascent.prices;
+        let Some(bound) = bound::lagrangian_bound(net, &prices, 1, stop) else {
+            break;
+        };
+        let lb = total_penalty + bound.value;
+        stalled = if lb > best + ASCENT_STALL * lb.abs().max(1.0) {
+            0
+        } else {
+            stalled + 1
+        };
+        best = best.max(lb);
+        let minima = pool.order_minima(&prices.values);
+        for (order, response) in bound.responses.iter().enumerate() {
+            if let Some(option) = real_option(net, order, response)
+                && option.saving_cost < 0.0
+                && prices.reduced_cost(&option, 0.0) < minima[order] - RC_EPS
+            {
+                pool.push(usize::MAX, &option, &prices);
+            }
+        }
+    }
+    out.bound = (best > start).then_some(best);
+    out
+}
+
 fn total_unfilled_penalty(net: &Network) -> f64 {
     (0..net.order_count())
         .map(|o| net.unit_penalty(o) * net.lines[o].iter().map(|&(_, q)| f64::from(q)).sum::<f64>())
@@ -1383,6 +1477,41 @@ mod tests {
             checked > 500 && split > 100,
             "{checked} options, {split} split"
         );
+    }
+
+    #[test]
+    fn the_spare_core_ascent_raises_the_bound_and_stays_below_a_real_plan() {
+        let instance = small_window();
+        let net = Network::new(&instance);
+        let opts = SolveOptions::default();
+        let best = solve(&net, &opts, Instant::now());
+        let report = crate::check::check(&instance, &best);
+        assert!(report.is_valid(), "{:?}", report.violations);
+        let far = Instant::now() + std::time::Duration::from_secs(60);
+        let (options, _) = enumerate_options(&net, far).expect("options");
+        let by_order = options_by_order(&net, &options);
+        let rows = binding_rows(&net, &options, &by_order);
+        let zero = Prices::zero(&rows);
+        let mut pool = lagrange::Pool::new(net.order_count(), &zero, 1);
+        for (j, o) in options.iter().enumerate() {
+            pool.push(j, o, &zero);
+        }
+        let penalty = total_unfilled_penalty(&net);
+        let unpriced = penalty + bound::lagrangian_bound(&net, &zero, 1, far).unwrap().value;
+        let target = 1.1 * best.objective - penalty;
+        let spare = spare_core_ascent(&net, &mut pool, zero, (target, penalty, unpriced), far, far);
+        let bound = spare
+            .bound
+            .expect("prices raise the bound over zero prices");
+        assert!(bound > unpriced + 1e-6, "{bound} vs {unpriced}");
+        // A valid bound: never above a real plan.
+        assert!(
+            bound <= best.objective + 1e-6,
+            "{bound} above {}",
+            best.objective
+        );
+        assert!(spare.slices >= 1 && spare.steps > 0);
+        assert!(spare.steps <= spare.slices * ASCENT_STEPS);
     }
 
     #[test]
