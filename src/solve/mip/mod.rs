@@ -685,11 +685,13 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         let stop = deadline - model::FINISH_MARGIN * 3 - assemble_time.mul_f64(1.5);
         let by_start = group_by_order(net, &best_allocs);
         let mut choice = choice_of(&options, &by_order, &by_start);
-        // Large windows without an LP bound: local search runs on one thread, so the
-        // ascent goes on on the other for a better bound, each slice's global bound
-        // computed early enough to finish by `stop`.
+        // Huge windows, whose ascent its share of the budget cuts off: local search
+        // runs on one thread, so the ascent goes on on the other for a better bound,
+        // each slice's global bound computed early enough to finish by `stop`. (In
+        // 10,000-order windows the ascent has stalled by then: measured no gain, and
+        // local search lost to the contention.)
         let spare_ascent =
-            large && last_lp.is_none() && opts.threads > 1 && stalled < ASCENT_STALLED_SLICES;
+            huge && last_lp.is_none() && opts.threads > 1 && stalled < ASCENT_STALLED_SLICES;
         let spare = std::thread::scope(|scope| {
             let worker = spare_ascent.then(|| {
                 pool.set_threads(1);
