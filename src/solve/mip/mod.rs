@@ -23,7 +23,8 @@
 //!    then holds for the whole problem (`add_within_room`);
 //! 6. local search on the best plan: ejection chains (`primal::eject`), then in
 //!    windows over `LP_MAX_ORDERS` orders large-neighbourhood search (`lns.rs`)
-//!    and ejection chains again;
+//!    and ejection chains again; in windows over `HUGE_ORDERS` orders the ascent
+//!    goes on meanwhile on the spare core (`spare_core_ascent`) for a better bound;
 //! 7. the best plan wins, with its status, bound and statistics.
 
 mod bound;
