@@ -43,7 +43,10 @@ pub(super) struct LnsStats {
 /// promising first; a new round ranks them again), or from a random sku when no
 /// seed is left, through the orders holding them, their other skus, the orders
 /// holding those, and so on; the sub-MIP's columns are each freed order's
-/// `candidates` (option ids) and its current option.
+/// `candidates` (option ids) and its current option. `workers` disjoint
+/// neighbourhoods are solved at a time, each on its own thread; their results are
+/// applied one after the other, each only if it still fits.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn search(
     net: &Network,
     options: &[FulfillmentOption],
@@ -51,6 +54,7 @@ pub(super) fn search(
     seeds: &dyn Fn(&Choice) -> Vec<usize>,
     choice: &mut Choice,
     opts: &SolveOptions,
+    workers: usize,
     deadline: Instant,
 ) -> LnsStats {
     let mut stats = LnsStats::default();
@@ -67,6 +71,11 @@ pub(super) fn search(
     if skus_in_use.is_empty() {
         return stats;
     }
+    let workers = workers.max(1);
+    let mut sub_opts = quiet(opts);
+    if workers > 1 {
+        sub_opts.threads = 1;
+    }
     let mut usage = Usage::new(net);
     for j in choice.iter().flatten() {
         take(&mut usage, &options[*j]);
@@ -81,111 +90,139 @@ pub(super) fn search(
     let mut covered = vec![false; orders];
     let mut next_seed = 0;
     while Instant::now() + Duration::from_millis(50) < deadline {
-        stats.neighbourhoods += 1;
-        // Grow the neighbourhood over shared skus.
-        let mut group: Vec<usize> = Vec::new();
-        while next_seed < round.len() && covered[round[next_seed]] {
-            next_seed += 1;
-        }
-        if next_seed == round.len() && stats.improved > improved_at_round {
-            // Every seed had its turn and some neighbourhood improved: rank again.
-            round = seeds(choice);
-            covered.iter_mut().for_each(|c| *c = false);
-            next_seed = 0;
-            improved_at_round = stats.improved;
-            stats.rounds += 1;
-        }
-        let mut pending: Vec<usize> = match round.get(next_seed) {
-            Some(&o) => {
-                stats.seeded += 1;
-                freed[o] = true;
-                covered[o] = true;
-                group.push(o);
-                net.lines[o].iter().map(|&(k, _)| k).collect()
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for _ in 0..workers {
+            stats.neighbourhoods += 1;
+            // Grow the neighbourhood over shared skus.
+            let mut group: Vec<usize> = Vec::new();
+            while next_seed < round.len() && covered[round[next_seed]] {
+                next_seed += 1;
             }
-            None => vec![skus_in_use[rng.gen_range(0..skus_in_use.len())]],
-        };
-        let mut seen_sku: HashSet<usize> = HashSet::new();
-        while let Some(s) = pending.pop() {
-            if group.len() >= NEIGHBOURHOOD_ORDERS {
-                break;
+            if next_seed == round.len() && stats.improved > improved_at_round {
+                // Every seed had its turn and some neighbourhood improved: rank again.
+                round = seeds(choice);
+                covered.iter_mut().for_each(|c| *c = false);
+                next_seed = 0;
+                improved_at_round = stats.improved;
+                stats.rounds += 1;
             }
-            if !seen_sku.insert(s) {
-                continue;
-            }
-            for &o in &orders_of_sku[s] {
-                if !freed[o] && group.len() < NEIGHBOURHOOD_ORDERS {
+            let mut pending: Vec<usize> = match round.get(next_seed) {
+                Some(&o) if !freed[o] => {
+                    stats.seeded += 1;
                     freed[o] = true;
                     covered[o] = true;
                     group.push(o);
-                    pending.extend(net.lines[o].iter().map(|&(k, _)| k));
+                    net.lines[o].iter().map(|&(k, _)| k).collect()
+                }
+                _ => vec![skus_in_use[rng.gen_range(0..skus_in_use.len())]],
+            };
+            let mut seen_sku: HashSet<usize> = HashSet::new();
+            while let Some(s) = pending.pop() {
+                if group.len() >= NEIGHBOURHOOD_ORDERS {
+                    break;
+                }
+                if !seen_sku.insert(s) {
+                    continue;
+                }
+                for &o in &orders_of_sku[s] {
+                    if !freed[o] && group.len() < NEIGHBOURHOOD_ORDERS {
+                        freed[o] = true;
+                        covered[o] = true;
+                        group.push(o);
+                        pending.extend(net.lines[o].iter().map(|&(k, _)| k));
+                    }
+                }
+                if pending.is_empty() && group.len() < NEIGHBOURHOOD_ORDERS {
+                    pending.push(skus_in_use[rng.gen_range(0..skus_in_use.len())]);
                 }
             }
-            if pending.is_empty() && group.len() < NEIGHBOURHOOD_ORDERS {
-                pending.push(skus_in_use[rng.gen_range(0..skus_in_use.len())]);
-            }
+            groups.push(group);
         }
-        // Columns: each freed order's candidates, and its own option.
-        let mut columns: Vec<(usize, usize)> = Vec::new(); // (group position, option)
-        for (g, &o) in group.iter().enumerate() {
-            let mut ids: Vec<usize> = candidates[o].clone();
-            if let Some(j) = choice[o]
-                && !ids.contains(&j)
-            {
-                ids.push(j);
-            }
-            columns.extend(ids.into_iter().map(|j| (g, j)));
-        }
-        for &o in &group {
-            if let Some(j) = choice[o] {
-                give_back(&mut usage, &options[j]);
-            }
-        }
-        let new_choice = sub_mip(options, &group, &columns, &usage, choice, opts, deadline);
-        let old_cost: f64 = group
+        // Each sub-MIP: its orders' candidates and own options as columns, against
+        // what everyone outside its group uses.
+        let problems: Vec<(Vec<(usize, usize)>, Usage)> = groups
             .iter()
-            .filter_map(|&o| choice[o].map(|j| options[j].saving_cost))
-            .sum();
-        // Apply only a cheaper choice that really fits; otherwise restore.
-        let mut applied = false;
-        if let Some(new_choice) = new_choice {
-            let new_cost: f64 = new_choice
+            .map(|group| {
+                let mut columns: Vec<(usize, usize)> = Vec::new(); // (group position, option)
+                let mut left = usage.clone();
+                for (g, &o) in group.iter().enumerate() {
+                    let mut ids: Vec<usize> = candidates[o].clone();
+                    if let Some(j) = choice[o] {
+                        give_back(&mut left, &options[j]);
+                        if !ids.contains(&j) {
+                            ids.push(j);
+                        }
+                    }
+                    columns.extend(ids.into_iter().map(|j| (g, j)));
+                }
+                (columns, left)
+            })
+            .collect();
+        let current: &Choice = choice;
+        let results: Vec<Option<Vec<Option<usize>>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = groups
                 .iter()
-                .flatten()
-                .map(|&j| options[j].saving_cost)
-                .sum();
-            if new_cost < old_cost - 1e-6 {
-                let mut trial = usage.clone();
-                let ok = new_choice.iter().flatten().all(|&j| {
-                    let fit = fits(&trial, &options[j]);
-                    if fit {
-                        take(&mut trial, &options[j]);
-                    }
-                    fit
-                });
-                if ok {
-                    usage = trial;
-                    for (&o, c) in group.iter().zip(new_choice) {
-                        choice[o] = c;
-                    }
-                    stats.improved += 1;
-                    stats.saved += old_cost - new_cost;
-                    applied = true;
-                }
+                .zip(&problems)
+                .map(|(group, (columns, left))| {
+                    let sub_opts = &sub_opts;
+                    scope.spawn(move || {
+                        sub_mip(options, group, columns, left, current, sub_opts, deadline)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("sub-MIP worker"))
+                .collect()
+        });
+        for (group, new_choice) in groups.iter().zip(results) {
+            if let Some(saved) = apply(options, group, new_choice, choice, &mut usage) {
+                stats.improved += 1;
+                stats.saved += saved;
             }
         }
-        if !applied {
-            for &o in &group {
-                if let Some(j) = choice[o] {
-                    take(&mut usage, &options[j]);
-                }
-            }
-        }
-        for &o in &group {
+        for &o in groups.iter().flatten() {
             freed[o] = false;
         }
     }
     stats
+}
+
+/// Gives `group` the options `new_choice` if they cost less than its current ones
+/// and fit what the others use now; returns the saving.
+fn apply(
+    options: &[FulfillmentOption],
+    group: &[usize],
+    new_choice: Option<Vec<Option<usize>>>,
+    choice: &mut Choice,
+    usage: &mut Usage,
+) -> Option<f64> {
+    let new_choice = new_choice?;
+    let cost = |c: &mut dyn Iterator<Item = Option<usize>>| -> f64 {
+        c.flatten().map(|j| options[j].saving_cost).sum()
+    };
+    let old_cost = cost(&mut group.iter().map(|&o| choice[o]));
+    let new_cost = cost(&mut new_choice.iter().copied());
+    if new_cost >= old_cost - 1e-6 {
+        return None;
+    }
+    let mut trial = usage.clone();
+    for &o in group {
+        if let Some(j) = choice[o] {
+            give_back(&mut trial, &options[j]);
+        }
+    }
+    for &j in new_choice.iter().flatten() {
+        if !fits(&trial, &options[j]) {
+            return None;
+        }
+        take(&mut trial, &options[j]);
+    }
+    *usage = trial;
+    for (&o, c) in group.iter().zip(new_choice) {
+        choice[o] = c;
+    }
+    Some(old_cost - new_cost)
 }
 
 /// Solves the freed group exactly over `columns` against the stock and capacity
@@ -228,7 +265,7 @@ fn sub_mip(
         .map(|&(g, j)| f64::from(u8::from(choice[group[g]] == Some(j))))
         .collect();
     let sub_deadline = deadline.min(Instant::now() + SUB_MIP_LIMIT);
-    let run = run_guarded(p, Some(start), 0.0, true, &quiet(opts), sub_deadline)?;
+    let run = run_guarded(p, Some(start), 0.0, true, opts, sub_deadline)?;
     let mut out: Vec<Option<usize>> = vec![None; group.len()];
     for (&(g, j), &x) in columns.iter().zip(&run.columns) {
         if x > 0.5 {

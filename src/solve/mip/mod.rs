@@ -716,6 +716,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             let t = Instant::now();
             let ejected = primal::eject(net, &options, &by_order, &mut choice, stop);
             let eject_time = t.elapsed();
+            stats["eject_seconds"] = json!(eject_time.as_secs_f64());
             let (mut moves, mut evicted, mut saved) =
                 (ejected.moves, ejected.evicted, ejected.saved);
             if large && Instant::now() + model::FINISH_MARGIN * 5 < stop {
@@ -737,6 +738,12 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
                     &seeds,
                     &mut choice,
                     opts,
+                    // The spare core's ascent has the other thread.
+                    if spare_ascent {
+                        1
+                    } else {
+                        opts.threads as usize
+                    },
                     lns_stop,
                 );
                 stats["lns_neighbourhoods"] = json!(lns.neighbourhoods);
@@ -1566,6 +1573,7 @@ mod tests {
             &seeds,
             &mut choice,
             &opts,
+            2,
             stop,
         );
         assert!(
