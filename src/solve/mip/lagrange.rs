@@ -23,7 +23,8 @@ pub(super) struct Pool {
     entry_start: Vec<u32>,
     entry_row: Vec<u32>,
     entry_qty: Vec<f64>,
-    /// The option each column stands for.
+    /// The option each column stands for (`usize::MAX`: a column the spare-core
+    /// ascent added, of no listed option).
     pub option_of: Vec<usize>,
     /// Capacity per row.
     capacity: Vec<f64>,

@@ -804,8 +804,6 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     plan
 }
 
-/// The unfilled penalty of the whole window, every unit unserved: the constant
-/// the model's costs (savings against shipping nothing) leave out.
 /// Orders by how far their option in `choice` lies above their best response at
 /// `prices` (reduced cost minus the order's `minima`, the bound's share of the gap),
 /// largest first; orders at their best response are left out.
@@ -840,8 +838,9 @@ struct SpareAscent {
 /// Goes on with the Lagrangian ascent on one thread from `prices` while local search
 /// runs: slices of subgradient steps towards `target` until `slices_stop`, each
 /// followed by a global bound (cut off at `stop`) whose best responses join the
-/// pool; stops early when the bound stalls like the first ascent's. `known` is
-/// (target, the constant Σ unfilled penalty, the best bound so far).
+/// pool (as columns of no listed option: id `usize::MAX`); stops early when the
+/// bound stalls like the first ascent's. The tuple is (target, the constant Σ
+/// unfilled penalty, the best bound so far).
 fn spare_core_ascent(
     net: &Network,
     pool: &mut lagrange::Pool,
@@ -886,6 +885,8 @@ fn spare_core_ascent(
     out
 }
 
+/// The unfilled penalty of the whole window, every unit unserved: the constant
+/// the model's costs (savings against shipping nothing) leave out.
 fn total_unfilled_penalty(net: &Network) -> f64 {
     (0..net.order_count())
         .map(|o| net.unit_penalty(o) * net.lines[o].iter().map(|&(_, q)| f64::from(q)).sum::<f64>())
