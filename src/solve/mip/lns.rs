@@ -80,63 +80,36 @@ pub(super) fn search(
     for j in choice.iter().flatten() {
         take(&mut usage, &options[*j]);
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x1a5);
-    let mut freed = vec![false; orders];
-    // This round's seeds, the orders its neighbourhoods have freed, and the next
-    // seed to look at.
+    let mut grower = Grower {
+        orders_of_sku,
+        skus_in_use,
+        freed: vec![false; orders],
+        covered: vec![false; orders],
+        rng: ChaCha8Rng::seed_from_u64(opts.seed ^ 0x1a5),
+    };
+    // This round's seeds and the next one to look at.
     let mut round = seeds(choice);
     stats.rounds = 1;
     let mut improved_at_round = 0;
-    let mut covered = vec![false; orders];
     let mut next_seed = 0;
     while Instant::now() + Duration::from_millis(50) < deadline {
         let mut groups: Vec<Vec<usize>> = Vec::new();
         for _ in 0..workers {
             stats.neighbourhoods += 1;
-            // Grow the neighbourhood over shared skus.
-            let mut group: Vec<usize> = Vec::new();
-            while next_seed < round.len() && covered[round[next_seed]] {
+            while next_seed < round.len() && grower.covered[round[next_seed]] {
                 next_seed += 1;
             }
             if next_seed == round.len() && stats.improved > improved_at_round {
                 // Every seed had its turn and some neighbourhood improved: rank again.
                 round = seeds(choice);
-                covered.iter_mut().for_each(|c| *c = false);
+                grower.covered.iter_mut().for_each(|c| *c = false);
                 next_seed = 0;
                 improved_at_round = stats.improved;
                 stats.rounds += 1;
             }
-            let mut pending: Vec<usize> = match round.get(next_seed) {
-                Some(&o) if !freed[o] => {
-                    stats.seeded += 1;
-                    freed[o] = true;
-                    covered[o] = true;
-                    group.push(o);
-                    net.lines[o].iter().map(|&(k, _)| k).collect()
-                }
-                _ => vec![skus_in_use[rng.gen_range(0..skus_in_use.len())]],
-            };
-            let mut seen_sku: HashSet<usize> = HashSet::new();
-            while let Some(s) = pending.pop() {
-                if group.len() >= NEIGHBOURHOOD_ORDERS {
-                    break;
-                }
-                if !seen_sku.insert(s) {
-                    continue;
-                }
-                for &o in &orders_of_sku[s] {
-                    if !freed[o] && group.len() < NEIGHBOURHOOD_ORDERS {
-                        freed[o] = true;
-                        covered[o] = true;
-                        group.push(o);
-                        pending.extend(net.lines[o].iter().map(|&(k, _)| k));
-                    }
-                }
-                if pending.is_empty() && group.len() < NEIGHBOURHOOD_ORDERS {
-                    pending.push(skus_in_use[rng.gen_range(0..skus_in_use.len())]);
-                }
-            }
-            groups.push(group);
+            let seed = round.get(next_seed).copied().filter(|&o| !grower.freed[o]);
+            stats.seeded += usize::from(seed.is_some());
+            groups.push(grower.grow(net, seed));
         }
         // Each sub-MIP: its orders' candidates and own options as columns, against
         // what everyone outside its group uses.
@@ -182,10 +155,71 @@ pub(super) fn search(
             }
         }
         for &o in groups.iter().flatten() {
-            freed[o] = false;
+            grower.freed[o] = false;
         }
     }
     stats
+}
+
+/// Grows neighbourhoods over shared skus: the orders freed now (`freed`), and those
+/// some neighbourhood of the current round of seeds has freed (`covered`).
+struct Grower {
+    orders_of_sku: Vec<Vec<usize>>,
+    skus_in_use: Vec<usize>,
+    freed: Vec<bool>,
+    covered: Vec<bool>,
+    rng: ChaCha8Rng,
+}
+
+impl Grower {
+    /// Up to [`NEIGHBOURHOOD_ORDERS`] orders not freed yet, now freed: `seed` (else a
+    /// random sku's orders), the orders sharing its skus, their other skus' orders,
+    /// and so on, with a random sku whenever that runs dry.
+    fn grow(&mut self, net: &Network, seed: Option<usize>) -> Vec<usize> {
+        let mut group: Vec<usize> = Vec::new();
+        let mut pending: Vec<usize> = match seed {
+            Some(o) => {
+                self.free(o, &mut group);
+                net.lines[o].iter().map(|&(k, _)| k).collect()
+            }
+            None => vec![self.random_sku()],
+        };
+        let mut seen_sku: HashSet<usize> = HashSet::new();
+        while let Some(s) = pending.pop() {
+            if group.len() >= NEIGHBOURHOOD_ORDERS {
+                break;
+            }
+            if !seen_sku.insert(s) {
+                continue;
+            }
+            for i in 0..self.orders_of_sku[s].len() {
+                let o = self.orders_of_sku[s][i];
+                if !self.freed[o] && group.len() < NEIGHBOURHOOD_ORDERS {
+                    self.free(o, &mut group);
+                    pending.extend(net.lines[o].iter().map(|&(k, _)| k));
+                }
+            }
+            if pending.is_empty() && group.len() < NEIGHBOURHOOD_ORDERS {
+                pending.push(self.random_sku());
+            }
+        }
+        group
+    }
+
+    fn free(&mut self, o: usize, group: &mut Vec<usize>) {
+        self.freed[o] = true;
+        self.covered[o] = true;
+        group.push(o);
+    }
+
+    fn random_sku(&mut self) -> usize {
+        self.skus_in_use[self.rng.gen_range(0..self.skus_in_use.len())]
+    }
+}
+
+/// The cost of some orders' options (`None`: nothing shipped, cost 0).
+fn cost_of(options: &[FulfillmentOption], choices: impl Iterator<Item = Option<usize>>) -> f64 {
+    choices.flatten().map(|j| options[j].saving_cost).sum()
 }
 
 /// Gives `group` the options `new_choice` if they cost less than its current ones
@@ -198,11 +232,8 @@ fn apply(
     usage: &mut Usage,
 ) -> Option<f64> {
     let new_choice = new_choice?;
-    let cost = |c: &mut dyn Iterator<Item = Option<usize>>| -> f64 {
-        c.flatten().map(|j| options[j].saving_cost).sum()
-    };
-    let old_cost = cost(&mut group.iter().map(|&o| choice[o]));
-    let new_cost = cost(&mut new_choice.iter().copied());
+    let old_cost = cost_of(options, group.iter().map(|&o| choice[o]));
+    let new_cost = cost_of(options, new_choice.iter().copied());
     if new_cost >= old_cost - 1e-6 {
         return None;
     }

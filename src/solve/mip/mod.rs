@@ -235,12 +235,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         bound_seconds += t.elapsed().as_secs_f64();
         bounds += 1;
         let lb = total_penalty + bound.value;
-        let before = lower_bound.unwrap_or(f64::NEG_INFINITY);
-        stalled = if lb > before + ASCENT_STALL * lb.abs().max(1.0) {
-            0
-        } else {
-            stalled + 1
-        };
+        stalled = stalled_after(stalled, lb, lower_bound.unwrap_or(f64::NEG_INFINITY));
         let responses = keep_best_bound(&mut best_bound, lb, &prices, bound);
         if slices == 0 {
             stats["unpriced_bound"] = json!(lb);
@@ -827,6 +822,16 @@ fn costliest_orders(
     excess.into_iter().map(|(_, o)| o).collect()
 }
 
+/// Slices in a row that stalled, after one whose bound is `lb`: a slice stalls unless
+/// it beats the best bound so far, `best`, by [`ASCENT_STALL`] of it.
+fn stalled_after(stalled: usize, lb: f64, best: f64) -> usize {
+    if lb > best + ASCENT_STALL * lb.abs().max(1.0) {
+        0
+    } else {
+        stalled + 1
+    }
+}
+
 /// What the ascent on the spare core did: its slices and steps, and the best
 /// global bound it found (with the constant), if any beat the one it started from.
 struct SpareAscent {
@@ -865,11 +870,7 @@ fn spare_core_ascent(
             break;
         };
         let lb = total_penalty + bound.value;
-        stalled = if lb > best + ASCENT_STALL * lb.abs().max(1.0) {
-            0
-        } else {
-            stalled + 1
-        };
+        stalled = stalled_after(stalled, lb, best);
         best = best.max(lb);
         let minima = pool.order_minima(&prices.values);
         for (order, response) in bound.responses.iter().enumerate() {
