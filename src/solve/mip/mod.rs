@@ -32,6 +32,7 @@ mod lagrange;
 mod lns;
 mod model;
 mod options;
+mod packed;
 mod primal;
 
 use std::collections::{HashMap, HashSet};
@@ -709,7 +710,8 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
                 })
             });
             let t = Instant::now();
-            let ejected = primal::eject(net, &options, &by_order, &mut choice, stop);
+            let packed = packed::Packed::new(net, &options);
+            let ejected = primal::eject(net, &packed, &by_order, &mut choice, stop);
             let eject_time = t.elapsed();
             stats["eject_seconds"] = json!(eject_time.as_secs_f64());
             let (mut moves, mut evicted, mut saved) =
@@ -754,7 +756,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
                 stats["lns_seeded"] = json!(lns.seeded);
                 stats["lns_rounds"] = json!(lns.rounds);
                 if lns.improved > 0 {
-                    let again = primal::eject(net, &options, &by_order, &mut choice, stop);
+                    let again = primal::eject(net, &packed, &by_order, &mut choice, stop);
                     moves += again.moves;
                     evicted += again.evicted;
                     saved += again.saved;

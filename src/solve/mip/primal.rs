@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use super::options::FulfillmentOption;
+use super::packed::Packed;
 use crate::cost::Network;
 use crate::solve::{Allocation, Usage};
 
@@ -169,13 +170,13 @@ pub(super) struct EjectStats {
 /// improves and time is left; never makes the plan worse.
 pub(super) fn eject(
     net: &Network,
-    options: &[FulfillmentOption],
+    packed: &Packed,
     by_order: &[Vec<usize>],
     choice: &mut Choice,
     deadline: Instant,
 ) -> EjectStats {
     let mut stats = EjectStats::default();
-    let mut plan = Ejector::new(net, options, by_order, choice);
+    let mut plan = Ejector::new(net, packed, by_order, choice);
     // Skus whose holders changed since an order was last tried: only orders with
     // such a sku can have a new move.
     let mut changed = vec![true; net.sku_count()];
@@ -189,7 +190,7 @@ pub(super) fn eject(
             .filter_map(|o| {
                 let best = plan.by_order[o]
                     .first()
-                    .map_or(f64::INFINITY, |&j| options[j].saving_cost);
+                    .map_or(f64::INFINITY, |&j| packed.cost[j]);
                 let now = plan.cost(plan.choice[o]);
                 (best < now - 1e-9).then_some((best - now, o))
             })
@@ -204,7 +205,7 @@ pub(super) fn eject(
             let targets: Vec<usize> = plan.by_order[o]
                 .iter()
                 .copied()
-                .take_while(|&j| options[j].saving_cost < now - 1e-9)
+                .take_while(|&j| packed.cost[j] < now - 1e-9)
                 .collect();
             for j in targets {
                 if let Some((saved, evicted, moved)) = plan.try_move(o, j) {
@@ -238,13 +239,12 @@ const LAST_PASS_SHARE: f64 = 0.03;
 /// A plan under ejection-chain search: the choice, what it uses, who holds each
 /// (node, sku), and a log of changes to undo.
 struct Ejector<'a> {
-    options: &'a [FulfillmentOption],
+    packed: &'a Packed,
     /// Each order's options, cheapest first.
     by_order: Vec<Vec<usize>>,
     choice: Choice,
     usage: Usage,
-    skus: usize,
-    /// Orders whose option ships sku `s` from node `n`, at `n * skus + s`.
+    /// Orders whose option ships from each stock slot (`node * skus + sku`).
     stock_holders: Vec<Vec<usize>>,
     /// Per node, the orders whose option ships from it.
     node_holders: Vec<Vec<usize>>,
@@ -253,24 +253,17 @@ struct Ejector<'a> {
 }
 
 impl<'a> Ejector<'a> {
-    fn new(
-        net: &Network,
-        options: &'a [FulfillmentOption],
-        by_order: &[Vec<usize>],
-        choice: &Choice,
-    ) -> Self {
-        let skus = net.sku_count();
+    fn new(net: &Network, packed: &'a Packed, by_order: &[Vec<usize>], choice: &Choice) -> Self {
         let mut by_order = by_order.to_vec();
         for ids in &mut by_order {
-            ids.sort_by(|&a, &b| options[a].saving_cost.total_cmp(&options[b].saving_cost));
+            ids.sort_by(|&a, &b| packed.cost[a].total_cmp(&packed.cost[b]));
         }
         let mut plan = Ejector {
-            options,
+            packed,
             by_order,
             choice: vec![None; choice.len()],
             usage: Usage::new(net),
-            skus,
-            stock_holders: vec![Vec::new(); net.node_count() * skus],
+            stock_holders: vec![Vec::new(); net.node_count() * net.sku_count()],
             node_holders: vec![Vec::new(); net.node_count()],
             log: Vec::new(),
         };
@@ -282,33 +275,34 @@ impl<'a> Ejector<'a> {
     }
 
     fn cost(&self, c: Option<usize>) -> f64 {
-        c.map_or(0.0, |j| self.options[j].saving_cost)
+        c.map_or(0.0, |j| self.packed.cost[j])
     }
 
     /// Moves order `o` to `new`, logging the change.
     fn set(&mut self, o: usize, new: Option<usize>) {
+        let packed = self.packed;
         self.log.push((o, self.choice[o]));
         if let Some(c) = self.choice[o] {
-            give_back(&mut self.usage, &self.options[c]);
+            packed.give_back(&mut self.usage, c);
             let forget = |h: &mut Vec<usize>| {
                 if let Some(i) = h.iter().position(|&p| p == o) {
                     h.swap_remove(i);
                 }
             };
-            for a in &self.options[c].shipments {
-                for &(s, _) in &a.lines {
-                    forget(&mut self.stock_holders[a.node * self.skus + s]);
+            for k in packed.shipments(c) {
+                for (s, _) in packed.lines(k) {
+                    forget(&mut self.stock_holders[s]);
                 }
-                forget(&mut self.node_holders[a.node]);
+                forget(&mut self.node_holders[packed.node(k)]);
             }
         }
         if let Some(c) = new {
-            take(&mut self.usage, &self.options[c]);
-            for a in &self.options[c].shipments {
-                for &(s, _) in &a.lines {
-                    self.stock_holders[a.node * self.skus + s].push(o);
+            packed.take(&mut self.usage, c);
+            for k in packed.shipments(c) {
+                for (s, _) in packed.lines(k) {
+                    self.stock_holders[s].push(o);
                 }
-                self.node_holders[a.node].push(o);
+                self.node_holders[packed.node(k)].push(o);
             }
         }
         self.choice[o] = new;
@@ -327,10 +321,9 @@ impl<'a> Ejector<'a> {
     /// moved to make room, every order moved).
     fn try_move(&mut self, o: usize, j: usize) -> Option<(f64, usize, Vec<usize>)> {
         self.log.clear();
-        let mut delta = self.options[j].saving_cost - self.cost(self.choice[o]);
+        let mut delta = self.packed.cost[j] - self.cost(self.choice[o]);
         self.set(o, None);
-        if self.make_room(o, j, &mut delta) && delta < -1e-6 && fits(&self.usage, &self.options[j])
-        {
+        if self.make_room(o, j, &mut delta) && delta < -1e-6 && self.packed.fits(&self.usage, j) {
             let evicted = self.log.len() - 1;
             self.set(o, Some(j));
             let moved = self.log.drain(..).map(|(p, _)| p).collect();
@@ -345,17 +338,17 @@ impl<'a> Ejector<'a> {
     /// so most cheaply, adding its cost to `delta`. False when nobody can, or the
     /// moves cost what `o` saves.
     fn make_room(&mut self, o: usize, j: usize, delta: &mut f64) -> bool {
-        let options = self.options;
-        for a in &options[j].shipments {
-            let units = i64::from(a.units());
-            while self.usage.shipments[a.node] < 1 || self.usage.units[a.node] < units {
-                if !self.evict(o, Held::Node(a.node), delta) {
+        let packed = self.packed;
+        for k in packed.shipments(j) {
+            let (node, units) = (packed.node(k), packed.units(k));
+            while self.usage.shipments[node] < 1 || self.usage.units[node] < units {
+                if !self.evict(o, Held::Node(node), delta) {
                     return false;
                 }
             }
-            for &(s, q) in &a.lines {
-                while self.usage.stock_left(a.node, s) < i64::from(q) {
-                    if !self.evict(o, Held::Stock(a.node, s), delta) {
+            for (s, q) in packed.lines(k) {
+                while self.usage.stock[s] < q {
+                    if !self.evict(o, Held::Stock(s), delta) {
                         return false;
                     }
                 }
@@ -367,7 +360,7 @@ impl<'a> Ejector<'a> {
     /// The orders holding a resource.
     fn holders(&self, held: Held) -> &[usize] {
         match held {
-            Held::Stock(n, s) => &self.stock_holders[n * self.skus + s],
+            Held::Stock(s) => &self.stock_holders[s],
             Held::Node(n) => &self.node_holders[n],
         }
     }
@@ -378,10 +371,10 @@ impl<'a> Ejector<'a> {
         if *delta >= 0.0 {
             return false;
         }
-        let options = self.options;
+        let packed = self.packed;
         let without = |c: usize| match held {
-            Held::Stock(n, s) => uses(&options[c], n, s) == 0,
-            Held::Node(n) => options[c].shipments.iter().all(|a| a.node != n),
+            Held::Stock(s) => !packed.uses_slot(c, s),
+            Held::Node(n) => !packed.ships_from(c, n),
         };
         let mut best: Option<(f64, usize, Option<usize>)> = None;
         for k in 0..self.holders(held).len().min(EVICTION_SCAN) {
@@ -390,21 +383,21 @@ impl<'a> Ejector<'a> {
             if p == o {
                 continue;
             }
-            give_back(&mut self.usage, &options[cur]);
+            packed.give_back(&mut self.usage, cur);
             // Cheapest first: the first option that fits without the resource is the
             // best, unless shipping nothing is cheaper.
-            let mut alt: (f64, Option<usize>) = (-self.cost(Some(cur)), None);
+            let mut alt: (f64, Option<usize>) = (-packed.cost[cur], None);
             for &c in &self.by_order[p] {
-                let d = options[c].saving_cost - self.cost(Some(cur));
+                let d = packed.cost[c] - packed.cost[cur];
                 if d >= alt.0 {
                     break;
                 }
-                if without(c) && fits(&self.usage, &options[c]) {
+                if without(c) && packed.fits(&self.usage, c) {
                     alt = (d, Some(c));
                     break;
                 }
             }
-            take(&mut self.usage, &options[cur]);
+            packed.take(&mut self.usage, cur);
             if best.is_none_or(|b| alt.0 < b.0) {
                 best = Some((alt.0, p, alt.1));
             }
@@ -418,22 +411,11 @@ impl<'a> Ejector<'a> {
     }
 }
 
-/// Units of `sku` an option ships from `node`.
-fn uses(option: &FulfillmentOption, node: usize, sku: usize) -> u32 {
-    option
-        .shipments
-        .iter()
-        .filter(|a| a.node == node)
-        .flat_map(|a| a.lines.iter())
-        .filter(|&&(s, _)| s == sku)
-        .map(|&(_, q)| q)
-        .sum()
-}
-
-/// A resource an ejection frees: stock of a sku at a node, or a node's capacity.
+/// A resource an ejection frees: a stock slot (`node * skus + sku`), or a node's
+/// capacity.
 #[derive(Clone, Copy)]
 enum Held {
-    Stock(usize, usize),
+    Stock(usize),
     Node(usize),
 }
 
@@ -525,7 +507,7 @@ mod tests {
         assert_eq!(single, choice);
         let stats = eject(
             &net,
-            &options,
+            &Packed::new(&net, &options),
             &by_order,
             &mut choice,
             Instant::now() + Duration::from_secs(5),
