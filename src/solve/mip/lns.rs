@@ -296,7 +296,9 @@ fn sub_mip(
         .map(|&(g, j)| f64::from(u8::from(choice[group[g]] == Some(j))))
         .collect();
     let sub_deadline = deadline.min(Instant::now() + SUB_MIP_LIMIT);
-    let run = run_guarded(p, Some(start), 0.0, true, opts, sub_deadline)?;
+    // No presolve: on these small sub-MIPs it costs more than it saves (10,000
+    // orders × 5 s: 190-240 neighbourhoods instead of 120-170).
+    let run = run_guarded(p, Some(start), 0.0, false, opts, sub_deadline)?;
     let mut out: Vec<Option<usize>> = vec![None; group.len()];
     for (&(g, j), &x) in columns.iter().zip(&run.columns) {
         if x > 0.5 {

@@ -79,7 +79,6 @@ struct Reach {
     zone: usize,
 }
 
-/// Enumerates options for every order; `None` when the deadline passes.
 /// Enumerates options for every order; `None` when the deadline passes. The flag
 /// tells whether the options are all the possible ones of every order.
 pub(super) fn enumerate_options(
