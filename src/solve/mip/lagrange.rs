@@ -86,7 +86,7 @@ impl Pool {
         cols.insert(at, col);
         self.cost.push(option.saving_cost);
         for (r, q) in option.usage() {
-            if let Some(&i) = prices.row_index.get(&r) {
+            if let Some(i) = prices.row_index.get(r) {
                 self.entry_row.push(i as u32);
                 self.entry_qty.push(q);
             }

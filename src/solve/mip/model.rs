@@ -17,12 +17,64 @@ pub(super) const FINISH_MARGIN: Duration = Duration::from_millis(30);
 /// One column: order, cost, and (resource row index, coefficient) pairs.
 type Column = (usize, f64, Vec<(usize, f64)>);
 
+/// Resource → row position, as a dense table over the nodes and skus the rows
+/// mention. (A hash lookup per price was a tenth of a 100,000-order solve's time:
+/// Lagrangian bounds look up every order × node × sku.)
+#[derive(Debug, Clone, Default)]
+pub(super) struct RowIndex {
+    nodes: usize,
+    skus: usize,
+    /// Row position + 1 per resource slot (0: no row): stock at `node * skus + sku`,
+    /// then each node's shipments, then each node's units.
+    slot: Vec<u32>,
+}
+
+impl RowIndex {
+    /// The index of `rows`.
+    pub(super) fn new(rows: &[(Resource, f64)]) -> Self {
+        let (mut nodes, mut skus) = (0, 0);
+        for &(r, _) in rows {
+            match r {
+                Resource::Stock(n, s) => {
+                    nodes = nodes.max(n + 1);
+                    skus = skus.max(s + 1);
+                }
+                Resource::Shipments(n) | Resource::Units(n) => nodes = nodes.max(n + 1),
+            }
+        }
+        let mut index = RowIndex {
+            nodes,
+            skus,
+            slot: vec![0; nodes * skus + 2 * nodes],
+        };
+        for (i, &(r, _)) in rows.iter().enumerate() {
+            let at = index.slot_of(r).expect("within the table");
+            index.slot[at] = u32::try_from(i + 1).expect("fewer than 2^32 rows");
+        }
+        index
+    }
+
+    fn slot_of(&self, r: Resource) -> Option<usize> {
+        match r {
+            Resource::Stock(n, s) => (n < self.nodes && s < self.skus).then(|| n * self.skus + s),
+            Resource::Shipments(n) => (n < self.nodes).then(|| self.nodes * self.skus + n),
+            Resource::Units(n) => (n < self.nodes).then(|| self.nodes * self.skus + self.nodes + n),
+        }
+    }
+
+    /// The row position of `r`, if it has a row.
+    pub(super) fn get(&self, r: Resource) -> Option<usize> {
+        let at = self.slot_of(r)?;
+        self.slot[at].checked_sub(1).map(|i| i as usize)
+    }
+}
+
 /// The model's rows and columns, ready to hand to HiGHS.
 pub(super) struct Model {
     /// Resource rows that can bind, with their capacity.
     pub rows: Vec<(Resource, f64)>,
     /// Resource → row position in `rows`.
-    pub row_index: HashMap<Resource, usize>,
+    pub row_index: RowIndex,
     /// Per column: order, cost, and (resource row index, coefficient) pairs.
     columns: Vec<Column>,
     /// Per column: its index in the option list.
@@ -160,8 +212,7 @@ pub(super) fn build_model(
     options: &[FulfillmentOption],
     included: &[usize],
 ) -> Model {
-    let row_index: HashMap<Resource, usize> =
-        rows.iter().enumerate().map(|(i, &(r, _))| (r, i)).collect();
+    let row_index = RowIndex::new(&rows);
     let columns = included
         .iter()
         .map(|&j| {
@@ -169,7 +220,7 @@ pub(super) fn build_model(
             let coefs = o
                 .usage()
                 .into_iter()
-                .filter_map(|(r, q)| row_index.get(&r).map(|&i| (i, q)))
+                .filter_map(|(r, q)| row_index.get(r).map(|i| (i, q)))
                 .collect();
             (o.order, o.saving_cost, coefs)
         })
@@ -244,7 +295,7 @@ impl Model {
         order_row: Row,
         resources: &[Row],
     ) {
-        let row_of = |r: Resource| self.row_index.get(&r).map(|&i| resources[i]);
+        let row_of = |r: Resource| self.row_index.get(r).map(|i| resources[i]);
         let ships_any = p.add_row(..=0.0); // u − Σ y ≤ 0
         let count = p.add_row(..=block.max_shipments as f64); // Σ y ≤ max
         let line_rows: Vec<Row> = block.lines.iter().map(|_| p.add_row(..=0.0)).collect(); // Σ_n x − qty·u ≤ 0
@@ -335,7 +386,7 @@ pub(super) struct Prices {
     /// The priced rows with their capacity.
     pub rows: Vec<(Resource, f64)>,
     /// Resource → position in `rows`.
-    pub row_index: HashMap<Resource, usize>,
+    pub row_index: RowIndex,
     /// Price per row.
     pub values: Vec<f64>,
 }
@@ -345,14 +396,14 @@ impl Prices {
     pub(super) fn zero(rows: &[(Resource, f64)]) -> Self {
         Prices {
             values: vec![0.0; rows.len()],
-            row_index: rows.iter().enumerate().map(|(i, &(r, _))| (r, i)).collect(),
+            row_index: RowIndex::new(rows),
             rows: rows.to_vec(),
         }
     }
 
     /// Price of one unit of a resource.
     pub(super) fn get(&self, r: Resource) -> f64 {
-        self.row_index.get(&r).map_or(0.0, |&i| self.values[i])
+        self.row_index.get(r).map_or(0.0, |i| self.values[i])
     }
 
     /// Σ price × capacity over the rows.
