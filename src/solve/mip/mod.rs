@@ -776,7 +776,10 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
                 stats["lns_seeded"] = json!(lns.seeded);
                 stats["lns_rounds"] = json!(lns.rounds);
                 if lns.improved > 0 {
+                    let t = Instant::now();
                     let again = primal::eject(net, &packed, &by_order, &mut choice, stop);
+                    stats["eject_again_seconds"] = json!(t.elapsed().as_secs_f64());
+                    stats["eject_again_saved"] = json!(again.saved);
                     moves += again.moves;
                     evicted += again.evicted;
                     saved += again.saved;

@@ -383,13 +383,25 @@ impl<'a> Ejector<'a> {
             if p == o {
                 continue;
             }
+            // Only a holder that can beat the best so far matters: skip those whose
+            // every alternative costs more, and stop scanning at that cost.
+            // (An eviction costing `-delta` or more leaves the move saving nothing.)
+            let beat = best.map_or(-*delta, |b| b.0);
+            let nothing = -packed.cost[cur];
+            let cheapest = self.by_order[p]
+                .first()
+                .map_or(f64::INFINITY, |&c| packed.cost[c] - packed.cost[cur]);
+            if nothing >= beat && cheapest >= beat {
+                continue;
+            }
             packed.give_back(&mut self.usage, cur);
             // Cheapest first: the first option that fits without the resource is the
             // best, unless shipping nothing is cheaper.
-            let mut alt: (f64, Option<usize>) = (-packed.cost[cur], None);
+            let mut alt: (f64, Option<usize>) = (nothing, None);
+            let limit = nothing.min(beat);
             for &c in &self.by_order[p] {
                 let d = packed.cost[c] - packed.cost[cur];
-                if d >= alt.0 {
+                if d >= limit {
                     break;
                 }
                 if without(c) && packed.fits(&self.usage, c) {
@@ -398,7 +410,7 @@ impl<'a> Ejector<'a> {
                 }
             }
             packed.take(&mut self.usage, cur);
-            if best.is_none_or(|b| alt.0 < b.0) {
+            if alt.0 < beat {
                 best = Some((alt.0, p, alt.1));
             }
         }
