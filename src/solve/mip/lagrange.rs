@@ -118,19 +118,22 @@ impl Pool {
         let orders_part: f64 = if chunk >= orders {
             self.evaluate_orders(0, prices, choice, best)
         } else {
+            // The first chunk on this thread, the others on their own.
             std::thread::scope(|s| {
-                let workers: Vec<_> = choice
-                    .chunks_mut(chunk)
-                    .zip(best.chunks_mut(chunk))
+                let mut chunks = choice.chunks_mut(chunk).zip(best.chunks_mut(chunk));
+                let (c0, b0) = chunks.next().expect("orders to evaluate");
+                let workers: Vec<_> = chunks
                     .enumerate()
                     .map(|(i, (c, b))| {
-                        s.spawn(move || self.evaluate_orders(i * chunk, prices, c, b))
+                        s.spawn(move || self.evaluate_orders((i + 1) * chunk, prices, c, b))
                     })
                     .collect();
-                workers
-                    .into_iter()
-                    .map(|w| w.join().expect("ascent worker"))
-                    .sum()
+                let first = self.evaluate_orders(0, prices, c0, b0);
+                first
+                    + workers
+                        .into_iter()
+                        .map(|w| w.join().expect("ascent worker"))
+                        .sum::<f64>()
             })
         };
         orders_part - capacity_cost
