@@ -210,9 +210,15 @@ impl<'a> Network<'a> {
         self.instance.orders.len()
     }
 
+    /// The slot of (`node`, `sku`) in per-(node, sku) tables: `node * skus + sku`, the
+    /// layout of [`Network::stock`] and of `Usage::stock`.
+    pub fn stock_slot(&self, node: usize, sku: usize) -> usize {
+        node * self.sku_count() + sku
+    }
+
     /// Available units of `sku` at `node` in the instance.
     pub fn available(&self, node: usize, sku: usize) -> u32 {
-        self.stock[node * self.sku_count() + sku]
+        self.stock[self.stock_slot(node, sku)]
     }
 
     /// Distance and zone from node to order.

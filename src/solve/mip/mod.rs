@@ -35,7 +35,7 @@ mod options;
 mod packed;
 mod primal;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Instant;
 
 use serde_json::json;
@@ -1038,8 +1038,7 @@ fn drop_dominated(
     by_order: &[Vec<usize>],
     included: &mut [bool],
 ) -> usize {
-    let row_index: HashMap<options::Resource, usize> =
-        rows.iter().enumerate().map(|(i, &(r, _))| (r, i)).collect();
+    let row_index = model::RowIndex::new(rows);
     let mut dropped = 0;
     for ids in by_order {
         // (cost, usage of the rows as (row, amount) sorted by row, option)
@@ -1051,7 +1050,7 @@ fn drop_dominated(
                 let mut usage: Vec<(usize, f64)> = options[j]
                     .usage()
                     .into_iter()
-                    .filter_map(|(r, q)| row_index.get(&r).map(|&i| (i, q)))
+                    .filter_map(|(r, q)| row_index.get(r).map(|i| (i, q)))
                     .collect();
                 usage.sort_by_key(|u| u.0);
                 (options[j].saving_cost, usage, j)

@@ -22,7 +22,7 @@ pub(super) struct Packed {
     units: Vec<u32>,
     /// Shipment `k`'s lines are `first_line[k]..first_line[k + 1]`.
     first_line: Vec<u32>,
-    /// Per line: its stock slot, `node * skus + sku` (as in [`Usage::stock`]).
+    /// Per line: its stock slot ([`Network::stock_slot`], the layout of [`Usage::stock`]).
     slot: Vec<u32>,
     /// Per line: its quantity.
     qty: Vec<u32>,
@@ -39,7 +39,6 @@ fn index(i: usize) -> u32 {
 impl Packed {
     /// Packs `options`.
     pub fn new(net: &Network, options: &[FulfillmentOption]) -> Packed {
-        let skus = net.sku_count();
         let shipments: usize = options.iter().map(|o| o.shipments.len()).sum();
         let mut packed = Packed {
             first_shipment: Vec::with_capacity(options.len() + 1),
@@ -57,7 +56,7 @@ impl Packed {
                 packed.node.push(index(a.node));
                 packed.units.push(a.units());
                 for &(sku, q) in &a.lines {
-                    packed.slot.push(index(a.node * skus + sku));
+                    packed.slot.push(index(net.stock_slot(a.node, sku)));
                     packed.qty.push(q);
                 }
                 packed.first_line.push(index(packed.slot.len()));
