@@ -13,10 +13,11 @@ use std::time::Instant;
 use super::model::Prices;
 use super::options::FulfillmentOption;
 
-/// The columns the ascent prices, grouped by order, as flat arrays.
+/// The columns the ascent prices, as flat arrays: each order's columns contiguous
+/// and sorted by cost, so that one step reads the pool front to back.
 pub(super) struct Pool {
-    /// Column ids per order.
-    order_cols: Vec<Vec<u32>>,
+    /// Start of each order's columns (one extra at the end).
+    order_start: Vec<u32>,
     /// Cost per column.
     cost: Vec<f64>,
     /// Start of each column's entries in `entry_row`/`entry_qty` (one extra at the end).
@@ -37,6 +38,13 @@ pub(super) struct Pool {
 
 /// Orders per thread below which evaluation stays on one thread.
 const PARALLEL_ORDERS: usize = 2048;
+
+/// What one subgradient step collects while it evaluates: the chosen columns' use
+/// of each row (one buffer per evaluating thread) and their votes.
+struct StepTally<'a> {
+    usage: &'a mut [Vec<f64>],
+    votes: &'a mut [u32],
+}
 
 /// Where an ascent ended: the best prices found and their value `L(π)` on the pool.
 pub(super) struct Ascent {
@@ -66,7 +74,7 @@ impl Pool {
     /// up to `threads` threads.
     pub(super) fn new(orders: usize, prices: &Prices, threads: usize) -> Self {
         Pool {
-            order_cols: vec![Vec::new(); orders],
+            order_start: vec![0; orders + 1],
             cost: Vec::new(),
             entry_start: vec![0],
             entry_row: Vec::new(),
@@ -87,23 +95,88 @@ impl Pool {
         self.threads = threads.max(1);
     }
 
-    /// Adds option `id` as a column; uses of resources without a row are dropped
-    /// (they cannot bind).
-    pub(super) fn push(&mut self, id: usize, option: &FulfillmentOption, prices: &Prices) {
-        let col = self.cost.len() as u32;
-        // Each order's columns stay sorted by cost, so evaluation can stop early.
-        let cols = &mut self.order_cols[option.order];
-        let at = cols.partition_point(|&c| self.cost[c as usize] <= option.saving_cost);
-        cols.insert(at, col);
-        self.cost.push(option.saving_cost);
-        for (r, q) in option.usage() {
-            if let Some(i) = prices.row_index.get(r) {
-                self.entry_row.push(i as u32);
-                self.entry_qty.push(q);
+    /// Orders in the pool.
+    fn orders(&self) -> usize {
+        self.order_start.len() - 1
+    }
+
+    /// Adds each `(id, option)` as a column (`id` is what [`Pool::option_of`]
+    /// reports for it); uses of resources without a row in `prices` are dropped
+    /// (they cannot bind). The pool is rebuilt once for the whole batch, keeping
+    /// each order's columns contiguous and sorted by cost (so evaluation can stop
+    /// early); column positions change.
+    pub(super) fn extend<'a>(
+        &mut self,
+        options: impl IntoIterator<Item = (usize, &'a FulfillmentOption)>,
+        prices: &Prices,
+    ) {
+        let mut added: Vec<(usize, &FulfillmentOption)> = options.into_iter().collect();
+        if added.is_empty() {
+            return;
+        }
+        added.sort_by(|a, b| {
+            (a.1.order.cmp(&b.1.order)).then(a.1.saving_cost.total_cmp(&b.1.saving_cost))
+        });
+        let fresh = Pool {
+            order_start: Vec::with_capacity(self.order_start.len()),
+            cost: Vec::with_capacity(self.cost.len() + added.len()),
+            entry_start: Vec::with_capacity(self.entry_start.len() + added.len()),
+            entry_row: Vec::with_capacity(self.entry_row.len() + 4 * added.len()),
+            entry_qty: Vec::with_capacity(self.entry_qty.len() + 4 * added.len()),
+            option_of: Vec::with_capacity(self.option_of.len() + added.len()),
+            capacity: std::mem::take(&mut self.capacity),
+            row_scale: std::mem::take(&mut self.row_scale),
+            threads: self.threads,
+        };
+        let old = std::mem::replace(self, fresh);
+        self.entry_start.push(0);
+        let mut next = added.into_iter().peekable();
+        for o in 0..old.orders() {
+            self.order_start.push(self.cost.len() as u32);
+            let mut cols =
+                (old.order_start[o] as usize..old.order_start[o + 1] as usize).peekable();
+            loop {
+                let new_first = match (cols.peek(), next.peek()) {
+                    (_, Some((_, n))) if n.order != o => false,
+                    (Some(&c), Some((_, n))) => n.saving_cost < old.cost[c],
+                    (None, Some(_)) => true,
+                    (Some(_), None) => false,
+                    (None, None) => break,
+                };
+                if new_first {
+                    let (id, option) = next.next().expect("peeked");
+                    self.cost.push(option.saving_cost);
+                    for (r, q) in option.usage() {
+                        if let Some(i) = prices.row_index.get(r) {
+                            self.entry_row.push(i as u32);
+                            self.entry_qty.push(q);
+                        }
+                    }
+                    self.option_of.push(id);
+                } else if let Some(c) = cols.next() {
+                    self.cost.push(old.cost[c]);
+                    let (a, b) = (old.entry_start[c] as usize, old.entry_start[c + 1] as usize);
+                    self.entry_row.extend_from_slice(&old.entry_row[a..b]);
+                    self.entry_qty.extend_from_slice(&old.entry_qty[a..b]);
+                    self.option_of.push(old.option_of[c]);
+                } else {
+                    break;
+                }
+                self.entry_start.push(self.entry_row.len() as u32);
             }
         }
-        self.entry_start.push(self.entry_row.len() as u32);
-        self.option_of.push(id);
+        self.order_start.push(self.cost.len() as u32);
+    }
+
+    /// How many steps voted for each listed option (columns of no listed option
+    /// left out), from an ascent's per-column `votes` on this pool as it is.
+    pub(super) fn option_votes(&self, votes: &[u32]) -> Vec<(usize, u32)> {
+        self.option_of
+            .iter()
+            .zip(votes)
+            .filter(|&(&id, &v)| id != usize::MAX && v > 0)
+            .map(|(&id, &v)| (id, v))
+            .collect()
     }
 
     /// Reduced cost of column `col` at `prices`.
@@ -121,78 +194,125 @@ impl Pool {
     }
 
     /// `L(π)` on the pool, each order's chosen column (`u32::MAX`: nothing) in
-    /// `choice`, and each order's best reduced cost (≤ 0) in `best`.
-    fn evaluate(&self, prices: &[f64], choice: &mut [u32], best: &mut [f64]) -> f64 {
+    /// `choice`, and each order's best reduced cost (≤ 0) in `best`. With `step`,
+    /// also the rows' use by the chosen columns (into `step.usage`, one buffer per
+    /// thread, summed into the first) and a vote for each chosen column.
+    fn evaluate(
+        &self,
+        prices: &[f64],
+        choice: &mut [u32],
+        best: &mut [f64],
+        step: Option<StepTally>,
+    ) -> f64 {
         let capacity_cost: f64 = prices.iter().zip(&self.capacity).map(|(p, c)| p * c).sum();
-        let orders = self.order_cols.len();
+        let orders = self.orders();
+        if orders == 0 {
+            return -capacity_cost;
+        }
         let chunk = orders.div_ceil(self.threads).max(PARALLEL_ORDERS);
-        let orders_part: f64 = if chunk >= orders {
-            self.evaluate_orders(0, prices, choice, best)
-        } else {
-            // The first chunk on this thread, the others on their own.
-            std::thread::scope(|s| {
-                let mut chunks = choice.chunks_mut(chunk).zip(best.chunks_mut(chunk));
-                let (c0, b0) = chunks.next().expect("orders to evaluate");
-                let workers: Vec<_> = chunks
-                    .enumerate()
-                    .map(|(i, (c, b))| {
-                        s.spawn(move || self.evaluate_orders((i + 1) * chunk, prices, c, b))
-                    })
-                    .collect();
-                let first = self.evaluate_orders(0, prices, c0, b0);
-                first
-                    + workers
-                        .into_iter()
-                        .map(|w| w.join().expect("ascent worker"))
-                        .sum::<f64>()
-            })
+        // Each chunk's share of the votes: its orders' columns are contiguous.
+        let mut tallies: Vec<Option<(&mut Vec<f64>, &mut [u32])>> = match step {
+            Some(StepTally { usage, mut votes }) => {
+                let mut out = Vec::new();
+                let mut first = 0;
+                for buffer in usage.iter_mut() {
+                    let end = (first + chunk).min(orders);
+                    let cols = (self.order_start[end] - self.order_start[first]) as usize;
+                    let (mine, rest) = std::mem::take(&mut votes).split_at_mut(cols);
+                    votes = rest;
+                    out.push(Some((buffer, mine)));
+                    first = end;
+                }
+                out
+            }
+            None => Vec::new(),
         };
+        tallies.resize_with(orders.div_ceil(chunk), || None);
+        let orders_part: f64 = std::thread::scope(|s| {
+            let mut parts = choice
+                .chunks_mut(chunk)
+                .zip(best.chunks_mut(chunk))
+                .zip(tallies.iter_mut())
+                .enumerate();
+            let ((c0, b0), t0) = parts.next().map(|(_, p)| p).expect("orders to evaluate");
+            // The first chunk on this thread, the others on their own.
+            let workers: Vec<_> = parts
+                .map(|(i, ((c, b), t))| {
+                    s.spawn(move || self.evaluate_orders(i * chunk, prices, c, b, t.take()))
+                })
+                .collect();
+            let first = self.evaluate_orders(0, prices, c0, b0, t0.take());
+            first
+                + workers
+                    .into_iter()
+                    .map(|w| w.join().expect("ascent worker"))
+                    .sum::<f64>()
+        });
         orders_part - capacity_cost
     }
 
     /// The orders part of `L(π)` for the orders from `first` on (as many as `choice`
-    /// holds), with their choices and best reduced costs.
+    /// holds), with their choices and best reduced costs; with `tally`, the chosen
+    /// columns' row use (into the buffer, zeroed first) and votes (the slice holds
+    /// these orders' columns).
     fn evaluate_orders(
         &self,
         first: usize,
         prices: &[f64],
         choice: &mut [u32],
         best: &mut [f64],
+        tally: Option<(&mut Vec<f64>, &mut [u32])>,
     ) -> f64 {
         let mut value = 0.0;
         for (i, (c, b)) in choice.iter_mut().zip(best.iter_mut()).enumerate() {
+            let o = first + i;
             let mut min = 0.0;
             let mut arg = u32::MAX;
-            for &col in &self.order_cols[first + i] {
-                if self.cost[col as usize] >= min {
+            for col in self.order_start[o] as usize..self.order_start[o + 1] as usize {
+                if self.cost[col] >= min {
                     break; // prices only add: no later column can be cheaper
                 }
-                let rc = self.reduced(col as usize, prices);
+                let rc = self.reduced(col, prices);
                 if rc < min {
                     min = rc;
-                    arg = col;
+                    arg = col as u32;
                 }
             }
             *c = arg;
             *b = min;
             value += min;
         }
+        if let Some((usage, votes)) = tally {
+            usage.clear();
+            usage.resize(self.capacity.len(), 0.0);
+            let offset = self.order_start[first] as usize;
+            for &col in choice.iter().filter(|&&c| c != u32::MAX) {
+                let col = col as usize;
+                votes[col - offset] += 1;
+                let (a, b) = (
+                    self.entry_start[col] as usize,
+                    self.entry_start[col + 1] as usize,
+                );
+                for (&r, &q) in self.entry_row[a..b].iter().zip(&self.entry_qty[a..b]) {
+                    usage[r as usize] += q;
+                }
+            }
+        }
         value
     }
 
     /// Each order's best reduced cost at `prices` (≤ 0: nothing costs 0).
     pub(super) fn order_minima(&self, prices: &[f64]) -> Vec<f64> {
-        let mut choice = vec![u32::MAX; self.order_cols.len()];
-        let mut best = vec![0.0; self.order_cols.len()];
-        self.evaluate(prices, &mut choice, &mut best);
+        let mut choice = vec![u32::MAX; self.orders()];
+        let mut best = vec![0.0; self.orders()];
+        self.evaluate(prices, &mut choice, &mut best, None);
         best
     }
 
     /// Reduced cost of every column of order `o` at `prices`, with its option id.
     pub(super) fn order_columns(&self, o: usize, prices: &[f64]) -> Vec<(f64, usize)> {
-        self.order_cols[o]
-            .iter()
-            .map(|&c| (self.reduced(c as usize, prices), self.option_of[c as usize]))
+        (self.order_start[o] as usize..self.order_start[o + 1] as usize)
+            .map(|c| (self.reduced(c, prices), self.option_of[c]))
             .collect()
     }
 
@@ -222,7 +342,13 @@ impl Pool {
         deadline: Instant,
     ) -> Ascent {
         let rows = self.capacity.len();
-        let orders = self.order_cols.len();
+        let orders = self.orders();
+        let mut buffers: Vec<Vec<f64>> = vec![
+            Vec::new();
+            orders
+                .div_ceil(orders.div_ceil(self.threads).max(PARALLEL_ORDERS).max(1),)
+                .max(1)
+        ];
         let mut prices = start.to_vec();
         let mut choice = vec![u32::MAX; orders];
         let mut best_rc = vec![0.0; orders];
@@ -242,17 +368,15 @@ impl Pool {
                 break;
             }
             out.iterations = it + 1;
-            let value = self.evaluate(&prices, &mut choice, &mut best_rc);
-            usage.iter_mut().for_each(|u| *u = 0.0);
-            for &col in choice.iter().filter(|&&c| c != u32::MAX) {
-                let col = col as usize;
-                out.votes[col] += 1;
-                let (a, b) = (
-                    self.entry_start[col] as usize,
-                    self.entry_start[col + 1] as usize,
-                );
-                for (&r, &q) in self.entry_row[a..b].iter().zip(&self.entry_qty[a..b]) {
-                    usage[r as usize] += q;
+            let tally = StepTally {
+                usage: &mut buffers,
+                votes: &mut out.votes,
+            };
+            let value = self.evaluate(&prices, &mut choice, &mut best_rc, Some(tally));
+            usage.copy_from_slice(&buffers[0]);
+            for other in &buffers[1..] {
+                for (u, x) in usage.iter_mut().zip(other) {
+                    *u += x;
                 }
             }
             if value > out.value + 1e-9 * value.abs().max(1.0) {
@@ -351,9 +475,7 @@ mod tests {
             option(2, 0, -7.0),
             option(2, 1, -5.0),
         ];
-        for (j, o) in options.iter().enumerate() {
-            pool.push(j, o, &prices);
-        }
+        pool.extend(options.iter().enumerate(), &prices);
         let far = Instant::now() + std::time::Duration::from_secs(60);
         let ascent = pool.ascend(&prices.values, 0.0, 1.0, 5000, far);
         assert!(ascent.value <= -23.0 + 1e-9, "{}", ascent.value);
@@ -362,8 +484,10 @@ mod tests {
         // Each step votes for at most one column per order (none when shipping
         // nothing is best), and every order voted for something.
         let n = ascent.iterations as u32;
-        let v = &ascent.votes;
-        assert_eq!(v.len(), options.len());
+        let mut v = vec![0; options.len()];
+        for (id, votes) in pool.option_votes(&ascent.votes) {
+            v[id] = votes;
+        }
         assert!(v[0] <= n && v[1] <= n && v[2] + v[3] <= n, "{v:?} of {n}");
         assert!(v[0] > 0 && v[1] > 0 && v[2] + v[3] > 0, "{v:?} of {n}");
     }

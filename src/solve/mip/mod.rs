@@ -235,9 +235,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     // 3. Lagrangian ascent over every known option, with a global bound per slice.
     let zero_prices = Prices::zero(&rows);
     let mut pool = lagrange::Pool::new(net.order_count(), &zero_prices, opts.threads as usize);
-    for (j, o) in options.iter().enumerate() {
-        pool.push(j, o, &zero_prices);
-    }
+    pool.extend(options.iter().enumerate(), &zero_prices);
     let target = incumbent.objective - total_penalty;
     let mut prices = zero_prices.clone();
     let mut lower_bound: Option<f64> = None;
@@ -247,8 +245,8 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     // Slices in a row whose bound did not beat the best by ASCENT_STALL.
     let mut stalled = 0;
     let (mut ascent_seconds, mut bound_seconds, mut bounds) = (0.0, 0.0, 0);
-    // The last slice's votes per pool column and its steps.
-    let mut last_votes: (Vec<u32>, usize) = (Vec::new(), 0);
+    // The last slice's votes per option and its steps.
+    let mut last_votes: (Vec<(usize, u32)>, usize) = (Vec::new(), 0);
     loop {
         let t = Instant::now();
         let Some(bound) = bound::lagrangian_bound(net, &prices, opts.threads as usize, cg_deadline)
@@ -269,9 +267,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         let new = add_responses(net, &responses, &mut options, &mut by_order, &|o| {
             prices.reduced_cost(o, 0.0) < minima[o.order] - RC_EPS
         });
-        for &j in &new {
-            pool.push(j, &options[j], &zero_prices);
-        }
+        pool.extend(new.iter().map(|&j| (j, &options[j])), &zero_prices);
         if Instant::now() >= ascent_deadline
             || (new.is_empty() && scale < lagrange::MIN_SCALE)
             || stalled >= ASCENT_STALLED_SLICES
@@ -283,7 +279,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         ascent_seconds += t.elapsed().as_secs_f64();
         scale = ascent.scale;
         steps += ascent.iterations;
-        last_votes = (ascent.votes, ascent.iterations);
+        last_votes = (pool.option_votes(&ascent.votes), ascent.iterations);
         slices += 1;
         prices.values = ascent.prices;
         stats["ascent_pool_value"] = json!(total_penalty + ascent.value);
@@ -419,8 +415,8 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         let (votes, voted_steps) = &last_votes;
         if *voted_steps > 0 {
             let mut share = vec![0.0; options.len()];
-            for (col, &v) in votes.iter().enumerate() {
-                share[pool.option_of[col]] = f64::from(v) / *voted_steps as f64;
+            for &(j, v) in votes {
+                share[j] = f64::from(v) / *voted_steps as f64;
             }
             let mut voted = round_by_value(net, &options, &by_order, &share, &rc);
             primal::improve(net, &options, &by_order, &mut voted, deadline);
@@ -900,14 +896,17 @@ fn spare_core_ascent(
         stalled = stalled_after(stalled, lb, best);
         best = best.max(lb);
         let minima = pool.order_minima(&prices.values);
-        for (order, response) in bound.responses.iter().enumerate() {
-            if let Some(option) = real_option(net, order, response)
-                && option.saving_cost < 0.0
-                && prices.reduced_cost(&option, 0.0) < minima[order] - RC_EPS
-            {
-                pool.push(usize::MAX, &option, &prices);
-            }
-        }
+        let new: Vec<FulfillmentOption> = bound
+            .responses
+            .iter()
+            .enumerate()
+            .filter_map(|(order, response)| real_option(net, order, response))
+            .filter(|option| {
+                option.saving_cost < 0.0
+                    && prices.reduced_cost(option, 0.0) < minima[option.order] - RC_EPS
+            })
+            .collect();
+        pool.extend(new.iter().map(|o| (usize::MAX, o)), &prices);
     }
     out.bound = (best > start).then_some(best);
     out
@@ -1648,9 +1647,7 @@ mod tests {
         let rows = binding_rows(&net, &options, &by_order);
         let zero = Prices::zero(&rows);
         let mut pool = lagrange::Pool::new(net.order_count(), &zero, 1);
-        for (j, o) in options.iter().enumerate() {
-            pool.push(j, o, &zero);
-        }
+        pool.extend(options.iter().enumerate(), &zero);
         let penalty = total_unfilled_penalty(&net);
         let unpriced = penalty + bound::lagrangian_bound(&net, &zero, 1, far).unwrap().value;
         let target = 1.1 * best.objective - penalty;
