@@ -511,9 +511,12 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     // The orders of the last reduced-cost MIP modelled by their arc relaxation.
     let mut arcs: Vec<model::ArcBlock> = Vec::new();
     for pass in 0..MIP_PASSES {
-        if pass == 0 && by_room && net.order_count() <= FIRST_MIP_MAX_SKIPPED {
-            // Small windows: ejection chains on the LP's rounding give the room MIPs
-            // their start instead of a MIP over the master.
+        let skip_first = by_room && net.order_count() <= FIRST_MIP_MAX_SKIPPED;
+        if by_room && (pass > 0 || skip_first) {
+            // Each room MIP starts from the best plan, and the proof pass's room is
+            // measured from it: ejection chains on it first (a few milliseconds).
+            // Small windows skip the first MIP: the LP's rounding, so improved,
+            // starts the room MIPs instead.
             let saved = eject_best(
                 net,
                 &mut options,
@@ -523,9 +526,11 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
                 deadline,
             );
             included.resize(options.len(), false);
-            stats["mip0_status"] = json!("skipped: window small enough for the room MIPs");
-            stats["mip0_eject_saved"] = json!(saved);
-            continue;
+            stats[format!("eject_before_mip{pass}_saved")] = json!(saved);
+            if pass == 0 {
+                stats["mip0_status"] = json!("skipped: window small enough for the room MIPs");
+                continue;
+            }
         }
         if large && last_lp.is_none() {
             // No LP solved in time: a MIP over the whole window will not finish
@@ -704,20 +709,6 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         if plan.objective < best_plan.objective {
             best_plan = plan;
             best_allocs = chosen;
-        }
-        if by_room {
-            // The next room MIP starts from this plan, and the proof pass's room is
-            // measured from it: ejection chains first (a few milliseconds).
-            let saved = eject_best(
-                net,
-                &mut options,
-                &mut by_order,
-                &mut best_allocs,
-                &mut best_plan,
-                deadline,
-            );
-            included.resize(options.len(), false);
-            stats[format!("mip{pass}_eject_saved")] = json!(saved);
         }
         // With every option of every order in the master, the MIP's own bound holds
         // for the whole problem. With every option within the reduced-cost room,
