@@ -512,11 +512,13 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     let mut arcs: Vec<model::ArcBlock> = Vec::new();
     for pass in 0..MIP_PASSES {
         let skip_first = by_room && net.order_count() <= FIRST_MIP_MAX_SKIPPED;
-        if by_room && (pass > 0 || skip_first) {
-            // Each room MIP starts from the best plan, and the proof pass's room is
-            // measured from it: ejection chains on it first (a few milliseconds).
-            // Small windows skip the first MIP: the LP's rounding, so improved,
-            // starts the room MIPs instead.
+        // Each room MIP starts from the best plan, and the proof pass's room is
+        // measured from it: ejection chains on it first (a few milliseconds). Small
+        // windows skip the first MIP: the LP's rounding, so improved, starts the
+        // first room MIP (chains run again there found 55 more on 1,000 orders and
+        // sent HiGHS down a slower path: 0.71 s instead of 0.55 s).
+        let eject_now = by_room && if skip_first { pass != 1 } else { pass > 0 };
+        if eject_now {
             let saved = eject_best(
                 net,
                 &mut options,
