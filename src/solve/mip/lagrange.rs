@@ -136,14 +136,14 @@ impl Pool {
             let mut cols =
                 (old.order_start[o] as usize..old.order_start[o + 1] as usize).peekable();
             loop {
-                let new_first = match (cols.peek(), next.peek()) {
+                // The cheaper of this order's next old column and next added one.
+                let added_first = match (cols.peek(), next.peek()) {
                     (_, Some((_, n))) if n.order != o => false,
                     (Some(&c), Some((_, n))) => n.saving_cost < old.cost[c],
                     (None, Some(_)) => true,
-                    (Some(_), None) => false,
-                    (None, None) => break,
+                    (_, None) => false,
                 };
-                if new_first {
+                if added_first {
                     let (id, option) = next.next().expect("peeked");
                     self.cost.push(option.saving_cost);
                     for (r, q) in option.usage() {
@@ -458,6 +458,27 @@ mod tests {
             }],
             saving_cost: cost,
         }
+    }
+
+    /// Columns added in two batches end up grouped by order, each order's sorted by
+    /// cost, with their option ids, whatever order the batches list them in.
+    #[test]
+    fn batches_merge_into_each_orders_columns_sorted_by_cost() {
+        let rows = vec![(Resource::Stock(0, 0), 2.0), (Resource::Stock(1, 0), 1.0)];
+        let prices = Prices::zero(&rows);
+        let mut pool = Pool::new(3, &prices, 1);
+        let first = [option(2, 0, -4.0), option(0, 1, -9.0), option(2, 1, -6.0)];
+        pool.extend(first.iter().enumerate(), &prices);
+        let second = [option(1, 0, -3.0), option(2, 0, -5.0), option(0, 0, -1.0)];
+        pool.extend(second.iter().enumerate().map(|(j, o)| (10 + j, o)), &prices);
+        let columns = |o: usize| pool.order_columns(o, &prices.values);
+        assert_eq!(columns(0), vec![(-9.0, 1), (-1.0, 12)]);
+        assert_eq!(columns(1), vec![(-3.0, 10)]);
+        assert_eq!(columns(2), vec![(-6.0, 2), (-5.0, 11), (-4.0, 0)]);
+        // Prices add each column's use of the priced rows to its cost.
+        let mut priced = prices.values.clone();
+        priced[1] = 2.5;
+        assert_eq!(pool.order_columns(0, &priced), vec![(-6.5, 1), (-1.0, 12)]);
     }
 
     /// Three orders want one unit of the same stock (2 units at node 0); one of them
