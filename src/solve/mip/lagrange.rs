@@ -42,7 +42,7 @@ const PARALLEL_ORDERS: usize = 2048;
 /// What one subgradient step collects while it evaluates: the chosen columns' use
 /// of each row (one buffer per evaluating thread) and their votes.
 struct StepTally<'a> {
-    usage: &'a mut [Vec<f64>],
+    usage: &'a mut Vec<Vec<f64>>,
     votes: &'a mut [u32],
 }
 
@@ -195,8 +195,8 @@ impl Pool {
 
     /// `L(π)` on the pool, each order's chosen column (`u32::MAX`: nothing) in
     /// `choice`, and each order's best reduced cost (≤ 0) in `best`. With `step`,
-    /// also the rows' use by the chosen columns (into `step.usage`, one buffer per
-    /// thread, summed into the first) and a vote for each chosen column.
+    /// also the rows' use by the chosen columns (`step.usage` gets one buffer per
+    /// chunk of orders, for the caller to sum) and a vote for each chosen column.
     fn evaluate(
         &self,
         prices: &[f64],
@@ -210,24 +210,26 @@ impl Pool {
             return -capacity_cost;
         }
         let chunk = orders.div_ceil(self.threads).max(PARALLEL_ORDERS);
+        let chunks = orders.div_ceil(chunk);
         // Each chunk's share of the votes: its orders' columns are contiguous.
         let mut tallies: Vec<Option<(&mut Vec<f64>, &mut [u32])>> = match step {
             Some(StepTally { usage, mut votes }) => {
-                let mut out = Vec::new();
+                usage.resize_with(chunks, Vec::new);
                 let mut first = 0;
-                for buffer in usage.iter_mut() {
-                    let end = (first + chunk).min(orders);
-                    let cols = (self.order_start[end] - self.order_start[first]) as usize;
-                    let (mine, rest) = std::mem::take(&mut votes).split_at_mut(cols);
-                    votes = rest;
-                    out.push(Some((buffer, mine)));
-                    first = end;
-                }
-                out
+                usage
+                    .iter_mut()
+                    .map(|buffer| {
+                        let end = (first + chunk).min(orders);
+                        let cols = (self.order_start[end] - self.order_start[first]) as usize;
+                        let (mine, rest) = std::mem::take(&mut votes).split_at_mut(cols);
+                        votes = rest;
+                        first = end;
+                        Some((buffer, mine))
+                    })
+                    .collect()
             }
-            None => Vec::new(),
+            None => (0..chunks).map(|_| None).collect(),
         };
-        tallies.resize_with(orders.div_ceil(chunk), || None);
         let orders_part: f64 = std::thread::scope(|s| {
             let mut parts = choice
                 .chunks_mut(chunk)
@@ -343,12 +345,8 @@ impl Pool {
     ) -> Ascent {
         let rows = self.capacity.len();
         let orders = self.orders();
-        let mut buffers: Vec<Vec<f64>> = vec![
-            Vec::new();
-            orders
-                .div_ceil(orders.div_ceil(self.threads).max(PARALLEL_ORDERS).max(1),)
-                .max(1)
-        ];
+        // The step's row use per chunk of orders (sized by `evaluate`).
+        let mut buffers: Vec<Vec<f64>> = Vec::new();
         let mut prices = start.to_vec();
         let mut choice = vec![u32::MAX; orders];
         let mut best_rc = vec![0.0; orders];
@@ -373,9 +371,9 @@ impl Pool {
                 votes: &mut out.votes,
             };
             let value = self.evaluate(&prices, &mut choice, &mut best_rc, Some(tally));
-            usage.copy_from_slice(&buffers[0]);
-            for other in &buffers[1..] {
-                for (u, x) in usage.iter_mut().zip(other) {
+            usage.fill(0.0);
+            for part in &buffers {
+                for (u, x) in usage.iter_mut().zip(part) {
                     *u += x;
                 }
             }

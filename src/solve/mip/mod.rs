@@ -182,7 +182,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     stats["enumeration_seconds"] = json!(enumerate_time.as_secs_f64());
     let finish = |mut plan: Plan, lower_bound: Option<f64>, mut stats: serde_json::Value| {
         let lb = lower_bound.map(|lb| lb.min(plan.objective));
-        let gap = lb.map(|lb| (plan.objective - lb) / plan.objective.abs().max(1e-9));
+        let gap = lb.map(|lb| relative_gap(plan.objective, lb));
         if plan.status != PlanStatus::Fallback {
             plan.status = if gap.is_some_and(|g| g <= opts.gap) {
                 PlanStatus::Optimal
@@ -548,9 +548,8 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         if let Some((bound_value, bound_prices, minima)) =
             best_bound.as_ref().filter(|_| by_room && pass > 0)
         {
-            let closed = lower_bound.is_some_and(|lb| {
-                (best_plan.objective - lb) / best_plan.objective.abs().max(1e-9) <= opts.gap
-            });
+            let closed =
+                lower_bound.is_some_and(|lb| relative_gap(best_plan.objective, lb) <= opts.gap);
             if closed || Instant::now() + model::FINISH_MARGIN >= deadline {
                 break;
             }
@@ -844,9 +843,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     }
     // A plan the bound proves optimal is no fallback, even where no MIP ran (small
     // windows whose room MIPs the bound made unnecessary).
-    let proved = lower_bound.is_some_and(|lb| {
-        (best_plan.objective - lb) / best_plan.objective.abs().max(1e-9) <= opts.gap
-    });
+    let proved = lower_bound.is_some_and(|lb| relative_gap(best_plan.objective, lb) <= opts.gap);
     let plan = conclude(
         best_plan,
         incumbent,
@@ -859,6 +856,12 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     // windows: do it off the caller's clock.
     std::thread::spawn(move || drop((options, by_order, pool, last_lp)));
     plan
+}
+
+/// How far `objective` lies above `lower_bound`, relative to the objective (the
+/// `gap` that `--gap` is compared with).
+fn relative_gap(objective: f64, lower_bound: f64) -> f64 {
+    (objective - lower_bound) / objective.abs().max(1e-9)
 }
 
 /// Ejection chains on the best plan so far (its options joining the list first);
