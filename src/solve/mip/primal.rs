@@ -1,6 +1,7 @@
 //! Plans as one option per order: booking options against stock and capacity, a
 //! price-directed construction, and single-order moves that polish a plan.
 
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 use super::options::FulfillmentOption;
@@ -247,8 +248,12 @@ struct Ejector<'a> {
     usage: Usage,
     /// Orders whose option ships from each stock slot (`node * skus + sku`).
     stock_holders: Vec<Vec<usize>>,
-    /// Per node, the orders whose option ships from it.
-    node_holders: Vec<Vec<usize>>,
+    /// Per node, the orders whose option ships from it, cheapest to move elsewhere
+    /// first: keyed by [`Ejector::exit_cost`] when they took the option (the key
+    /// grows stale as stock changes hands; it only orders the scan).
+    node_holders: Vec<BTreeSet<(u64, usize)>>,
+    /// Per order, the keys its option holds in `node_holders`.
+    node_keys: Vec<Vec<(usize, u64)>>,
     /// (order, option before) for every change since the move started.
     log: Vec<(usize, Option<usize>)>,
 }
@@ -265,7 +270,8 @@ impl<'a> Ejector<'a> {
             choice: vec![None; choice.len()],
             usage: Usage::new(net),
             stock_holders: vec![Vec::new(); net.node_count() * net.sku_count()],
-            node_holders: vec![Vec::new(); net.node_count()],
+            node_holders: vec![BTreeSet::new(); net.node_count()],
+            node_keys: vec![Vec::new(); choice.len()],
             log: Vec::new(),
         };
         for (o, &c) in choice.iter().enumerate() {
@@ -294,19 +300,38 @@ impl<'a> Ejector<'a> {
                 for (s, _) in packed.lines(k) {
                     forget(&mut self.stock_holders[s]);
                 }
-                forget(&mut self.node_holders[packed.node(k)]);
+            }
+            for (n, key) in std::mem::take(&mut self.node_keys[o]) {
+                self.node_holders[n].remove(&(key, o));
             }
         }
         if let Some(c) = new {
+            for k in packed.shipments(c) {
+                let n = packed.node(k);
+                let key = order_key(self.exit_cost(o, c, n));
+                self.node_holders[n].insert((key, o));
+                self.node_keys[o].push((n, key));
+            }
             packed.take(&mut self.usage, c);
             for k in packed.shipments(c) {
                 for (s, _) in packed.lines(k) {
                     self.stock_holders[s].push(o);
                 }
-                self.node_holders[packed.node(k)].push(o);
             }
         }
         self.choice[o] = new;
+    }
+
+    /// What order `o`, about to take option `c`, would pay to ship from somewhere
+    /// other than node `n` instead: its cheapest option without `n` that fits what
+    /// is left (or nothing), less `c`'s cost.
+    fn exit_cost(&self, o: usize, c: usize, n: usize) -> f64 {
+        let packed = self.packed;
+        let nothing = -packed.cost[c];
+        self.by_order[o]
+            .iter()
+            .find(|&&j| !packed.ships_from(j, n) && packed.fits(&self.usage, j))
+            .map_or(nothing, |&j| (packed.cost[j] - packed.cost[c]).min(nothing))
     }
 
     /// Undoes the logged changes.
@@ -358,11 +383,20 @@ impl<'a> Ejector<'a> {
         true
     }
 
-    /// The orders holding a resource.
-    fn holders(&self, held: Held) -> &[usize] {
+    /// The first holders of a resource an eviction looks at (a node's: those that
+    /// can leave it most cheaply).
+    fn holders(&self, held: Held) -> Vec<usize> {
         match held {
-            Held::Stock(s) => &self.stock_holders[s],
-            Held::Node(n) => &self.node_holders[n],
+            Held::Stock(s) => self.stock_holders[s]
+                .iter()
+                .take(EVICTION_SCAN)
+                .copied()
+                .collect(),
+            Held::Node(n) => self.node_holders[n]
+                .iter()
+                .take(EVICTION_SCAN)
+                .map(|&(_, o)| o)
+                .collect(),
         }
     }
 
@@ -378,8 +412,7 @@ impl<'a> Ejector<'a> {
             Held::Node(n) => !packed.ships_from(c, n),
         };
         let mut best: Option<(f64, usize, Option<usize>)> = None;
-        for k in 0..self.holders(held).len().min(EVICTION_SCAN) {
-            let p = self.holders(held)[k];
+        for p in self.holders(held) {
             let Some(cur) = self.choice[p] else { continue };
             if p == o {
                 continue;
@@ -424,6 +457,16 @@ impl<'a> Ejector<'a> {
     }
 }
 
+/// A sort key for `x` that orders like `f64::total_cmp`.
+fn order_key(x: f64) -> u64 {
+    let bits = x.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    }
+}
+
 /// A resource an ejection frees: a stock slot (`node * skus + sku`), or a node's
 /// capacity.
 #[derive(Clone, Copy)]
@@ -432,8 +475,11 @@ enum Held {
     Node(usize),
 }
 
-/// Holders of one resource an eviction looks at, at most (node capacity can have
-/// hundreds).
+/// Holders of one resource an eviction looks at, at most: a node can have a
+/// thousand, looked at cheapest to move first. 10,000 orders, the same two starts:
+/// scanning 64 in the order they came left 210.72k and 210.43-210.51k, cheapest
+/// first 210.06k and 210.09k, in less time. Keyed without regard to stock it did
+/// worse than unordered; 32 or 128 cheapest did worse than 64.
 const EVICTION_SCAN: usize = 64;
 
 #[cfg(test)]
