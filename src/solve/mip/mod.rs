@@ -466,21 +466,27 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         stats["mip_status"] = json!("skipped: no time left");
         return conclude(best_plan, incumbent, false, lower_bound, stats, finish);
     }
-    let known = options.len();
-    add_incumbent_options(net, &best_allocs, &mut options);
-    for j in known..options.len() {
-        by_order[options[j].order].push(j);
-    }
-    included.resize(options.len(), false);
+    // Large windows without an LP master run no MIP (below), and need none of its
+    // preparation (100,000 orders: 0.9 s). The local search finds the best plan's
+    // options without it: they come from the option list or the greedy plan.
+    let mip_skipped = large && last_lp.is_none();
     let start_by_order = group_by_order(net, &best_allocs);
-    for (j, o) in options.iter().enumerate() {
-        if !start_by_order[o.order].is_empty() && o.shipments == start_by_order[o.order] {
-            included[j] = true;
+    if !mip_skipped {
+        let known = options.len();
+        add_incumbent_options(net, &best_allocs, &mut options);
+        for j in known..options.len() {
+            by_order[options[j].order].push(j);
+        }
+        included.resize(options.len(), false);
+        for (j, o) in options.iter().enumerate() {
+            if !start_by_order[o.order].is_empty() && o.shipments == start_by_order[o.order] {
+                included[j] = true;
+            }
         }
     }
     // Large windows: orders the LP has decided keep the rounded choice, and the MIP
     // re-optimizes the others against what they leave.
-    let fixed = if net.order_count() > FULL_MIP_ORDERS {
+    let fixed = if net.order_count() > FULL_MIP_ORDERS && !mip_skipped {
         decided_orders(net, last_lp.as_ref(), &start_by_order, &options, &by_order)
     } else {
         vec![false; net.order_count()]
@@ -490,7 +496,11 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         .filter(|a| fixed[a.order])
         .cloned()
         .collect();
-    let mut rows = binding_rows(net, &options, &by_order);
+    let mut rows = if mip_skipped {
+        Vec::new()
+    } else {
+        binding_rows(net, &options, &by_order)
+    };
     let mut left = Usage::new(net);
     for a in &fixed_allocs {
         left.take(a.node, &a.lines);
@@ -534,7 +544,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
                 continue;
             }
         }
-        if large && last_lp.is_none() {
+        if mip_skipped {
             // No LP solved in time: a MIP over the whole window will not finish
             // either; neighbourhood search below uses the time instead.
             stats["mip0_status"] = json!("skipped: no LP master solved");
