@@ -154,6 +154,18 @@ pub(super) fn allocations(options: &[FulfillmentOption], choice: &Choice) -> Vec
         .collect()
 }
 
+/// Which of an order's cheaper options an ejection chain moves it to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum MoveRule {
+    /// The cheapest that room can be made for.
+    Cheapest,
+    /// The one whose whole move saves most: every cheaper option is tried and
+    /// undone first. 10,000 orders, six runs of 5 s: plans 209.45-209.59k against
+    /// 209.59-209.76k, for 0.45-0.5 s of chains instead of 0.35 s. 100,000 orders
+    /// × 60 s: the chains ran 1-3 s longer and the plans ended 1-2k higher.
+    MostSaving,
+}
+
 /// What [`eject`] did.
 #[derive(Default)]
 pub(super) struct EjectStats {
@@ -175,6 +187,7 @@ pub(super) fn eject(
     packed: &Packed,
     by_order: &[Vec<usize>],
     choice: &mut Choice,
+    rule: MoveRule,
     deadline: Instant,
 ) -> EjectStats {
     let mut stats = EjectStats::default();
@@ -209,6 +222,17 @@ pub(super) fn eject(
                 .copied()
                 .take_while(|&j| packed.cost[j] < now - 1e-9)
                 .collect();
+            let targets = match rule {
+                MoveRule::Cheapest => targets,
+                MoveRule::MostSaving if targets.len() > 1 => targets
+                    .into_iter()
+                    .filter_map(|j| plan.saving_of(o, j).map(|saved| (saved, j)))
+                    .max_by(|a, b| a.0.total_cmp(&b.0))
+                    .map(|(_, j)| j)
+                    .into_iter()
+                    .collect(),
+                MoveRule::MostSaving => targets,
+            };
             for j in targets {
                 if let Some((saved, evicted, moved)) = plan.try_move(o, j) {
                     for p in moved {
@@ -346,14 +370,31 @@ impl<'a> Ejector<'a> {
     /// the way; kept only if the whole move saves money. Returns (saving, orders
     /// moved to make room, every order moved).
     fn try_move(&mut self, o: usize, j: usize) -> Option<(f64, usize, Vec<usize>)> {
+        let saved = self.attempt(o, j)?;
+        // The log holds `o` leaving its option, the evictions, and `o` taking `j`.
+        let evicted = self.log.len() - 2;
+        let moved = self.log.drain(..).map(|(p, _)| p).collect();
+        Some((saved, evicted, moved))
+    }
+
+    /// What moving order `o` to option `j` as [`Ejector::try_move`] would save,
+    /// leaving the plan as it was.
+    fn saving_of(&mut self, o: usize, j: usize) -> Option<f64> {
+        let saved = self.attempt(o, j)?;
+        self.undo();
+        Some(saved)
+    }
+
+    /// Order `o` takes option `j` with the holders of what it lacks moving out of
+    /// the way, logged; undone unless the whole move saves money. Returns the
+    /// saving.
+    fn attempt(&mut self, o: usize, j: usize) -> Option<f64> {
         self.log.clear();
         let mut delta = self.packed.cost[j] - self.cost(self.choice[o]);
         self.set(o, None);
         if self.make_room(o, j, &mut delta) && delta < -1e-6 && self.packed.fits(&self.usage, j) {
-            let evicted = self.log.len() - 1;
             self.set(o, Some(j));
-            let moved = self.log.drain(..).map(|(p, _)| p).collect();
-            return Some((-delta, evicted, moved));
+            return Some(-delta);
         }
         self.undo();
         None
@@ -549,31 +590,46 @@ mod tests {
         };
         let (x_at_a, x_at_b, y_at_a) = (at(0, 0), at(0, 1), at(1, 0));
         assert!(options[x_at_a].saving_cost < options[x_at_b].saving_cost);
-        let plan_cost = |c: &Choice| {
-            assemble_plan(&net, &allocations(&options, c), "mip", PlanStatus::Feasible)
-        };
-        let mut choice: Choice = vec![Some(x_at_a), None];
-        let before = plan_cost(&choice).objective;
+        for rule in [MoveRule::Cheapest, MoveRule::MostSaving] {
+            let mut choice: Choice = vec![Some(x_at_a), None];
+            ejection_moves(inst, &net, &options, &by_order, &mut choice, rule);
+            assert_eq!(choice, vec![Some(x_at_b), Some(y_at_a)], "{rule:?}");
+        }
+    }
+
+    /// Ejection chains from `choice` under `rule`: one move evicting one order,
+    /// saving what the plan's objective says, leaving a valid plan.
+    fn ejection_moves(
+        inst: &Instance,
+        net: &Network,
+        options: &[FulfillmentOption],
+        by_order: &[Vec<usize>],
+        choice: &mut Choice,
+        rule: MoveRule,
+    ) {
+        let plan_cost =
+            |c: &Choice| assemble_plan(net, &allocations(options, c), "mip", PlanStatus::Feasible);
+        let before = plan_cost(choice).objective;
         // Single-order moves find nothing: Y's only option does not fit.
         let mut single = choice.clone();
         improve(
-            &net,
-            &options,
-            &by_order,
+            net,
+            options,
+            by_order,
             &mut single,
             Instant::now() + Duration::from_secs(5),
         );
-        assert_eq!(single, choice);
+        assert_eq!(single, *choice);
         let stats = eject(
-            &net,
-            &Packed::new(&net, &options),
-            &by_order,
-            &mut choice,
+            net,
+            &Packed::new(net, options),
+            by_order,
+            choice,
+            rule,
             Instant::now() + Duration::from_secs(5),
         );
-        assert_eq!(choice, vec![Some(x_at_b), Some(y_at_a)]);
-        assert_eq!((stats.moves, stats.evicted), (1, 1));
-        let after = plan_cost(&choice);
+        assert_eq!((stats.moves, stats.evicted), (1, 1), "{rule:?}");
+        let after = plan_cost(choice);
         assert!(crate::check::check(inst, &after).is_valid());
         assert!(
             (before - after.objective - stats.saved).abs() < 1e-9,
