@@ -72,6 +72,12 @@ const ASCENT_SHARE_WITHOUT_LP: f64 = 0.4;
 /// each order's cheapest option only (a larger one does not solve in time), and
 /// the few rounds that fit leave the LP far from converged.
 const HUGE_ORDERS: usize = 30_000;
+/// Share of the budget the first ascent may use in windows over [`HUGE_ORDERS`]
+/// (the spare-core ascent goes on during local search). 100,000 orders × 60 s,
+/// session 10: 0.15 and 0.2 gave plans 1.27-1.33% from the bound, 0.25 1.08%
+/// (three runs), 0.3 0.88-0.99% (three runs), 0.35 1.08%: the price-directed start
+/// and the neighbourhoods' candidates come from these prices.
+const ASCENT_SHARE_HUGE: f64 = 0.3;
 /// The ascent stops after this many slices in a row that raise the bound by less
 /// than [`ASCENT_STALL`] of it (column generation or local search takes over).
 const ASCENT_STALLED_SLICES: usize = 3;
@@ -237,6 +243,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         !huge && round_seconds * MIN_LP_ROUNDS <= share_left * opts.time_limit.as_secs_f64();
     let ascent_share = match (large, lp_pays || huge) {
         (false, _) => ASCENT_SHARE,
+        (true, _) if huge => ASCENT_SHARE_HUGE,
         (true, true) => ASCENT_SHARE_LARGE,
         (true, false) => ASCENT_SHARE_WITHOUT_LP,
     };
