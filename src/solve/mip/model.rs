@@ -514,20 +514,6 @@ pub(super) fn run_guarded(
                 // first one, only takes time (10,000-order neighbourhood search:
                 // about a third of its sub-MIPs' time; 1,000-order proofs: 0.1-0.3 s).
                 let _ = model.try_set_option("mip_heuristic_run_feasibility_jump", false);
-                if let Ok(v) = std::env::var("HIGHS_OPTS") {
-                    for kv in v.split(',') {
-                        let (k, val) = kv.split_once('=').unwrap();
-                        if let Ok(f) = val.parse::<i32>() {
-                            let _ = model.try_set_option(k, f);
-                        } else if let Ok(f) = val.parse::<f64>() {
-                            let _ = model.try_set_option(k, f);
-                        } else if val == "false" || val == "true" {
-                            let _ = model.try_set_option(k, val == "true");
-                        } else {
-                            let _ = model.try_set_option(k, val);
-                        }
-                    }
-                }
             }
             let Ok(solved) = model.try_solve() else {
                 return;
