@@ -180,8 +180,9 @@ pub(super) struct EjectStats {
 /// Ejection-chain local search: an order moves to a cheaper option even when that
 /// option's stock is taken, if the orders holding that stock can move to other
 /// options (or ship nothing) for less than the order saves. Repeats while a pass
-/// improves and time is left; never makes the plan worse. Options are read from
-/// `packed` (the option list in flat arrays); `by_order` holds their ids.
+/// improves and time is left; never makes the plan worse. `rule` says which of an
+/// order's cheaper options it moves to. Options are read from `packed` (the option
+/// list in flat arrays); `by_order` holds their ids.
 pub(super) fn eject(
     net: &Network,
     packed: &Packed,
