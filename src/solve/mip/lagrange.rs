@@ -8,6 +8,7 @@
 //! problem; its maximum equals the pool's LP value. The ascent moves along the
 //! subgradient `A·x(π) − cap` with a Polyak step towards a target value.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::model::Prices;
@@ -93,6 +94,12 @@ impl Pool {
     /// Evaluates on up to `threads` threads from now on.
     pub(super) fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
+    }
+
+    /// Threads that evaluate orders.
+    #[cfg(test)]
+    pub(super) fn threads(&self) -> usize {
+        self.threads
     }
 
     /// Orders in the pool.
@@ -320,7 +327,8 @@ impl Pool {
 
     /// Subgradient ascent from `start` towards `target` (an upper bound on the
     /// optimum, e.g. the best plan's cost without the constant), until `deadline`,
-    /// `max_iterations`, or the step scale has shrunk below [`MIN_SCALE`]. Steps follow
+    /// `cancel` is raised, `max_iterations`, or the step scale has shrunk below
+    /// [`MIN_SCALE`]. Steps follow
     /// the Camerini–Fratta–Maffioli deflected direction (the subgradient plus part of
     /// the previous direction when they disagree, projected at zero prices, and
     /// reset to the subgradient whenever it stops pointing uphill), which damps the
@@ -342,6 +350,7 @@ impl Pool {
         scale: f64,
         max_iterations: usize,
         deadline: Instant,
+        cancel: Option<&AtomicBool>,
     ) -> Ascent {
         let rows = self.capacity.len();
         let orders = self.orders();
@@ -362,7 +371,9 @@ impl Pool {
         };
         let mut stalled = 0;
         for it in 0..max_iterations {
-            if it % 8 == 0 && Instant::now() >= deadline {
+            if it % 8 == 0
+                && (Instant::now() >= deadline || cancel.is_some_and(|c| c.load(Ordering::Relaxed)))
+            {
                 break;
             }
             out.iterations = it + 1;
@@ -496,7 +507,7 @@ mod tests {
         ];
         pool.extend(options.iter().enumerate(), &prices);
         let far = Instant::now() + std::time::Duration::from_secs(60);
-        let ascent = pool.ascend(&prices.values, 0.0, 1.0, 5000, far);
+        let ascent = pool.ascend(&prices.values, 0.0, 1.0, 5000, far, None);
         assert!(ascent.value <= -23.0 + 1e-9, "{}", ascent.value);
         assert!(ascent.value >= -23.0 - 1e-3, "{}", ascent.value);
         assert!(ascent.prices.iter().all(|&p| p >= 0.0));

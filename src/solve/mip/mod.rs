@@ -36,6 +36,7 @@ mod packed;
 mod primal;
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use serde_json::json;
@@ -44,7 +45,7 @@ use crate::cost::Network;
 use crate::domain::{Plan, PlanStatus};
 use crate::solve::greedy::{self, Policy};
 use crate::solve::{Allocation, SolveOptions, Usage, assemble_plan};
-use model::{Duals, Model, Prices, binding_rows, build_model, run_guarded};
+use model::{Duals, HighsRun, Model, Prices, binding_rows, build_model, run_guarded};
 use options::{FulfillmentOption, add_incumbent_options, enumerate_options};
 use primal::fits;
 
@@ -68,6 +69,19 @@ const MIN_LP_ROUNDS: f64 = 4.0;
 /// Share of the budget the ascent may use in windows above [`LP_MAX_ORDERS`] that
 /// skip column generation (it stops earlier when its bound stalls).
 const ASCENT_SHARE_WITHOUT_LP: f64 = 0.4;
+/// Such windows, given two threads, solve one LP instead (see [`TIED_RC_WINDOW`]);
+/// the ascent's share before it. 10,000 orders × 5 s: the LP's rounding ejected
+/// to 209.4-209.5k where the price-directed plan of a 40% ascent ejected to
+/// 209.8-210.0k; the ascent goes on beside the LP for the bound.
+const ASCENT_SHARE_TIED_LP: f64 = 0.25;
+/// The one LP's options per order: those within this reduced cost of the order's
+/// best at the ascent's prices, whose mix the LP settles (10,000 orders: 25,000
+/// columns, the LP 0.1-0.2% above the full LP's value; a window of 1.0 gave
+/// 33,000 columns and the full LP's value in 40% more time).
+const TIED_RC_WINDOW: f64 = 0.2;
+/// Seconds per column the one LP takes on one thread (10,000 orders: 1.6-1.7 s
+/// for 25,000 columns); it is skipped when it would not finish in time.
+const TIED_LP_SECONDS_PER_COLUMN: f64 = 70e-6;
 /// Windows with more orders skip column generation: its first master would hold
 /// each order's cheapest option only (a larger one does not solve in time), and
 /// the few rounds that fit leave the LP far from converged.
@@ -241,10 +255,15 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     let round_seconds = 2.0 * net.order_count() as f64 * LP_SECONDS_PER_COLUMN;
     let lp_pays =
         !huge && round_seconds * MIN_LP_ROUNDS <= share_left * opts.time_limit.as_secs_f64();
+    // Large windows that column generation does not pay for solve one LP over the
+    // options the ascent finds nearly tied, on one thread while the ascent goes on
+    // on the other, and round it.
+    let tied_lp = large && !lp_pays && !huge && opts.threads > 1;
     let ascent_share = match (large, lp_pays || huge) {
         (false, _) => ASCENT_SHARE,
         (true, _) if huge => ASCENT_SHARE_HUGE,
         (true, true) => ASCENT_SHARE_LARGE,
+        (true, false) if tied_lp => ASCENT_SHARE_TIED_LP,
         (true, false) => ASCENT_SHARE_WITHOUT_LP,
     };
     let ascent_deadline = started + opts.time_limit.mul_f64(ascent_share);
@@ -293,7 +312,14 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             break;
         }
         let t = Instant::now();
-        let ascent = pool.ascend(&prices.values, target, 1.0, ASCENT_STEPS, ascent_deadline);
+        let ascent = pool.ascend(
+            &prices.values,
+            target,
+            1.0,
+            ASCENT_STEPS,
+            ascent_deadline,
+            None,
+        );
         ascent_seconds += t.elapsed().as_secs_f64();
         scale = ascent.scale;
         steps += ascent.iterations;
@@ -317,8 +343,14 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         .collect();
     lap("ascent", &mut stats);
 
-    // 4. Column generation from the options the ascent's prices favour.
+    // 4. Column generation from the options the ascent's prices favour (or the one
+    // LP over the nearly tied ones).
     let mut included: Vec<bool> = vec![false; options.len()];
+    let (per_order, window) = if tied_lp {
+        (usize::MAX, TIED_RC_WINDOW)
+    } else {
+        (INITIAL_OPTIONS_PER_ORDER, INITIAL_RC_WINDOW)
+    };
     for (ids, cols) in by_order.iter().zip(&ascent_ranked) {
         if let Some(&j) = ids.first() {
             included[j] = true;
@@ -326,8 +358,8 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         let cheapest = cols.first().map_or(0.0, |c| c.0);
         for &(_, j) in cols
             .iter()
-            .take(INITIAL_OPTIONS_PER_ORDER)
-            .filter(|c| c.0 <= cheapest + INITIAL_RC_WINDOW)
+            .take(per_order)
+            .filter(|c| c.0 <= cheapest + window)
         {
             included[j] = true;
         }
@@ -348,11 +380,16 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     // above the bound), and ejection chains from the ascent's plan do better with
     // the time (measured: 1,805.6k against 1,826.8k at 60 s).
     let first_master = included.iter().filter(|&&b| b).count();
-    let predicted = first_master as f64 * LP_SECONDS_PER_COLUMN;
+    let predicted = first_master as f64
+        * if tied_lp {
+            TIED_LP_SECONDS_PER_COLUMN
+        } else {
+            LP_SECONDS_PER_COLUMN
+        };
     let lp_time = cg_deadline.saturating_duration_since(Instant::now());
     let skip_lp = if huge {
         Some(format!("window over {HUGE_ORDERS} orders"))
-    } else if !lp_pays {
+    } else if !lp_pays && !tied_lp {
         Some(format!(
             "fewer than {MIN_LP_ROUNDS} rounds of about {round_seconds:.1} s fit the budget"
         ))
@@ -372,20 +409,46 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         let ids: Vec<usize> = (0..options.len()).filter(|&j| included[j]).collect();
         let master = build_model(net.order_count(), rows.clone(), &options, &ids);
         let t = Instant::now();
-        let Some(lp) = run_guarded(
-            master.problem(false),
-            None,
-            total_penalty,
-            true,
-            opts,
-            cg_deadline,
-        ) else {
+        let lp = if tied_lp {
+            let best = lower_bound.unwrap_or(f64::NEG_INFINITY);
+            let (lp, beside) = lp_beside_ascent(
+                net,
+                &master,
+                &mut pool,
+                prices.clone(),
+                (target, total_penalty, best),
+                opts,
+                cg_deadline,
+            );
+            stats["tied_lp_ascent_steps"] = json!(beside.steps);
+            stats["tied_lp_ascent_bound"] = json!(beside.bound);
+            if let Some(lb) = beside.bound {
+                lower_bound = Some(lower_bound.map_or(lb, |b| b.max(lb)));
+            }
+            lp
+        } else {
+            run_guarded(
+                master.problem(false),
+                None,
+                total_penalty,
+                true,
+                opts,
+                cg_deadline,
+            )
+        };
+        let Some(lp) = lp else {
             break;
         };
         lp_seconds += t.elapsed().as_secs_f64();
         let t = Instant::now();
         let Some(row_duals) = lp.row_duals else { break };
         let duals = master.duals(&row_duals);
+        if tied_lp {
+            // One LP only: its rounding is what it is for.
+            stats["lp_objective"] = json!(total_penalty + lp.objective);
+            last_lp = Some((master, duals, lp.columns));
+            break;
+        }
         let Some(bound) =
             bound::lagrangian_bound(net, &duals.prices, opts.threads as usize, cg_deadline)
         else {
@@ -476,7 +539,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     // Large windows without an LP master run no MIP (below), and need none of its
     // preparation (100,000 orders: 0.9 s). The local search finds the best plan's
     // options without it: they come from the option list or the greedy plan.
-    let mip_skipped = large && last_lp.is_none();
+    let mip_skipped = large && (last_lp.is_none() || tied_lp);
     let start_by_order = group_by_order(net, &best_allocs);
     if !mip_skipped {
         let known = options.len();
@@ -774,6 +837,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
                         (target, total_penalty, best),
                         slices_stop,
                         stop,
+                        None,
                     )
                 })
             });
@@ -982,6 +1046,7 @@ fn spare_core_ascent(
     (target, total_penalty, mut best): (f64, f64, f64),
     slices_stop: Instant,
     stop: Instant,
+    cancel: Option<&AtomicBool>,
 ) -> SpareAscent {
     let start = best;
     let mut out = SpareAscent {
@@ -990,8 +1055,16 @@ fn spare_core_ascent(
         bound: None,
     };
     let mut stalled = 0;
-    while Instant::now() < slices_stop && stalled < ASCENT_STALLED_SLICES {
-        let ascent = pool.ascend(&prices.values, target, 1.0, ASCENT_STEPS, slices_stop);
+    let cancelled = || cancel.is_some_and(|c| c.load(Ordering::Relaxed));
+    while Instant::now() < slices_stop && stalled < ASCENT_STALLED_SLICES && !cancelled() {
+        let ascent = pool.ascend(
+            &prices.values,
+            target,
+            1.0,
+            ASCENT_STEPS,
+            slices_stop,
+            cancel,
+        );
         out.slices += 1;
         out.steps += ascent.iterations;
         prices.values = ascent.prices;
@@ -1015,6 +1088,38 @@ fn spare_core_ascent(
         pool.extend(new.iter().map(|o| (usize::MAX, o)), &prices);
     }
     out.bound = (best > start).then_some(best);
+    out
+}
+
+/// Solves `master` as an LP on one thread while the ascent goes on from `prices`
+/// on the other (as [`spare_core_ascent`], `pool` evaluated on one thread) until
+/// the LP is done or `deadline`. Returns the LP's run and what the ascent did.
+fn lp_beside_ascent(
+    net: &Network,
+    master: &Model,
+    pool: &mut lagrange::Pool,
+    prices: Prices,
+    targets: (f64, f64, f64),
+    opts: &SolveOptions,
+    deadline: Instant,
+) -> (Option<HighsRun>, SpareAscent) {
+    let one_thread = SolveOptions {
+        threads: 1,
+        ..opts.clone()
+    };
+    let problem = master.problem(false);
+    let done = AtomicBool::new(false);
+    pool.set_threads(1);
+    let out = std::thread::scope(|scope| {
+        let lp = scope.spawn(|| {
+            let run = run_guarded(problem, None, targets.1, true, &one_thread, deadline);
+            done.store(true, Ordering::Relaxed);
+            run
+        });
+        let beside = spare_core_ascent(net, pool, prices, targets, deadline, deadline, Some(&done));
+        (lp.join().expect("LP worker"), beside)
+    });
+    pool.set_threads(opts.threads as usize);
     out
 }
 
@@ -1740,6 +1845,61 @@ mod tests {
         );
     }
 
+    /// The one LP, solved while the ascent goes on beside it: over every listed
+    /// option its value is never below a bound of the ascent's, and its rounding is
+    /// a valid plan costing no less than the LP.
+    #[test]
+    fn the_lp_beside_the_ascent_rounds_to_a_valid_plan_above_every_bound() {
+        let instance = small_window();
+        let net = Network::new(&instance);
+        let far = Instant::now() + std::time::Duration::from_secs(60);
+        let (options, _) = enumerate_options(&net, far).expect("options");
+        let by_order = options_by_order(&net, &options);
+        let rows = binding_rows(&net, &options, &by_order);
+        let zero = Prices::zero(&rows);
+        let mut pool = lagrange::Pool::new(net.order_count(), &zero, 2);
+        pool.extend(options.iter().enumerate(), &zero);
+        let penalty = total_unfilled_penalty(&net);
+        let unpriced = penalty + bound::lagrangian_bound(&net, &zero, 1, far).unwrap().value;
+        let ids: Vec<usize> = (0..options.len()).collect();
+        let master = build_model(net.order_count(), rows, &options, &ids);
+        let opts = SolveOptions {
+            threads: 2,
+            ..SolveOptions::default()
+        };
+        let (lp, beside) = lp_beside_ascent(
+            &net,
+            &master,
+            &mut pool,
+            zero,
+            // Shipping nothing (saving 0) is a plan: the target.
+            (0.0, penalty, unpriced),
+            &opts,
+            far,
+        );
+        let lp = lp.expect("the LP solves");
+        let lp_value = penalty + lp.objective;
+        assert!(
+            unpriced <= lp_value + 1e-6,
+            "{unpriced} above the LP {lp_value}"
+        );
+        if let Some(bound) = beside.bound {
+            assert!(bound <= lp_value + 1e-6, "{bound} above the LP {lp_value}");
+        }
+        let duals = master.duals(lp.row_duals.as_ref().expect("an optimal LP's duals"));
+        let rounded = round_lp(&net, &master, &duals, &lp.columns, &options, &by_order);
+        let plan = assemble_plan(&net, &rounded, "mip", PlanStatus::Feasible);
+        let report = crate::check::check(&instance, &plan);
+        assert!(report.is_valid(), "{:?}", report.violations);
+        assert!(
+            plan.objective >= lp_value - 1e-6,
+            "{} below the LP {lp_value}",
+            plan.objective
+        );
+        // The pool evaluates on both threads again afterwards.
+        assert_eq!(pool.threads(), 2);
+    }
+
     #[test]
     fn the_spare_core_ascent_raises_the_bound_and_stays_below_a_real_plan() {
         let instance = small_window();
@@ -1758,7 +1918,15 @@ mod tests {
         let penalty = total_unfilled_penalty(&net);
         let unpriced = penalty + bound::lagrangian_bound(&net, &zero, 1, far).unwrap().value;
         let target = 1.1 * best.objective - penalty;
-        let spare = spare_core_ascent(&net, &mut pool, zero, (target, penalty, unpriced), far, far);
+        let spare = spare_core_ascent(
+            &net,
+            &mut pool,
+            zero,
+            (target, penalty, unpriced),
+            far,
+            far,
+            None,
+        );
         let bound = spare
             .bound
             .expect("prices raise the bound over zero prices");
