@@ -69,11 +69,18 @@ const MIN_LP_ROUNDS: f64 = 4.0;
 /// Share of the budget the ascent may use in windows above [`LP_MAX_ORDERS`] that
 /// skip column generation (it stops earlier when its bound stalls).
 const ASCENT_SHARE_WITHOUT_LP: f64 = 0.4;
-/// Such windows, given two threads, solve one LP instead (see [`TIED_RC_WINDOW`]);
-/// the ascent's share before it. 10,000 orders × 5 s: the LP's rounding ejected
-/// to 209.4-209.5k where the price-directed plan of a 40% ascent ejected to
-/// 209.8-210.0k; the ascent goes on beside the LP for the bound.
-const ASCENT_SHARE_TIED_LP: f64 = 0.25;
+/// Such windows, given two threads, solve one LP instead (see [`TIED_RC_WINDOW`])
+/// once the ascent has settled: when a slice (from the third on) raised the bound
+/// by less than this share. 10,000 orders: after 1,800 steps, where the LP's value
+/// is 0.08% above the full LP's (after 900 steps: 0.75%, and its rounding ejected
+/// 1,000 higher). [`ASCENT_SHARE_WITHOUT_LP`] still caps the ascent.
+const TIED_LP_SETTLED: f64 = 2e-4;
+/// The one LP must finish within this share of the budget.
+const TIED_LP_SHARE: f64 = 0.85;
+/// Interior point's optimality tolerance for the one LP: only its rounding is
+/// used. 10,000 orders: 1.6-1.7 s instead of 2.0-2.1 s at HiGHS's 1e-8, the
+/// same value to 0.0003%; at 1e-4 HiGHS no longer reports it optimal.
+const TIED_LP_TOLERANCE: f64 = 1e-5;
 /// The one LP's options per order: those within this reduced cost of the order's
 /// best at the ascent's prices, whose mix the LP settles (10,000 orders: 25,000
 /// columns, the LP 0.1-0.2% above the full LP's value; a window of 1.0 gave
@@ -263,7 +270,6 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         (false, _) => ASCENT_SHARE,
         (true, _) if huge => ASCENT_SHARE_HUGE,
         (true, true) => ASCENT_SHARE_LARGE,
-        (true, false) if tied_lp => ASCENT_SHARE_TIED_LP,
         (true, false) => ASCENT_SHARE_WITHOUT_LP,
     };
     let ascent_deadline = started + opts.time_limit.mul_f64(ascent_share);
@@ -292,6 +298,9 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         bound_seconds += t.elapsed().as_secs_f64();
         bounds += 1;
         let lb = total_penalty + bound.value;
+        let settled = tied_lp
+            && slices >= 3
+            && lb - lower_bound.unwrap_or(f64::NEG_INFINITY) < TIED_LP_SETTLED * lb.abs();
         stalled = stalled_after(stalled, lb, lower_bound.unwrap_or(f64::NEG_INFINITY));
         let responses = keep_best_bound(&mut best_bound, lb, &prices, bound);
         if slices == 0 {
@@ -307,6 +316,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         if Instant::now() >= ascent_deadline
             || (new.is_empty() && scale < lagrange::MIN_SCALE)
             || stalled >= ASCENT_STALLED_SLICES
+            || settled
             || (lp_pays && !large && slices >= ASCENT_SLICES_BEFORE_LP)
         {
             break;
@@ -386,6 +396,11 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         } else {
             LP_SECONDS_PER_COLUMN
         };
+    let cg_deadline = if tied_lp {
+        started + opts.time_limit.mul_f64(TIED_LP_SHARE)
+    } else {
+        cg_deadline
+    };
     let lp_time = cg_deadline.saturating_duration_since(Instant::now());
     let skip_lp = if huge {
         Some(format!("window over {HUGE_ORDERS} orders"))
@@ -1091,9 +1106,10 @@ fn spare_core_ascent(
     out
 }
 
-/// Solves `master` as an LP on one thread while the ascent goes on from `prices`
-/// on the other (as [`spare_core_ascent`], `pool` evaluated on one thread) until
-/// the LP is done or `deadline`. Returns the LP's run and what the ascent did.
+/// Solves `master` as an LP (to [`TIED_LP_TOLERANCE`]) on one thread while the
+/// ascent goes on from `prices` on the other (as [`spare_core_ascent`], `pool`
+/// evaluated on one thread) until the LP is done or `deadline`. Returns the LP's
+/// run and what the ascent did.
 fn lp_beside_ascent(
     net: &Network,
     master: &Model,
@@ -1112,7 +1128,8 @@ fn lp_beside_ascent(
     pool.set_threads(1);
     let out = std::thread::scope(|scope| {
         let lp = scope.spawn(|| {
-            let run = run_guarded(problem, None, targets.1, true, &one_thread, deadline);
+            let run =
+                model::run_rough_lp(problem, targets.1, TIED_LP_TOLERANCE, &one_thread, deadline);
             done.store(true, Ordering::Relaxed);
             run
         });

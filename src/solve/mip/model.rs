@@ -467,6 +467,31 @@ pub(super) fn run_guarded(
     opts: &SolveOptions,
     deadline: Instant,
 ) -> Option<HighsRun> {
+    run_highs(problem, start, offset, presolve, None, opts, deadline)
+}
+
+/// [`run_guarded`] for an LP solved by interior point only to `tolerance` (its
+/// optimality tolerance), with presolve.
+pub(super) fn run_rough_lp(
+    problem: ColProblem,
+    offset: f64,
+    tolerance: f64,
+    opts: &SolveOptions,
+    deadline: Instant,
+) -> Option<HighsRun> {
+    run_highs(problem, None, offset, true, Some(tolerance), opts, deadline)
+}
+
+/// [`run_guarded`], with interior point's optimality tolerance for an LP.
+fn run_highs(
+    problem: ColProblem,
+    start: Option<Vec<f64>>,
+    offset: f64,
+    presolve: bool,
+    lp_tolerance: Option<f64>,
+    opts: &SolveOptions,
+    deadline: Instant,
+) -> Option<HighsRun> {
     let left = deadline
         .checked_duration_since(Instant::now())?
         .checked_sub(FINISH_MARGIN)?;
@@ -495,6 +520,9 @@ pub(super) fn run_guarded(
                 // nonnegative prices give a valid Lagrangian bound.
                 let _ = model.try_set_option("solver", "ipm");
                 let _ = model.try_set_option("run_crossover", "off");
+                if let Some(tolerance) = lp_tolerance {
+                    let _ = model.try_set_option("ipm_optimality_tolerance", tolerance);
+                }
             }
             if let Some(path) = write_model
                 && let Ok(c_path) = std::ffi::CString::new(path.to_string_lossy().as_bytes())
