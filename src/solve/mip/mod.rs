@@ -14,7 +14,10 @@
 //!    option and the ones with negative reduced cost join the master, until none is
 //!    left; every round's duals give a lower bound too; the best one is kept
 //!    (skipped when fewer than `MIN_LP_ROUNDS` rounds fit, and in windows over
-//!    `HUGE_ORDERS` orders);
+//!    `HUGE_ORDERS` orders). Windows over `LP_MAX_ORDERS` orders where the rounds
+//!    do not fit solve one LP instead, once the ascent has settled: over each
+//!    order's options nearly tied at the ascent's prices (`TIED_RC_WINDOW`), on one
+//!    thread while the ascent goes on on the other;
 //! 5. a price-directed rounding turns the LP into a plan, then HiGHS solves the
 //!    master as a MIP from the best plan so far, on a worker thread guarded by our
 //!    own deadline; windows of up to `FULL_MIP_ORDERS` orders then solve MIPs over
