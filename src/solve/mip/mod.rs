@@ -75,8 +75,8 @@ const ASCENT_SHARE_WITHOUT_LP: f64 = 0.4;
 /// Such windows, given two threads, solve one LP instead (see [`TIED_RC_WINDOW`])
 /// once the ascent has settled: when a slice (from the third on) raised the bound
 /// by less than this share. 10,000 orders: after 1,800 steps, where the LP's value
-/// is 0.08% above the full LP's (after 900 steps: 0.75%, and its rounding ejected
-/// 1,000 higher). [`ASCENT_SHARE_WITHOUT_LP`] still caps the ascent.
+/// is 0.08% above the full LP's (after 900 steps: 0.75%, and the plan ended 400
+/// higher). [`ASCENT_SHARE_WITHOUT_LP`] still caps the ascent.
 const TIED_LP_SETTLED: f64 = 2e-4;
 /// The one LP must finish within this share of the budget.
 const TIED_LP_SHARE: f64 = 0.85;
@@ -85,12 +85,14 @@ const TIED_LP_SHARE: f64 = 0.85;
 /// same value to 0.0003%; at 1e-4 HiGHS no longer reports it optimal.
 const TIED_LP_TOLERANCE: f64 = 1e-5;
 /// The one LP's options per order: those within this reduced cost of the order's
-/// best at the ascent's prices, whose mix the LP settles (10,000 orders: 25,000
-/// columns, the LP 0.1-0.2% above the full LP's value; a window of 1.0 gave
-/// 33,000 columns and the full LP's value in 40% more time).
+/// best at the ascent's prices, whose mix the LP settles (10,000 orders: about
+/// 23,600 columns with each order's cheapest and the incumbent's, the LP
+/// 0.08-0.12% above the full LP's value; a window of 1.0 gave 33,000 columns and
+/// the full LP's value in 40% more time).
 const TIED_RC_WINDOW: f64 = 0.2;
-/// Seconds per column the one LP takes on one thread (10,000 orders: 1.6-1.7 s
-/// for 25,000 columns); it is skipped when it would not finish in time.
+/// Seconds per column the one LP takes on one thread (10,000 orders: 1.6-2.0 s
+/// for 23,600 columns; 20,000 orders: 94 µs per column); it is skipped when it
+/// would not finish in time.
 const TIED_LP_SECONDS_PER_COLUMN: f64 = 70e-6;
 /// Windows with more orders skip column generation: its first master would hold
 /// each order's cheapest option only (a larger one does not solve in time), and
