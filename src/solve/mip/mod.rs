@@ -1870,6 +1870,40 @@ mod tests {
         );
     }
 
+    /// A window's listed options with the ascent's pool over them at zero prices.
+    struct Priced {
+        options: Vec<FulfillmentOption>,
+        by_order: Vec<Vec<usize>>,
+        rows: Vec<(options::Resource, f64)>,
+        pool: lagrange::Pool,
+        /// The window's total unfilled penalty (the constant).
+        penalty: f64,
+        /// The global bound at zero prices.
+        unpriced: f64,
+    }
+
+    /// Lists every option of `net`'s orders, their binding rows, and a pool over
+    /// them evaluated on `threads` threads.
+    fn priced_pool(net: &Network, threads: usize) -> Priced {
+        let far = Instant::now() + std::time::Duration::from_secs(60);
+        let (options, _) = enumerate_options(net, far).expect("options");
+        let by_order = options_by_order(net, &options);
+        let rows = binding_rows(net, &options, &by_order);
+        let zero = Prices::zero(&rows);
+        let mut pool = lagrange::Pool::new(net.order_count(), &zero, threads);
+        pool.extend(options.iter().enumerate(), &zero);
+        let penalty = total_unfilled_penalty(net);
+        let unpriced = penalty + bound::lagrangian_bound(net, &zero, 1, far).unwrap().value;
+        Priced {
+            options,
+            by_order,
+            rows,
+            pool,
+            penalty,
+            unpriced,
+        }
+    }
+
     /// The one LP, solved while the ascent goes on beside it: over every listed
     /// option its value is never below a bound of the ascent's, and its rounding is
     /// a valid plan costing no less than the LP.
@@ -1878,14 +1912,15 @@ mod tests {
         let instance = small_window();
         let net = Network::new(&instance);
         let far = Instant::now() + std::time::Duration::from_secs(60);
-        let (options, _) = enumerate_options(&net, far).expect("options");
-        let by_order = options_by_order(&net, &options);
-        let rows = binding_rows(&net, &options, &by_order);
+        let Priced {
+            options,
+            by_order,
+            rows,
+            mut pool,
+            penalty,
+            unpriced,
+        } = priced_pool(&net, 2);
         let zero = Prices::zero(&rows);
-        let mut pool = lagrange::Pool::new(net.order_count(), &zero, 2);
-        pool.extend(options.iter().enumerate(), &zero);
-        let penalty = total_unfilled_penalty(&net);
-        let unpriced = penalty + bound::lagrangian_bound(&net, &zero, 1, far).unwrap().value;
         let ids: Vec<usize> = (0..options.len()).collect();
         let master = build_model(net.order_count(), rows, &options, &ids);
         let opts = SolveOptions {
@@ -1934,14 +1969,14 @@ mod tests {
         let report = crate::check::check(&instance, &best);
         assert!(report.is_valid(), "{:?}", report.violations);
         let far = Instant::now() + std::time::Duration::from_secs(60);
-        let (options, _) = enumerate_options(&net, far).expect("options");
-        let by_order = options_by_order(&net, &options);
-        let rows = binding_rows(&net, &options, &by_order);
+        let Priced {
+            rows,
+            mut pool,
+            penalty,
+            unpriced,
+            ..
+        } = priced_pool(&net, 1);
         let zero = Prices::zero(&rows);
-        let mut pool = lagrange::Pool::new(net.order_count(), &zero, 1);
-        pool.extend(options.iter().enumerate(), &zero);
-        let penalty = total_unfilled_penalty(&net);
-        let unpriced = penalty + bound::lagrangian_bound(&net, &zero, 1, far).unwrap().value;
         let target = 1.1 * best.objective - penalty;
         let spare = spare_core_ascent(
             &net,
