@@ -15,9 +15,10 @@
 //!    left; every round's duals give a lower bound too; the best one is kept
 //!    (skipped when fewer than `MIN_LP_ROUNDS` rounds fit, and in windows over
 //!    `HUGE_ORDERS` orders). Windows over `LP_MAX_ORDERS` orders where the rounds
-//!    do not fit solve one LP instead, once the ascent has settled: over each
-//!    order's options nearly tied at the ascent's prices (`TIED_RC_WINDOW`), on one
-//!    thread while the ascent goes on on the other;
+//!    do not fit solve one LP instead, after the ascent: over each order's options
+//!    nearly tied at the ascent's prices (`TIED_RC_WINDOW`), with the nodes'
+//!    shipment and unit rows as constraints and stock priced at the ascent's
+//!    prices (`node_master`), on one thread while the ascent goes on on the other;
 //! 5. a price-directed rounding turns the LP into a plan, then HiGHS solves the
 //!    master as a MIP from the best plan so far, on a worker thread guarded by our
 //!    own deadline; windows of up to `FULL_MIP_ORDERS` orders then solve MIPs over
@@ -72,28 +73,22 @@ const MIN_LP_ROUNDS: f64 = 4.0;
 /// Share of the budget the ascent may use in windows above [`LP_MAX_ORDERS`] that
 /// skip column generation (it stops earlier when its bound stalls).
 const ASCENT_SHARE_WITHOUT_LP: f64 = 0.4;
-/// Such windows, given two threads, solve one LP instead (see [`TIED_RC_WINDOW`])
-/// once the ascent has settled: when a slice (from the third on) raised the bound
-/// by less than this share. 10,000 orders: after 1,800 steps, where the LP's value
-/// is 0.08% above the full LP's (after 900 steps: 0.75%, and the plan ended 400
-/// higher). [`ASCENT_SHARE_WITHOUT_LP`] still caps the ascent.
-const TIED_LP_SETTLED: f64 = 2e-4;
 /// The one LP must finish within this share of the budget.
 const TIED_LP_SHARE: f64 = 0.85;
 /// Interior point's optimality tolerance for the one LP: only its rounding is
-/// used. 10,000 orders: 1.6-1.7 s instead of 2.0-2.1 s at HiGHS's 1e-8, the
-/// same value to 0.0003%; at 1e-4 HiGHS no longer reports it optimal.
+/// used (over every row, 10,000 orders: 1.6-1.7 s instead of 2.0-2.1 s at
+/// HiGHS's 1e-8, the same value to 0.0003%; at 1e-4 HiGHS no longer reports it
+/// optimal).
 const TIED_LP_TOLERANCE: f64 = 1e-5;
 /// The one LP's options per order: those within this reduced cost of the order's
 /// best at the ascent's prices, whose mix the LP settles (10,000 orders: about
-/// 23,600 columns with each order's cheapest and the incumbent's, the LP
-/// 0.08-0.12% above the full LP's value; a window of 1.0 gave 33,000 columns and
-/// the full LP's value in 40% more time).
+/// 23,600 columns with each order's cheapest and the incumbent's; windows of 0.05,
+/// 0.5 and 1.5 left the plans no better).
 const TIED_RC_WINDOW: f64 = 0.2;
-/// Seconds per column the one LP takes on one thread (10,000 orders: 1.6-2.0 s
-/// for 23,600 columns; 20,000 orders: 94 µs per column); it is skipped when it
-/// would not finish in time.
-const TIED_LP_SECONDS_PER_COLUMN: f64 = 70e-6;
+/// Seconds per column the one LP takes on one thread (10,000 orders: 0.30-0.48 s
+/// for 21,000-39,000 columns; 100,000 orders: 11 s for 272,000, 41 µs each); it
+/// is skipped when it would not finish in time.
+const TIED_LP_SECONDS_PER_COLUMN: f64 = 25e-6;
 /// Windows with more orders skip column generation: its first master would hold
 /// each order's cheapest option only (a larger one does not solve in time), and
 /// the few rounds that fit leave the LP far from converged.
@@ -303,9 +298,6 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         bound_seconds += t.elapsed().as_secs_f64();
         bounds += 1;
         let lb = total_penalty + bound.value;
-        let settled = tied_lp
-            && slices >= 3
-            && lb - lower_bound.unwrap_or(f64::NEG_INFINITY) < TIED_LP_SETTLED * lb.abs();
         stalled = stalled_after(stalled, lb, lower_bound.unwrap_or(f64::NEG_INFINITY));
         let responses = keep_best_bound(&mut best_bound, lb, &prices, bound);
         if slices == 0 {
@@ -321,7 +313,6 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         if Instant::now() >= ascent_deadline
             || (new.is_empty() && scale < lagrange::MIN_SCALE)
             || stalled >= ASCENT_STALLED_SLICES
-            || settled
             || (lp_pays && !large && slices >= ASCENT_SLICES_BEFORE_LP)
         {
             break;
@@ -427,7 +418,11 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     while rounds < MAX_ROUNDS && Instant::now() < cg_deadline && skip_lp.is_none() {
         rounds += 1;
         let ids: Vec<usize> = (0..options.len()).filter(|&j| included[j]).collect();
-        let master = build_model(net.order_count(), rows.clone(), &options, &ids);
+        let master = if tied_lp {
+            node_master(net.order_count(), &rows, &prices, &options, &ids)
+        } else {
+            build_model(net.order_count(), rows.clone(), &options, &ids)
+        };
         let t = Instant::now();
         let lp = if tied_lp {
             let best = lower_bound.unwrap_or(f64::NEG_INFINITY);
@@ -464,8 +459,9 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         let Some(row_duals) = lp.row_duals else { break };
         let duals = master.duals(&row_duals);
         if tied_lp {
-            // One LP only: its rounding is what it is for.
-            stats["lp_objective"] = json!(total_penalty + lp.objective);
+            // One LP only: its rounding is what it is for. (Its value, with stock
+            // priced over a few options per order, bounds nothing.)
+            stats["node_lp_objective"] = json!(total_penalty + lp.objective);
             last_lp = Some((master, duals, lp.columns));
             break;
         }
@@ -495,8 +491,8 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     stats["master_columns"] = json!(included.iter().filter(|&&b| b).count());
     stats["lagrangian_bound"] = json!(lower_bound);
     stats["shadow_prices"] = match &last_lp {
-        Some((_, duals, _)) => shadow_prices(net, &duals.prices),
-        None => shadow_prices(net, &prices),
+        Some((_, duals, _)) if !tied_lp => shadow_prices(net, &duals.prices),
+        _ => shadow_prices(net, &prices),
     };
     lap("column_generation", &mut stats);
 
@@ -505,11 +501,14 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     let mut best_plan = incumbent.clone();
     // A plan from the ascent's prices: the one to beat when no LP master solved.
     let assemble_time;
+    // Each option's reduced cost at the ascent's prices (options outside the pool:
+    // infinite).
+    let mut ascent_rc: Vec<f64> = vec![f64::INFINITY; options.len()];
+    for &(r, j) in ascent_ranked.iter().flatten() {
+        ascent_rc[j] = r;
+    }
     {
-        let mut rc: Vec<f64> = vec![f64::INFINITY; options.len()];
-        for &(r, j) in ascent_ranked.iter().flatten() {
-            rc[j] = r;
-        }
+        let rc = &ascent_rc;
         let mut choice = primal::price_directed(net, &options, &by_order, &|j| rc[j]);
         primal::improve(net, &options, &by_order, &mut choice, deadline);
         // The rounding of the ascent's averaged best responses, when it is better.
@@ -519,7 +518,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             for &(j, v) in votes {
                 share[j] = f64::from(v) / *voted_steps as f64;
             }
-            let mut voted = round_by_value(net, &options, &by_order, &share, &rc);
+            let mut voted = round_by_value(net, &options, &by_order, &share, rc);
             primal::improve(net, &options, &by_order, &mut voted, deadline);
             let cost = |c: &primal::Choice| -> f64 {
                 c.iter().flatten().map(|&j| options[j].saving_cost).sum()
@@ -543,7 +542,14 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     if let Some((master, duals, lp_x)) = &last_lp
         && Instant::now() < deadline
     {
-        let rounded = round_lp(net, master, duals, lp_x, &options, &by_order);
+        // The one LP's duals price the node rows only: its ties break by the
+        // ascent's reduced costs instead.
+        let rc: Vec<f64> = if tied_lp {
+            ascent_rc.clone()
+        } else {
+            options.iter().map(|o| duals.reduced_cost(o)).collect()
+        };
+        let rounded = round_lp(net, master, lp_x, &rc, &options, &by_order);
         let plan = assemble_plan(net, &rounded, "mip", PlanStatus::Feasible);
         stats["rounded_objective"] = json!(plan.objective);
         if plan.objective < best_plan.objective {
@@ -1562,12 +1568,43 @@ fn price_options(
     added
 }
 
-/// Price-directed rounding of the LP (see [`round_by_value`]).
+/// The one LP's master over the options `ids`: only the nodes' shipment and unit
+/// rows among `rows` stay constraints; stock, which each order's few options share
+/// with few others, is priced into each column's cost at `prices` (the ascent's).
+/// The node rows tie every order to every other, and a rounding needs their mix
+/// settled exactly; stock conflicts the rounding and ejection chains resolve
+/// themselves. 10,000 orders: 0.30-0.35 s where the master over every row took
+/// 1.6-2.1 s, and its rounding costs 221-233k where that one's cost 225-237k (three
+/// windows). Stock priced out of a master over every row, or the window cut in two
+/// with the rows between the halves priced, rounded to 234-238k.
+fn node_master(
+    orders: usize,
+    rows: &[(options::Resource, f64)],
+    prices: &Prices,
+    options: &[FulfillmentOption],
+    ids: &[usize],
+) -> Model {
+    let is_stock = |r: &options::Resource| matches!(r, options::Resource::Stock(..));
+    let node_rows = rows.iter().filter(|(r, _)| !is_stock(r)).copied().collect();
+    let mut master = build_model(orders, node_rows, options, ids);
+    master.shift_costs(|j| {
+        options[j]
+            .usage()
+            .into_iter()
+            .filter(|(r, _)| is_stock(r))
+            .map(|(r, q)| prices.get(r) * q)
+            .sum()
+    });
+    master
+}
+
+/// Price-directed rounding of the LP `lp_x` over `master`'s columns, ties broken
+/// by the reduced costs `rc` per option (see [`round_by_value`]).
 fn round_lp(
     net: &Network,
     master: &Model,
-    duals: &Duals,
     lp_x: &[f64],
+    rc: &[f64],
     options: &[FulfillmentOption],
     by_order: &[Vec<usize>],
 ) -> Vec<Allocation> {
@@ -1575,10 +1612,9 @@ fn round_lp(
     for (&j, &x) in master.option_ids.iter().zip(lp_x) {
         lp_value[j] = x;
     }
-    let rc: Vec<f64> = options.iter().map(|o| duals.reduced_cost(o)).collect();
     primal::allocations(
         options,
-        &round_by_value(net, options, by_order, &lp_value, &rc),
+        &round_by_value(net, options, by_order, &lp_value, rc),
     )
 }
 
@@ -1873,7 +1909,6 @@ mod tests {
     /// A window's listed options with the ascent's pool over them at zero prices.
     struct Priced {
         options: Vec<FulfillmentOption>,
-        by_order: Vec<Vec<usize>>,
         rows: Vec<(options::Resource, f64)>,
         pool: lagrange::Pool,
         /// The window's total unfilled penalty (the constant).
@@ -1896,7 +1931,6 @@ mod tests {
         let unpriced = penalty + bound::lagrangian_bound(net, &zero, 1, far).unwrap().value;
         Priced {
             options,
-            by_order,
             rows,
             pool,
             penalty,
@@ -1914,11 +1948,11 @@ mod tests {
         let far = Instant::now() + std::time::Duration::from_secs(60);
         let Priced {
             options,
-            by_order,
             rows,
             mut pool,
             penalty,
             unpriced,
+            ..
         } = priced_pool(&net, 2);
         let zero = Prices::zero(&rows);
         let ids: Vec<usize> = (0..options.len()).collect();
@@ -1947,17 +1981,97 @@ mod tests {
             assert!(bound <= lp_value + 1e-6, "{bound} above the LP {lp_value}");
         }
         let duals = master.duals(lp.row_duals.as_ref().expect("an optimal LP's duals"));
-        let rounded = round_lp(&net, &master, &duals, &lp.columns, &options, &by_order);
-        let plan = assemble_plan(&net, &rounded, "mip", PlanStatus::Feasible);
-        let report = crate::check::check(&instance, &plan);
-        assert!(report.is_valid(), "{:?}", report.violations);
+        let rc: Vec<f64> = options.iter().map(|o| duals.reduced_cost(o)).collect();
+        let objective = checked_rounding(&instance, &master, &lp.columns, &rc, &options);
         assert!(
-            plan.objective >= lp_value - 1e-6,
-            "{} below the LP {lp_value}",
-            plan.objective
+            objective >= lp_value - 1e-6,
+            "{objective} below the LP {lp_value}"
         );
         // The pool evaluates on both threads again afterwards.
         assert_eq!(pool.threads(), 2);
+    }
+
+    /// The one LP over the node rows, stock priced at the ascent's prices: it
+    /// solves, each column's cost carries its stock's price, and its rounding
+    /// passes the checker and costs no less than the bound at those prices.
+    #[test]
+    fn the_node_master_prices_stock_and_rounds_to_a_valid_plan() {
+        let instance = small_window();
+        let net = Network::new(&instance);
+        let far = Instant::now() + std::time::Duration::from_secs(60);
+        let priced = priced_pool(&net, 1);
+        let (options, rows, penalty) = (&priced.options, &priced.rows, priced.penalty);
+        let zero = Prices::zero(rows);
+        let ascent = priced.pool.ascend(&zero.values, 0.0, 1.0, 500, far, None);
+        let prices = Prices {
+            values: ascent.prices,
+            ..zero
+        };
+        let bound = penalty
+            + bound::lagrangian_bound(&net, &prices, 1, far)
+                .expect("in time")
+                .value;
+        let ids: Vec<usize> = (0..options.len()).collect();
+        let master = node_master(net.order_count(), rows, &prices, options, &ids);
+        assert!(
+            master
+                .rows
+                .iter()
+                .all(|(r, _)| !matches!(r, options::Resource::Stock(..)))
+        );
+        // Each column costs its option plus its stock at the ascent's prices, and
+        // the ascent priced the stock of some.
+        let mut raised = 0;
+        for (i, &j) in master.option_ids.iter().enumerate() {
+            let stock: f64 = options[j]
+                .usage()
+                .into_iter()
+                .filter(|(r, _)| matches!(r, options::Resource::Stock(..)))
+                .map(|(r, q)| prices.get(r) * q)
+                .sum();
+            let cost = master.column_cost(i);
+            assert!(
+                (cost - options[j].saving_cost - stock).abs() < 1e-9,
+                "{cost}"
+            );
+            raised += usize::from(stock > 0.0);
+        }
+        assert!(raised > 0, "the test window prices no stock");
+        let lp = model::run_rough_lp(
+            master.problem(false),
+            penalty,
+            1e-7,
+            &SolveOptions::default(),
+            far,
+        )
+        .expect("the node LP solves");
+        let rc: Vec<f64> = options
+            .iter()
+            .map(|o| prices.reduced_cost(o, 0.0))
+            .collect();
+        let objective = checked_rounding(&instance, &master, &lp.columns, &rc, options);
+        assert!(
+            objective >= bound - 1e-6,
+            "{objective} below the bound {bound}"
+        );
+    }
+
+    /// Rounds the LP `lp_x` over `master`, asserts that the plan passes the
+    /// checker, and returns its objective.
+    fn checked_rounding(
+        instance: &crate::domain::Instance,
+        master: &Model,
+        lp_x: &[f64],
+        rc: &[f64],
+        options: &[FulfillmentOption],
+    ) -> f64 {
+        let net = Network::new(instance);
+        let by_order = options_by_order(&net, options);
+        let rounded = round_lp(&net, master, lp_x, rc, options, &by_order);
+        let plan = assemble_plan(&net, &rounded, "mip", PlanStatus::Feasible);
+        let report = crate::check::check(instance, &plan);
+        assert!(report.is_valid(), "{:?}", report.violations);
+        plan.objective
     }
 
     #[test]

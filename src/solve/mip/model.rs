@@ -237,6 +237,19 @@ pub(super) fn build_model(
 }
 
 impl Model {
+    /// The cost of column `i`.
+    #[cfg(test)]
+    pub(super) fn column_cost(&self, i: usize) -> f64 {
+        self.columns[i].1
+    }
+
+    /// Adds `shift(option id)` to each column's cost.
+    pub(super) fn shift_costs(&mut self, shift: impl Fn(usize) -> f64) {
+        for (column, &j) in self.columns.iter_mut().zip(&self.option_ids) {
+            column.1 += shift(j);
+        }
+    }
+
     /// Prices and order duals from the LP's row duals: HiGHS reports duals of ≤ rows
     /// in a minimization as ≤ 0, so a resource's price is −dual.
     pub(super) fn duals(&self, row_duals: &[f64]) -> Duals {
