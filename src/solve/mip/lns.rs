@@ -9,7 +9,7 @@ use highs::{ColProblem, Row};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::model::{binding_rows_within, capacity_left, run_guarded};
+use super::model::{binding_rows_within, capacity_left, run_neighbourhood_mip};
 use super::options::{FulfillmentOption, Resource};
 use super::primal::{Choice, fits, give_back, take};
 use crate::cost::Network;
@@ -297,9 +297,7 @@ fn sub_mip(
         .map(|&(g, j)| f64::from(u8::from(choice[group[g]] == Some(j))))
         .collect();
     let sub_deadline = deadline.min(Instant::now() + SUB_MIP_LIMIT);
-    // No presolve: on these small sub-MIPs it costs more than it saves (10,000
-    // orders × 5 s: 190-240 neighbourhoods instead of 120-170).
-    let run = run_guarded(p, Some(start), 0.0, false, opts, sub_deadline)?;
+    let run = run_neighbourhood_mip(p, start, opts, sub_deadline)?;
     let mut out: Vec<Option<usize>> = vec![None; group.len()];
     for (&(g, j), &x) in columns.iter().zip(&run.columns) {
         if x > 0.5 {

@@ -480,7 +480,12 @@ pub(super) fn run_guarded(
     opts: &SolveOptions,
     deadline: Instant,
 ) -> Option<HighsRun> {
-    run_highs(problem, start, offset, presolve, None, opts, deadline)
+    let tuning = Tuning {
+        presolve,
+        lp_tolerance: None,
+        detect_symmetry: true,
+    };
+    run_highs(problem, start, offset, tuning, opts, deadline)
 }
 
 /// [`run_guarded`] for an LP solved by interior point only to `tolerance` (its
@@ -492,19 +497,56 @@ pub(super) fn run_rough_lp(
     opts: &SolveOptions,
     deadline: Instant,
 ) -> Option<HighsRun> {
-    run_highs(problem, None, offset, true, Some(tolerance), opts, deadline)
+    let tuning = Tuning {
+        presolve: true,
+        lp_tolerance: Some(tolerance),
+        detect_symmetry: true,
+    };
+    run_highs(problem, None, offset, tuning, opts, deadline)
 }
 
-/// [`run_guarded`], with interior point's optimality tolerance for an LP.
+/// [`run_guarded`] for a neighbourhood's small MIP, started from `start`: no
+/// presolve (on these sub-MIPs it costs more than it saves: 10,000 orders × 5 s,
+/// 190-240 neighbourhoods instead of 120-170) and no symmetry detection (100,000
+/// orders: the same 400 neighbourhoods in 5.05 s instead of 5.56 s, 10,000 orders:
+/// 1,500 in 5.9 s instead of 6.2 s, with the same savings).
+pub(super) fn run_neighbourhood_mip(
+    problem: ColProblem,
+    start: Vec<f64>,
+    opts: &SolveOptions,
+    deadline: Instant,
+) -> Option<HighsRun> {
+    let tuning = Tuning {
+        presolve: false,
+        lp_tolerance: None,
+        detect_symmetry: false,
+    };
+    run_highs(problem, Some(start), 0.0, tuning, opts, deadline)
+}
+
+/// How a HiGHS run departs from its defaults.
+struct Tuning {
+    presolve: bool,
+    /// Interior point's optimality tolerance for an LP.
+    lp_tolerance: Option<f64>,
+    /// Whether a MIP looks for symmetry.
+    detect_symmetry: bool,
+}
+
+/// [`run_guarded`], tuned.
 fn run_highs(
     problem: ColProblem,
     start: Option<Vec<f64>>,
     offset: f64,
-    presolve: bool,
-    lp_tolerance: Option<f64>,
+    tuning: Tuning,
     opts: &SolveOptions,
     deadline: Instant,
 ) -> Option<HighsRun> {
+    let Tuning {
+        presolve,
+        lp_tolerance,
+        detect_symmetry,
+    } = tuning;
     let left = deadline
         .checked_duration_since(Instant::now())?
         .checked_sub(FINISH_MARGIN)?;
@@ -548,6 +590,9 @@ fn run_highs(
             unsafe { highs_sys::Highs_changeObjectiveOffset(model.as_mut_ptr(), offset) };
             if !presolve {
                 let _ = model.try_set_option("presolve", "off");
+            }
+            if !detect_symmetry {
+                let _ = model.try_set_option("mip_detect_symmetry", false);
             }
             if let Some(s) = &start {
                 let _ = model.try_set_solution(Some(s), None, None, None);
