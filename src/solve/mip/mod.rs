@@ -843,12 +843,18 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         // Huge windows, whose ascent its share of the budget cuts off: local search
         // runs on one thread, so the ascent goes on on the other for a better bound,
         // each slice's global bound computed early enough to finish by `stop`. (In
-        // 10,000-order windows the ascent has stalled by then: measured no gain, and
-        // local search lost to the contention.)
+        // 10,000-order windows, through the whole local search: no gain in the plan,
+        // which lost neighbourhood search's second thread.)
         let spare_ascent =
             huge && last_lp.is_none() && opts.threads > 1 && stalled < ASCENT_STALLED_SLICES;
+        // Windows that solved the one LP: the first ejection chains run on one
+        // thread, and the ascent goes on on the other until they end (10,000 orders:
+        // about 300 steps, the bound 5-28 higher in four runs of six).
+        let spare_during_eject = tied_lp && stalled < ASCENT_STALLED_SLICES;
+        let eject_done = AtomicBool::new(false);
         let spare = std::thread::scope(|scope| {
-            let worker = spare_ascent.then(|| {
+            let eject_done = &eject_done;
+            let worker = (spare_ascent || spare_during_eject).then(|| {
                 pool.set_threads(1);
                 let one_bound = bound_seconds / bounds.max(1) as f64 * opts.threads as f64;
                 let slices_stop = stop
@@ -864,7 +870,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
                         (target, total_penalty, best),
                         slices_stop,
                         stop,
-                        None,
+                        spare_during_eject.then_some(eject_done),
                     )
                 })
             });
@@ -878,6 +884,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
                 primal::MoveRule::MostSaving
             };
             let ejected = primal::eject(net, &packed, &by_order, &mut choice, move_rule, stop);
+            eject_done.store(true, Ordering::Relaxed);
             let eject_time = t.elapsed();
             stats["eject_seconds"] = json!(eject_time.as_secs_f64());
             let (mut moves, mut evicted, mut saved) =
