@@ -545,12 +545,14 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     {
         // The one LP's duals price the node rows only: its ties break by the
         // ascent's reduced costs instead.
-        let rc: Vec<f64> = if tied_lp {
-            ascent_rc.clone()
+        let dual_rc: Vec<f64>;
+        let rc = if tied_lp {
+            &ascent_rc
         } else {
-            options.iter().map(|o| duals.reduced_cost(o)).collect()
+            dual_rc = options.iter().map(|o| duals.reduced_cost(o)).collect();
+            &dual_rc
         };
-        let rounded = round_lp(net, master, lp_x, &rc, &options, &by_order);
+        let rounded = round_lp(net, master, lp_x, rc, &options, &by_order);
         let plan = assemble_plan(net, &rounded, "mip", PlanStatus::Feasible);
         stats["rounded_objective"] = json!(plan.objective);
         if plan.objective < best_plan.objective {
@@ -847,7 +849,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         // which lost neighbourhood search's second thread.)
         let spare_ascent =
             huge && last_lp.is_none() && opts.threads > 1 && stalled < ASCENT_STALLED_SLICES;
-        // Windows that solved the one LP: the first ejection chains run on one
+        // Windows on the one LP's path: the first ejection chains run on one
         // thread, and the ascent goes on on the other until they end (10,000 orders:
         // about 300 steps, the bound 5-28 higher in four runs of six).
         let spare_during_eject = tied_lp && stalled < ASCENT_STALLED_SLICES;
@@ -1990,7 +1992,7 @@ mod tests {
         }
         let duals = master.duals(lp.row_duals.as_ref().expect("an optimal LP's duals"));
         let rc: Vec<f64> = options.iter().map(|o| duals.reduced_cost(o)).collect();
-        let objective = checked_rounding(&instance, &master, &lp.columns, &rc, &options);
+        let objective = checked_rounding(&net, &master, &lp.columns, &rc, &options);
         assert!(
             objective >= lp_value - 1e-6,
             "{objective} below the LP {lp_value}"
@@ -2057,7 +2059,7 @@ mod tests {
             .iter()
             .map(|o| prices.reduced_cost(o, 0.0))
             .collect();
-        let objective = checked_rounding(&instance, &master, &lp.columns, &rc, options);
+        let objective = checked_rounding(&net, &master, &lp.columns, &rc, options);
         assert!(
             objective >= bound - 1e-6,
             "{objective} below the bound {bound}"
@@ -2067,17 +2069,16 @@ mod tests {
     /// Rounds the LP `lp_x` over `master`, asserts that the plan passes the
     /// checker, and returns its objective.
     fn checked_rounding(
-        instance: &crate::domain::Instance,
+        net: &Network,
         master: &Model,
         lp_x: &[f64],
         rc: &[f64],
         options: &[FulfillmentOption],
     ) -> f64 {
-        let net = Network::new(instance);
-        let by_order = options_by_order(&net, options);
-        let rounded = round_lp(&net, master, lp_x, rc, options, &by_order);
-        let plan = assemble_plan(&net, &rounded, "mip", PlanStatus::Feasible);
-        let report = crate::check::check(instance, &plan);
+        let by_order = options_by_order(net, options);
+        let rounded = round_lp(net, master, lp_x, rc, options, &by_order);
+        let plan = assemble_plan(net, &rounded, "mip", PlanStatus::Feasible);
+        let report = crate::check::check(net.instance, &plan);
         assert!(report.is_valid(), "{:?}", report.violations);
         plan.objective
     }
