@@ -18,6 +18,7 @@ pub(super) type Response = Vec<(usize, Vec<(usize, u32)>)>;
 /// two cheapest fixed costs), so the bound holds for the full problem.
 pub(super) fn lagrangian_bound(
     net: &Network,
+    terms: &NodeTerms,
     prices: &Prices,
     threads: usize,
     deadline: Instant,
@@ -34,7 +35,7 @@ pub(super) fn lagrangian_bound(
                         if order % 256 == 0 && Instant::now() >= deadline {
                             return None;
                         }
-                        let (best, response) = order_best_response(net, prices, order);
+                        let (best, response) = order_best_response(net, terms, prices, order);
                         part.value += best;
                         part.minima.push(best);
                         part.responses.push(response);
@@ -106,66 +107,151 @@ impl NodeTerm {
     }
 }
 
-/// The nodes able to ship part of an order (pickup: only its pickup node), with
-/// their relaxed reduced costs at `prices`.
-fn node_terms(net: &Network, prices: &Prices, order: usize) -> Vec<NodeTerm> {
-    let price = |r: Resource| prices.get(r);
-    let services = &net.instance.rate_card.services;
-    let lines = &net.lines[order];
-    let penalty = net.unit_penalty(order);
-    let nodes: Vec<usize> = match net.pickup[order] {
-        Some(p) => vec![p],
-        None => (0..net.node_count()).collect(),
-    };
-    let mut terms = Vec::new();
-    for n in nodes {
-        if !has_capacity(net, n) || !lines.iter().any(|&(s, _)| net.available(n, s) > 0) {
-            continue;
-        }
-        let node = &net.instance.nodes[n];
-        let zone = net.lane(order, n).zone;
-        // Cheapest allowed base and per-weight parts (pickup: none).
-        let (base, per_weight) = if net.pickup[order].is_some() {
-            (0.0, 0.0)
-        } else {
-            let allowed: Vec<(usize, f64)> = (0..services.len())
-                .filter_map(|s| {
-                    net.price(order, n, zone, ServiceChoice::Carrier(s), 1, 0.0)
-                        .map(|p| (s, p.late))
+/// Every order's node terms before resource prices, computed once per window: the
+/// lanes and rate-card look-ups behind them are most of a bound's work (100,000
+/// orders: about half), and they do not change with the prices.
+pub(super) struct NodeTerms {
+    /// Per order: its first term; one more entry closes the last order's.
+    first: Vec<usize>,
+    /// Per order: where its first term's units start in `units`.
+    first_unit: Vec<usize>,
+    /// Per term: the node.
+    node: Vec<u32>,
+    /// Per term: `cost_per_shipment` + the cheapest allowed base and late part.
+    fixed: Vec<f64>,
+    /// Per term, one per order line: `cost_per_unit` + the cheapest allowed
+    /// per-weight rate times the sku's weight, and the units the node holds (at most
+    /// the line's).
+    units: Vec<(f64, u32)>,
+}
+
+impl NodeTerms {
+    /// Every order's terms, over `threads` threads.
+    pub(super) fn new(net: &Network, threads: usize) -> NodeTerms {
+        let orders = net.order_count();
+        let chunk = orders.div_ceil(threads.max(1)).max(1024);
+        let parts: Vec<NodeTerms> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..orders)
+                .step_by(chunk)
+                .map(|first| {
+                    s.spawn(move || Self::of_orders(net, first..orders.min(first + chunk)))
                 })
                 .collect();
-            if allowed.is_empty() {
-                continue;
-            }
-            let base = allowed
-                .iter()
-                .map(|&(s, late)| services[s].base[zone] + late)
-                .fold(f64::INFINITY, f64::min);
-            let per_weight = allowed
-                .iter()
-                .map(|&(s, _)| services[s].per_weight[zone])
-                .fold(f64::INFINITY, f64::min);
-            (base, per_weight)
-        };
-        let unit_price = price(Resource::Units(n));
-        let units = lines
-            .iter()
-            .map(|&(s, q)| {
-                let a = node.cost_per_unit
-                    + per_weight * net.sku_weight[s]
-                    + price(Resource::Stock(n, s))
-                    + unit_price
-                    - penalty;
-                (a, net.available(n, s).min(q))
-            })
-            .collect();
-        terms.push(NodeTerm {
-            node: n,
-            fixed: node.cost_per_shipment + base + price(Resource::Shipments(n)),
-            units,
+            workers
+                .into_iter()
+                .map(|w| w.join().expect("node-term worker"))
+                .collect()
         });
+        let mut all = NodeTerms::empty();
+        for part in parts {
+            let (terms, units) = (all.node.len(), all.units.len());
+            all.first.extend(part.first.iter().map(|f| f + terms));
+            all.first_unit
+                .extend(part.first_unit.iter().map(|f| f + units));
+            all.node.extend(part.node);
+            all.fixed.extend(part.fixed);
+            all.units.extend(part.units);
+        }
+        all.first.push(all.node.len());
+        all
     }
-    terms
+
+    fn empty() -> NodeTerms {
+        NodeTerms {
+            first: Vec::new(),
+            first_unit: Vec::new(),
+            node: Vec::new(),
+            fixed: Vec::new(),
+            units: Vec::new(),
+        }
+    }
+
+    /// The terms of `orders` (without the closing entry of `first`): the nodes
+    /// able to ship part of each order (pickup: only its pickup node).
+    fn of_orders(net: &Network, orders: std::ops::Range<usize>) -> NodeTerms {
+        let services = &net.instance.rate_card.services;
+        let mut out = NodeTerms::empty();
+        for order in orders {
+            out.first.push(out.node.len());
+            out.first_unit.push(out.units.len());
+            let lines = &net.lines[order];
+            let nodes: Vec<usize> = match net.pickup[order] {
+                Some(p) => vec![p],
+                None => (0..net.node_count()).collect(),
+            };
+            for n in nodes {
+                if !has_capacity(net, n) || !lines.iter().any(|&(s, _)| net.available(n, s) > 0) {
+                    continue;
+                }
+                let node = &net.instance.nodes[n];
+                let zone = net.lane(order, n).zone;
+                // Cheapest allowed base and per-weight parts (pickup: none).
+                let (base, per_weight) = if net.pickup[order].is_some() {
+                    (0.0, 0.0)
+                } else {
+                    let allowed: Vec<(usize, f64)> = (0..services.len())
+                        .filter_map(|s| {
+                            net.price(order, n, zone, ServiceChoice::Carrier(s), 1, 0.0)
+                                .map(|p| (s, p.late))
+                        })
+                        .collect();
+                    if allowed.is_empty() {
+                        continue;
+                    }
+                    let base = allowed
+                        .iter()
+                        .map(|&(s, late)| services[s].base[zone] + late)
+                        .fold(f64::INFINITY, f64::min);
+                    let per_weight = allowed
+                        .iter()
+                        .map(|&(s, _)| services[s].per_weight[zone])
+                        .fold(f64::INFINITY, f64::min);
+                    (base, per_weight)
+                };
+                out.node
+                    .push(u32::try_from(n).expect("fewer than 2^32 nodes"));
+                out.fixed.push(node.cost_per_shipment + base);
+                out.units.extend(lines.iter().map(|&(s, q)| {
+                    (
+                        node.cost_per_unit + per_weight * net.sku_weight[s],
+                        net.available(n, s).min(q),
+                    )
+                }));
+            }
+        }
+        out
+    }
+
+    /// The nodes able to ship part of an order, with their relaxed reduced costs at
+    /// `prices`.
+    fn priced(&self, net: &Network, prices: &Prices, order: usize) -> Vec<NodeTerm> {
+        let price = |r: Resource| prices.get(r);
+        let lines = &net.lines[order];
+        let penalty = net.unit_penalty(order);
+        (self.first[order]..self.first[order + 1])
+            .enumerate()
+            .map(|(k, t)| {
+                let n = self.node[t] as usize;
+                let unit_price = price(Resource::Units(n));
+                let at = self.first_unit[order] + k * lines.len();
+                let units = lines
+                    .iter()
+                    .zip(&self.units[at..at + lines.len()])
+                    .map(|(&(s, _), &(a, avail))| {
+                        (
+                            a + price(Resource::Stock(n, s)) + unit_price - penalty,
+                            avail,
+                        )
+                    })
+                    .collect();
+                NodeTerm {
+                    node: n,
+                    fixed: self.fixed[t] + price(Resource::Shipments(n)),
+                    units,
+                }
+            })
+            .collect()
+    }
 }
 
 /// Per line, the units that save (negative reduced cost) at each node term, as
@@ -197,9 +283,14 @@ fn max_shipments(net: &Network, order: usize, usable: usize) -> usize {
 
 /// One order's lowest relaxed reduced cost over all its options (≤ 0: shipping
 /// nothing costs 0) and the shipments of that best response.
-fn order_best_response(net: &Network, prices: &Prices, order: usize) -> (f64, Response) {
+fn order_best_response(
+    net: &Network,
+    node_terms: &NodeTerms,
+    prices: &Prices,
+    order: usize,
+) -> (f64, Response) {
     let lines = &net.lines[order];
-    let terms = node_terms(net, prices, order);
+    let terms = node_terms.priced(net, prices, order);
     let mut best_single = 0.0f64; // shipping nothing
     let mut best_single_response: Response = Vec::new();
     if net.order(order).ship_complete {
@@ -245,11 +336,11 @@ fn order_best_response(net: &Network, prices: &Prices, order: usize) -> (f64, Re
 /// An order's arc relaxation at zero prices (see [`ArcBlock`]), for a reduced-cost
 /// MIP that cannot list its options; `None` for ship-complete orders (their options,
 /// one per node holding everything, are always listed).
-pub(super) fn arc_block(net: &Network, order: usize) -> Option<ArcBlock> {
+pub(super) fn arc_block(net: &Network, terms: &NodeTerms, order: usize) -> Option<ArcBlock> {
     if net.order(order).ship_complete {
         return None;
     }
-    let terms = node_terms(net, &Prices::zero(&[]), order);
+    let terms = terms.priced(net, &Prices::zero(&[]), order);
     Some(ArcBlock {
         order,
         lines: net.lines[order].clone(),
@@ -266,6 +357,7 @@ pub(super) fn arc_block(net: &Network, order: usize) -> Option<ArcBlock> {
 /// most `ceiling` has one of these shapes.
 pub(super) fn shapes_within(
     net: &Network,
+    node_terms: &NodeTerms,
     prices: &Prices,
     order: usize,
     ceiling: f64,
@@ -273,7 +365,7 @@ pub(super) fn shapes_within(
 ) -> Option<Vec<Response>> {
     let o = net.order(order);
     let lines = &net.lines[order];
-    let terms = node_terms(net, prices, order);
+    let terms = node_terms.priced(net, prices, order);
     let mut shapes = Vec::new();
     if o.ship_complete {
         for term in &terms {
