@@ -664,4 +664,77 @@ mod tests {
             after.objective
         );
     }
+
+    /// Nodes A and B ship one shipment each, C any number; orders X, Y and Z want
+    /// one unit each, every node holds plenty.
+    fn three_orders() -> Instance {
+        let node = |id: &str, lon: f64, cap: Option<u32>| {
+            let mut n = serde_json::json!({"id": id, "kind": "dc", "lat": 40.0, "lon": lon,
+                "handling_days": 0, "cost_per_shipment": 1.0, "cost_per_unit": 0.5});
+            if let Some(c) = cap {
+                n["capacity_shipments"] = serde_json::json!(c);
+            }
+            n
+        };
+        let order = |id: &str| {
+            serde_json::json!({"id": id, "ship_to": {"lat": 40.0, "lon": -100.0},
+                "promise_days": 5, "lines": [{"sku": "S", "qty": 1}]})
+        };
+        crate::format::instance_from_value(&serde_json::json!({
+            "format": "domopt.instance/1",
+            "name": "regret",
+            "nodes": [node("A", -100.0, Some(1)), node("B", -99.0, Some(1)), node("C", -98.0, None)],
+            "skus": [{"id": "S", "weight": 1.0}],
+            "inventory": [
+                {"node": "A", "sku": "S", "on_hand": 5},
+                {"node": "B", "sku": "S", "on_hand": 5},
+                {"node": "C", "sku": "S", "on_hand": 5}
+            ],
+            "rate_card": {"zone_upper_miles": [100.0, 1000.0], "services": [
+                {"name": "ground", "transit_days": [1, 2, 3], "base": [5.0, 8.0, 12.0],
+                 "per_weight": [0.1, 0.2, 0.3]}
+            ]},
+            "costs": {"split_penalty": 2.0, "unfilled_penalty": 60.0},
+            "orders": [order("X"), order("Y"), order("Z")]
+        }))
+        .expect("a valid instance")
+    }
+
+    #[test]
+    fn the_construction_serves_first_whoever_loses_most_among_what_still_fits() {
+        // Reduced costs by (order, node): X barely prefers A to B (regret 0.5 over
+        // every option), Y needs A and Z needs B (regret 2 each; C is their fallback).
+        // Regret fixed up front serves Y, Z, then X at C (-21 in all). Once Y holds A,
+        // X's regret over what still fits is 8.5 (B against C): X takes B and Z
+        // falls back to C (-27.5).
+        let inst = three_orders();
+        let net = Network::new(&inst);
+        let (options, _) =
+            super::super::options::enumerate_options(&net, Instant::now() + Duration::from_secs(5))
+                .expect("options");
+        let mut by_order: Vec<Vec<usize>> = vec![Vec::new(); 3];
+        for (j, o) in options.iter().enumerate() {
+            by_order[o.order].push(j);
+        }
+        let table = [[-10.0, -9.5, -1.0], [-10.0, 5.0, -8.0], [5.0, -10.0, -8.0]];
+        let rc = |j: usize| {
+            let o = &options[j];
+            assert_eq!(o.shipments.len(), 1, "one unit, one shipment");
+            table[o.order][o.shipments[0].node]
+        };
+        let choice = price_directed(&net, &options, &by_order, &rc);
+        let nodes: Vec<usize> = choice
+            .iter()
+            .map(|c| options[c.expect("every order served")].shipments[0].node)
+            .collect();
+        assert_eq!(nodes, vec![1, 0, 2], "X at B, Y at A, Z at C");
+        let plan = assemble_plan(
+            &net,
+            &allocations(&options, &choice),
+            "mip",
+            PlanStatus::Feasible,
+        );
+        let report = crate::check::check(&inst, &plan);
+        assert!(report.is_valid(), "{:?}", report.violations);
+    }
 }
