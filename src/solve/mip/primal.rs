@@ -598,15 +598,21 @@ mod tests {
         }
     }
 
-    fn ejection_frees(inst: &Instance) {
-        let net = Network::new(inst);
+    /// Every option of a small window, with each order's option ids.
+    fn every_option(net: &Network) -> (Vec<FulfillmentOption>, Vec<Vec<usize>>) {
         let (options, _) =
-            super::super::options::enumerate_options(&net, Instant::now() + Duration::from_secs(5))
+            super::super::options::enumerate_options(net, Instant::now() + Duration::from_secs(5))
                 .expect("options");
-        let mut by_order: Vec<Vec<usize>> = vec![Vec::new(); 2];
+        let mut by_order: Vec<Vec<usize>> = vec![Vec::new(); net.order_count()];
         for (j, o) in options.iter().enumerate() {
             by_order[o.order].push(j);
         }
+        (options, by_order)
+    }
+
+    fn ejection_frees(inst: &Instance) {
+        let net = Network::new(inst);
+        let (options, by_order) = every_option(&net);
         let at = |order: usize, node: usize| {
             by_order[order]
                 .iter()
@@ -709,13 +715,7 @@ mod tests {
         // falls back to C (-27.5).
         let inst = three_orders();
         let net = Network::new(&inst);
-        let (options, _) =
-            super::super::options::enumerate_options(&net, Instant::now() + Duration::from_secs(5))
-                .expect("options");
-        let mut by_order: Vec<Vec<usize>> = vec![Vec::new(); 3];
-        for (j, o) in options.iter().enumerate() {
-            by_order[o.order].push(j);
-        }
+        let (options, by_order) = every_option(&net);
         let table = [[-10.0, -9.5, -1.0], [-10.0, 5.0, -8.0], [5.0, -10.0, -8.0]];
         let rc = |j: usize| {
             let o = &options[j];
