@@ -31,11 +31,13 @@ pub(super) fn lagrangian_bound(
             .map(|first| {
                 s.spawn(move || {
                     let mut part = Bound::default();
+                    let mut scratch = Scratch::default();
                     for order in first..orders.min(first + chunk) {
                         if order % 256 == 0 && Instant::now() >= deadline {
                             return None;
                         }
-                        let (best, response) = order_best_response(net, terms, prices, order);
+                        let (best, response) =
+                            order_best_response(net, terms, prices, order, &mut scratch);
                         part.value += best;
                         part.minima.push(best);
                         part.responses.push(response);
@@ -227,39 +229,61 @@ impl NodeTerms {
     /// The nodes able to ship part of an order, with their relaxed reduced costs at
     /// `prices`.
     fn priced(&self, net: &Network, prices: &Prices, order: usize) -> Vec<NodeTerm> {
+        let mut terms = Vec::new();
+        self.priced_into(net, prices, order, &mut terms);
+        terms
+    }
+
+    /// [`NodeTerms::priced`] into `terms`, reusing its buffers. A bound prices every
+    /// order's terms; reusing these and the other per-order buffers ([`Scratch`])
+    /// took a bound on 10,000 orders at the ascent's prices from 0.060-0.062 s to
+    /// 0.048-0.053 s (fastest of 30, three runs each), with the same value.
+    fn priced_into(&self, net: &Network, prices: &Prices, order: usize, terms: &mut Vec<NodeTerm>) {
         let price = |r: Resource| prices.get(r);
         let lines = &net.lines[order];
         let penalty = net.unit_penalty(order);
-        (self.first[order]..self.first[order + 1])
-            .enumerate()
-            .map(|(k, t)| {
-                let n = self.node[t] as usize;
-                let unit_price = price(Resource::Units(n));
-                let at = self.first_unit[order] + k * lines.len();
-                let units = lines
-                    .iter()
-                    .zip(&self.units[at..at + lines.len()])
-                    .map(|(&(s, _), &(a, avail))| {
+        let range = self.first[order]..self.first[order + 1];
+        terms.truncate(range.len());
+        while terms.len() < range.len() {
+            terms.push(NodeTerm {
+                node: 0,
+                fixed: 0.0,
+                units: Vec::new(),
+            });
+        }
+        for (k, (t, term)) in range.zip(terms.iter_mut()).enumerate() {
+            let n = self.node[t] as usize;
+            let unit_price = price(Resource::Units(n));
+            let at = self.first_unit[order] + k * lines.len();
+            term.node = n;
+            term.fixed = self.fixed[t] + price(Resource::Shipments(n));
+            term.units.clear();
+            term.units
+                .extend(lines.iter().zip(&self.units[at..at + lines.len()]).map(
+                    |(&(s, _), &(a, avail))| {
                         (
                             a + price(Resource::Stock(n, s)) + unit_price - penalty,
                             avail,
                         )
-                    })
-                    .collect();
-                NodeTerm {
-                    node: n,
-                    fixed: self.fixed[t] + price(Resource::Shipments(n)),
-                    units,
-                }
-            })
-            .collect()
+                    },
+                ));
+        }
     }
 }
 
 /// Per line, the units that save (negative reduced cost) at each node term, as
 /// (term position, reduced unit cost, units), cheapest first.
 fn saving_offers(terms: &[NodeTerm], lines: usize) -> Vec<Vec<(usize, f64, u32)>> {
-    let mut offers: Vec<Vec<(usize, f64, u32)>> = vec![Vec::new(); lines];
+    let mut offers = Vec::new();
+    saving_offers_into(terms, lines, &mut offers);
+    offers
+}
+
+/// [`saving_offers`] into `offers`, reusing its buffers.
+fn saving_offers_into(terms: &[NodeTerm], lines: usize, offers: &mut Vec<Vec<(usize, f64, u32)>>) {
+    offers.truncate(lines);
+    offers.iter_mut().for_each(Vec::clear);
+    offers.resize_with(lines, Vec::new);
     for (p, term) in terms.iter().enumerate() {
         for (line_offers, &(a, avail)) in offers.iter_mut().zip(&term.units) {
             if a < 0.0 && avail > 0 {
@@ -267,10 +291,17 @@ fn saving_offers(terms: &[NodeTerm], lines: usize) -> Vec<Vec<(usize, f64, u32)>
             }
         }
     }
-    for line_offers in &mut offers {
+    for line_offers in offers.iter_mut() {
         line_offers.sort_by(|x, y| x.1.total_cmp(&y.1));
     }
-    offers
+}
+
+/// Buffers one thread reuses from order to order while it computes best responses.
+#[derive(Default)]
+struct Scratch {
+    terms: Vec<NodeTerm>,
+    fixed: Vec<f64>,
+    offers: Vec<Vec<(usize, f64, u32)>>,
 }
 
 /// The most shipments an order may use among `usable` nodes.
@@ -290,14 +321,16 @@ fn order_best_response(
     node_terms: &NodeTerms,
     prices: &Prices,
     order: usize,
+    scratch: &mut Scratch,
 ) -> (f64, Response) {
     let lines = &net.lines[order];
-    let terms = node_terms.priced(net, prices, order);
+    node_terms.priced_into(net, prices, order, &mut scratch.terms);
+    let terms = &scratch.terms;
     let mut best_single = 0.0f64; // shipping nothing
     let mut best_single_response: Response = Vec::new();
     if net.order(order).ship_complete {
         // All units or nothing: only nodes holding every unit count.
-        for term in &terms {
+        for term in terms {
             if let Some(full) = term.whole_cost(lines)
                 && full < best_single
             {
@@ -308,17 +341,20 @@ fn order_best_response(
         return (best_single, best_single_response);
     }
     // Single-node best response: ship each unit whose reduced cost is negative.
-    for term in &terms {
+    let saves = |&(a, avail): &(f64, u32)| a < 0.0 && avail > 0;
+    for term in terms {
         let mut single = term.fixed;
-        let mut shipped = Vec::new();
-        for (&(s, _), &(a, avail)) in lines.iter().zip(&term.units) {
-            if a < 0.0 && avail > 0 {
-                single += a * f64::from(avail);
-                shipped.push((s, avail));
-            }
+        for u in term.units.iter().filter(|u| saves(u)) {
+            single += u.0 * f64::from(u.1);
         }
         if single < best_single {
             best_single = single;
+            let shipped = lines
+                .iter()
+                .zip(&term.units)
+                .filter(|(_, u)| saves(u))
+                .map(|(&(s, _), &(_, avail))| (s, avail))
+                .collect();
             best_single_response = vec![(term.node, shipped)];
         }
     }
@@ -326,12 +362,15 @@ fn order_best_response(
     if max_size < 2 {
         return (best_single, best_single_response);
     }
-    let fixed: Vec<f64> = terms.iter().map(|t| t.fixed).collect();
-    let offers = saving_offers(&terms, lines.len());
+    let fixed = &mut scratch.fixed;
+    fixed.clear();
+    fixed.extend(terms.iter().map(|t| t.fixed));
+    saving_offers_into(terms, lines.len(), &mut scratch.offers);
+    let offers = &scratch.offers;
     let split = net.instance.costs.split_penalty;
-    match best_best_response(best_single, &fixed, &offers, lines, split, max_size) {
+    match best_best_response(best_single, fixed, offers, lines, split, max_size) {
         (best, None) => (best, best_single_response),
-        (best, Some(set)) => (best, fill_response(&set, &terms, &offers, lines)),
+        (best, Some(set)) => (best, fill_response(&set, terms, offers, lines)),
     }
 }
 
@@ -388,6 +427,7 @@ pub(super) fn shapes_within(
         lines,
         max_size: max_shipments(net, order, terms.len()),
         in_set: vec![false; terms.len()],
+        with: Vec::new(),
         chosen: Vec::new(),
         evaluated: 0,
         best: f64::INFINITY,
@@ -592,6 +632,8 @@ struct NodeSetSearch<'a> {
     lines: &'a [(usize, u32)],
     max_size: usize,
     in_set: Vec<bool>,
+    /// Scratch for [`NodeSetSearch::saving_with`]: the set with extra nodes.
+    with: Vec<bool>,
     chosen: Vec<usize>,
     evaluated: usize,
     best: f64,
@@ -655,11 +697,14 @@ impl NodeSetSearch<'_> {
         gains
     }
 
-    /// The saving of the chosen set together with `extra` nodes (each line taking
-    /// its cheapest offers among them within stock).
-    fn saving_with(&self, extra: &[usize]) -> f64 {
-        let mut with = self.in_set.clone();
-        for &p in extra {
+    /// The saving of the chosen set together with the candidates from position
+    /// `from` on (`None`: alone), each line taking its cheapest offers among them
+    /// within stock.
+    fn saving_with(&mut self, from: Option<usize>) -> f64 {
+        let with = &mut self.with;
+        with.clear();
+        with.extend_from_slice(&self.in_set);
+        for &p in from.map_or(&[][..], |f| &self.nodes[f..]) {
             with[p] = true;
         }
         let mut saving = 0.0;
@@ -695,7 +740,7 @@ impl NodeSetSearch<'_> {
             .iter()
             .map(|&p| (self.fixed[p] + self.split, gains[p]))
             .collect();
-        let cap = self.saving_with(&self.nodes[from..]) - self.saving_with(&[]);
+        let cap = self.saving_with(Some(from)) - self.saving_with(None);
         let mut by_ratio: Vec<usize> = (0..items.len())
             .filter(|&k| items[k].0 < items[k].1)
             .collect();
@@ -756,6 +801,7 @@ impl NodeSetSearch<'_> {
 /// `max_size` nodes (`best_single` being the best single node, or 0 for shipping
 /// nothing), with the set when a set beats `best_single`. Exact while the search
 /// stays within [`SEARCH_BUDGET`]; otherwise a lower bound, with the best set found.
+/// Each line's `offers` come cheapest first, as [`saving_offers`] sorts them.
 fn best_best_response(
     best_single: f64,
     fixed: &[f64],
@@ -764,10 +810,6 @@ fn best_best_response(
     split: f64,
     max_size: usize,
 ) -> (f64, Option<Vec<usize>>) {
-    let mut offers: Vec<Vec<(usize, f64, u32)>> = offers.to_vec();
-    for o in &mut offers {
-        o.sort_by(|x, y| x.1.total_cmp(&y.1));
-    }
     // A node alone saves `alone`; in a set of two or more it must pay for its
     // shipment and split out of that.
     let mut alone = vec![0.0; fixed.len()];
@@ -782,10 +824,11 @@ fn best_best_response(
     nodes.sort_by(|&a, &b| (fixed[a] - alone[a]).total_cmp(&(fixed[b] - alone[b])));
     let mut search = NodeSetSearch {
         in_set: vec![false; fixed.len()],
+        with: Vec::new(),
         nodes,
         fixed,
         split,
-        offers: &offers,
+        offers,
         lines,
         max_size,
         chosen: Vec::new(),
@@ -846,6 +889,7 @@ mod tests {
                         line_offers.push((p, rng.gen_range(-60.0..-1.0), rng.gen_range(1..=4)));
                     }
                 }
+                line_offers.sort_by(|x, y| x.1.total_cmp(&y.1));
             }
             let split = rng.gen_range(0.0..5.0);
             let max_size = rng.gen_range(1..=nodes);
