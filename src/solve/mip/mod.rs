@@ -13,7 +13,8 @@
 //!    each order's cheapest options at the ascent's prices; its duals price every
 //!    option and the ones with negative reduced cost join the master, until none is
 //!    left; every round's duals give a lower bound too; the best one is kept
-//!    (skipped when fewer than `MIN_LP_ROUNDS` rounds fit, and in windows over
+//!    (skipped when fewer than `MIN_LP_ROUNDS` rounds fit, `MIN_LP_ROUNDS_LARGE`
+//!    over `LP_MAX_ORDERS` orders, and in windows over
 //!    `HUGE_ORDERS` orders). Windows over `LP_MAX_ORDERS` orders where the rounds
 //!    do not fit solve one LP instead, after the ascent: over each order's options
 //!    nearly tied at the ascent's prices (`TIED_RC_WINDOW`), with the nodes'
@@ -71,6 +72,12 @@ const ASCENT_SHARE_LARGE: f64 = 0.25;
 /// 5.6 rounds predicted, column generation's plan came out at 209,365 against the
 /// one LP's 209,294; at 15 s, 8.4 rounds, at 209,207 against 209,286).
 const MIN_LP_ROUNDS: f64 = 6.0;
+/// [`MIN_LP_ROUNDS`] for windows over [`LP_MAX_ORDERS`] orders, whose masters take
+/// longer per column than [`LP_SECONDS_PER_COLUMN`] says (10,000 orders: 2.8-3.3 s a
+/// round in a slow hour against 0.8 s predicted). At 15 s in that hour the one LP
+/// gave 0.47% and 0.41% (`--seed 1`, `--seed 2`) against 0.62% and 0.57% for three
+/// rounds of column generation; 30 s budgets keep column generation.
+const MIN_LP_ROUNDS_LARGE: f64 = 9.0;
 /// Share of the budget the ascent may use in windows above [`LP_MAX_ORDERS`] that
 /// skip column generation (it stops earlier when its bound stalls).
 const ASCENT_SHARE_WITHOUT_LP: f64 = 0.4;
@@ -268,8 +275,12 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             ASCENT_SHARE
         };
     let round_seconds = 2.0 * net.order_count() as f64 * LP_SECONDS_PER_COLUMN;
-    let lp_pays =
-        !huge && round_seconds * MIN_LP_ROUNDS <= share_left * opts.time_limit.as_secs_f64();
+    let min_rounds = if large {
+        MIN_LP_ROUNDS_LARGE
+    } else {
+        MIN_LP_ROUNDS
+    };
+    let lp_pays = !huge && round_seconds * min_rounds <= share_left * opts.time_limit.as_secs_f64();
     // Large windows that column generation does not pay for solve one LP over the
     // options the ascent finds nearly tied, on one thread while the ascent goes on
     // on the other, and round it.
@@ -418,7 +429,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         Some(format!("window over {HUGE_ORDERS} orders"))
     } else if !lp_pays && !tied_lp {
         Some(format!(
-            "fewer than {MIN_LP_ROUNDS} rounds of about {round_seconds:.1} s fit the budget"
+            "fewer than {min_rounds} rounds of about {round_seconds:.1} s fit the budget"
         ))
     } else {
         (predicted > lp_time.as_secs_f64()).then(|| {
