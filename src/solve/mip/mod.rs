@@ -829,8 +829,8 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         // The MIP over the orders the LP leaves undecided is followed by local
         // search, which needs time of its own: the MIP gets at most a share of what
         // is left (10,000 orders × 30 s on a slow machine: column generation took
-        // 14 s, the MIP the other 16 s, and with no local search the plan stopped at
-        // 221.3k instead of about 209.5k).
+        // 14-16 s, the MIP the rest, and with no local search the plans stopped at
+        // 210.3-221.3k; with the cap, 209.28k).
         let mip_deadline = if by_room {
             deadline
         } else {
