@@ -411,13 +411,14 @@ impl Pool {
                 }
             }
             // Projected subgradient: rows at price 0 with slack do not move.
+            // Without branches (whether a row moves is data, and mispredicted branches
+            // took the step's time outside `evaluate` on 10,000 orders to 0.15-0.16
+            // ms against 0.09-0.10 ms without): a row that stays gets +0.0, as the
+            // branch gave it, so the steps are the same.
             for r in 0..rows {
                 let g = usage[r] - self.capacity[r];
-                gradient[r] = if prices[r] <= 0.0 && g <= 0.0 {
-                    0.0
-                } else {
-                    g * self.row_scale[r]
-                };
+                let moves = !(prices[r] <= 0.0 && g <= 0.0);
+                gradient[r] = zero_unless(moves, g * self.row_scale[r]);
             }
             let gd: f64 = gradient.iter().zip(&direction).map(|(g, d)| g * d).sum();
             let dd: f64 = direction.iter().map(|d| d * d).sum();
@@ -427,10 +428,9 @@ impl Pool {
                 0.0
             };
             for ((d, g), p) in direction.iter_mut().zip(&gradient).zip(&prices) {
-                *d = g + beta * *d;
-                if *p <= 0.0 && *d < 0.0 {
-                    *d = 0.0; // cannot go below zero: project the direction too
-                }
+                let moved = g + beta * *d;
+                // Cannot go below zero: project the direction too.
+                *d = zero_unless(!(*p <= 0.0 && moved < 0.0), moved);
             }
             if gradient.iter().all(|g| g.abs() <= 1e-12) {
                 break; // the choice fits every row: L(π) is the pool's optimum
@@ -455,6 +455,11 @@ impl Pool {
         }
         out
     }
+}
+
+/// `x` if `keep`, else +0.0, without a branch.
+fn zero_unless(keep: bool, x: f64) -> f64 {
+    f64::from_bits(x.to_bits() & u64::from(keep).wrapping_neg())
 }
 
 #[cfg(test)]
