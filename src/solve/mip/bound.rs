@@ -243,14 +243,11 @@ impl NodeTerms {
         let lines = &net.lines[order];
         let penalty = net.unit_penalty(order);
         let range = self.first[order]..self.first[order + 1];
-        terms.truncate(range.len());
-        while terms.len() < range.len() {
-            terms.push(NodeTerm {
-                node: 0,
-                fixed: 0.0,
-                units: Vec::new(),
-            });
-        }
+        terms.resize_with(range.len(), || NodeTerm {
+            node: 0,
+            fixed: 0.0,
+            units: Vec::new(),
+        });
         for (k, (t, term)) in range.zip(terms.iter_mut()).enumerate() {
             let n = self.node[t] as usize;
             let unit_price = price(Resource::Units(n));
@@ -281,9 +278,8 @@ fn saving_offers(terms: &[NodeTerm], lines: usize) -> Vec<Vec<(usize, f64, u32)>
 
 /// [`saving_offers`] into `offers`, reusing its buffers.
 fn saving_offers_into(terms: &[NodeTerm], lines: usize, offers: &mut Vec<Vec<(usize, f64, u32)>>) {
-    offers.truncate(lines);
-    offers.iter_mut().for_each(Vec::clear);
     offers.resize_with(lines, Vec::new);
+    offers.iter_mut().for_each(Vec::clear);
     for (p, term) in terms.iter().enumerate() {
         for (line_offers, &(a, avail)) in offers.iter_mut().zip(&term.units) {
             if a < 0.0 && avail > 0 {

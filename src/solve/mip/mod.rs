@@ -831,13 +831,13 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         // is left (10,000 orders × 30 s on a slow machine: column generation took
         // 14-16 s, the MIP the rest, and with no local search the plans stopped at
         // 210.3-221.3k; with the cap, 209.28k).
+        let now = Instant::now();
         let mip_deadline = if by_room {
             deadline
         } else {
-            Instant::now()
-                + deadline
-                    .saturating_duration_since(Instant::now())
-                    .mul_f64(MIP_SHARE_LEFT)
+            now + deadline
+                .saturating_duration_since(now)
+                .mul_f64(MIP_SHARE_LEFT)
         };
         let run = run_guarded(
             master.problem(true),
