@@ -387,6 +387,36 @@ pub(super) fn arc_block(net: &Network, terms: &NodeTerms, order: usize) -> Optio
     })
 }
 
+/// The relaxed reduced cost of one order's shape at `prices`, as the searches
+/// charge it: per shipment its node's fixed term and its units at the node's unit
+/// costs, plus the split penalty per shipment after the first; `None` if a shipment
+/// comes from a node that cannot ship the order or holds fewer units. Every real
+/// option with this shape has at least this reduced cost.
+pub(super) fn shape_cost(
+    net: &Network,
+    node_terms: &NodeTerms,
+    prices: &Prices,
+    order: usize,
+    shape: &Response,
+) -> Option<f64> {
+    let lines = &net.lines[order];
+    let terms = node_terms.priced(net, prices, order);
+    let mut cost = net.split_cost(shape.len());
+    for (node, shipped) in shape {
+        let term = terms.iter().find(|t| t.node == *node)?;
+        cost += term.fixed;
+        for &(sku, q) in shipped {
+            let line = lines.iter().position(|&(s, _)| s == sku)?;
+            let (unit, held) = term.units[line];
+            if q > held {
+                return None;
+            }
+            cost += unit * f64::from(q);
+        }
+    }
+    Some(cost)
+}
+
 /// Every shape (shipments as node and lines) of one order whose relaxed reduced
 /// cost at `prices` is at most `ceiling`, or `None` when there are more than
 /// `limit` (or the node-set search passes its budget). A real option costs at least

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use highs::{ColProblem, HighsModelStatus, Row, Sense};
 
 use super::bound::NodeTerm;
+use super::cuts::{CoverCut, CutPrices};
 use super::options::{FulfillmentOption, Resource};
 use crate::cost::Network;
 use crate::solve::{SolveOptions, Usage};
@@ -87,6 +88,10 @@ pub(super) struct Model {
     pub must_ship: Vec<bool>,
     /// Orders modelled by their arc relaxation instead of listed options.
     pub arcs: Vec<ArcBlock>,
+    /// Cover cuts, one row each after the resource rows.
+    pub cuts: Vec<CoverCut>,
+    /// Per column: the cuts that count it.
+    cut_columns: Vec<Vec<usize>>,
 }
 
 /// One order's relaxation as an arc model, for a reduced-cost MIP where its options
@@ -233,6 +238,8 @@ pub(super) fn build_model(
         orders,
         must_ship: Vec::new(),
         arcs: Vec::new(),
+        cuts: Vec::new(),
+        cut_columns: Vec::new(),
     }
 }
 
@@ -250,10 +257,31 @@ impl Model {
         }
     }
 
+    /// Adds the cover cuts as rows.
+    pub(super) fn add_cuts(&mut self, cuts: &[CoverCut], options: &[FulfillmentOption]) {
+        self.cut_columns = self
+            .option_ids
+            .iter()
+            .map(|&j| {
+                (0..cuts.len())
+                    .filter(|&c| cuts[c].covers(&options[j]))
+                    .collect()
+            })
+            .collect();
+        self.cuts = cuts.to_vec();
+    }
+
     /// Prices and order duals from the LP's row duals: HiGHS reports duals of ≤ rows
     /// in a minimization as ≤ 0, so a resource's price is −dual.
     pub(super) fn duals(&self, row_duals: &[f64]) -> Duals {
+        let cut_row = self.orders + self.rows.len();
         Duals {
+            cuts: CutPrices::new(
+                self.cuts.clone(),
+                (0..self.cuts.len())
+                    .map(|c| (-row_duals[cut_row + c]).max(0.0))
+                    .collect(),
+            ),
             prices: Prices {
                 values: (0..self.rows.len())
                     .map(|i| (-row_duals[self.orders + i]).max(0.0))
@@ -282,9 +310,16 @@ impl Model {
             })
             .collect();
         let resource_rows: Vec<Row> = self.rows.iter().map(|&(_, c)| p.add_row(..=c)).collect();
-        for (order, cost, coefs) in &self.columns {
+        let cut_rows: Vec<Row> = self
+            .cuts
+            .iter()
+            .map(|c| p.add_row(..=c.rhs as f64))
+            .collect();
+        for (i, (order, cost, coefs)) in self.columns.iter().enumerate() {
+            let cuts = self.cut_columns.get(i).map_or(&[][..], Vec::as_slice);
             let factors = std::iter::once((order_rows[*order], 1.0))
-                .chain(coefs.iter().map(|&(i, q)| (resource_rows[i], q)));
+                .chain(coefs.iter().map(|&(i, q)| (resource_rows[i], q)))
+                .chain(cuts.iter().map(|&c| (cut_rows[c], 1.0)));
             // The LP leaves the upper bound to the order row, so that the row's dual
             // carries it (the Lagrangian bound reads row duals only).
             if integer {
@@ -440,16 +475,18 @@ impl Prices {
     }
 }
 
-/// An LP master's duals: resource prices and each order row's price (≥ 0).
+/// An LP master's duals: resource prices, each order row's price (≥ 0) and the
+/// cuts' prices.
 pub(super) struct Duals {
     pub prices: Prices,
     pub orders: Vec<f64>,
+    pub cuts: CutPrices,
 }
 
 impl Duals {
     /// Reduced cost of an option in the master.
     pub(super) fn reduced_cost(&self, option: &FulfillmentOption) -> f64 {
-        self.prices.reduced_cost(option, self.orders[option.order])
+        self.prices.reduced_cost(option, self.orders[option.order]) + self.cuts.extra(option)
     }
 }
 

@@ -1,0 +1,340 @@
+//! Cover cuts on stock rows, which lift the LP bound towards the integer optimum.
+//!
+//! A stock row `Σ units ≤ S` is a knapsack over the orders that can take the sku
+//! from the node. An order takes either none of a line's units from the node or
+//! some number of them; when a set `C` of orders, each taking at least `u_k` units,
+//! would need more than `S` (`Σ_C u_k > S`), at most `|C| − 1` of them can take
+//! that many. The LP does not know this: it takes half of an order whose two units
+//! the row can only hold one of. On generated 1,000-order windows these cuts close
+//! 70-95% of the gap between the LP and the integer optimum (models/option-model.md).
+//!
+//! A cut's dual price falls on the options of its orders that take at least their
+//! threshold, so it is an extra cost per option ([`CutPrices::extra`]) beside the
+//! resource prices.
+
+use std::collections::{HashMap, HashSet};
+
+use super::bound::{self, Bound, NodeTerms, Response};
+use super::model::{Prices, RowIndex};
+use super::options::{FulfillmentOption, Resource};
+use crate::cost::Network;
+
+/// Least violation for a cut to be added.
+const MIN_VIOLATION: f64 = 0.02;
+/// LP values below this count as zero.
+const ZERO: f64 = 1e-7;
+
+/// `Σ_{k∈items} [order k takes ≥ u_k units of sku from node] ≤ rhs`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct CoverCut {
+    /// The stock row's node.
+    pub node: usize,
+    /// The stock row's sku.
+    pub sku: usize,
+    /// (order, least units), by order.
+    pub items: Vec<(usize, u32)>,
+    /// `|items| − 1`.
+    pub rhs: usize,
+}
+
+impl CoverCut {
+    /// The least units this cut counts for `order`, if the order is in it.
+    fn threshold(&self, order: usize) -> Option<u32> {
+        self.items
+            .binary_search_by_key(&order, |&(k, _)| k)
+            .ok()
+            .map(|i| self.items[i].1)
+    }
+
+    /// Whether an option has coefficient 1 in the cut.
+    pub(super) fn covers(&self, option: &FulfillmentOption) -> bool {
+        let taken: u32 = option
+            .shipments
+            .iter()
+            .filter(|a| a.node == self.node)
+            .flat_map(|a| &a.lines)
+            .filter(|&&(s, _)| s == self.sku)
+            .map(|&(_, q)| q)
+            .sum();
+        self.threshold(option.order).is_some_and(|u| taken >= u)
+    }
+
+    /// Whether an order's shape (shipments as node and lines) has coefficient 1.
+    fn covers_shape(&self, order: usize, shape: &Response) -> bool {
+        let taken: u32 = shape
+            .iter()
+            .filter(|(n, _)| *n == self.node)
+            .flat_map(|(_, lines)| lines)
+            .filter(|&&(s, _)| s == self.sku)
+            .map(|&(_, q)| q)
+            .sum();
+        self.threshold(order).is_some_and(|u| taken >= u)
+    }
+}
+
+/// Cuts with their dual prices (≥ 0): an extra cost on the options they count.
+#[derive(Clone, Default)]
+pub(super) struct CutPrices {
+    pub cuts: Vec<CoverCut>,
+    pub values: Vec<f64>,
+    /// Per order in some cut: the cuts it is in.
+    of_order: HashMap<usize, Vec<usize>>,
+}
+
+impl CutPrices {
+    /// `cuts` priced at `values`.
+    pub(super) fn new(cuts: Vec<CoverCut>, values: Vec<f64>) -> Self {
+        let mut of_order: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (c, cut) in cuts.iter().enumerate() {
+            if values[c] > 0.0 {
+                for &(k, _) in &cut.items {
+                    of_order.entry(k).or_default().push(c);
+                }
+            }
+        }
+        CutPrices {
+            cuts,
+            values,
+            of_order,
+        }
+    }
+
+    /// The priced cuts' extra cost on an option.
+    pub(super) fn extra(&self, option: &FulfillmentOption) -> f64 {
+        self.of_order.get(&option.order).map_or(0.0, |cs| {
+            cs.iter()
+                .filter(|&&c| self.cuts[c].covers(option))
+                .map(|&c| self.values[c])
+                .sum()
+        })
+    }
+
+    /// The priced cuts' extra cost on an order's shape.
+    pub(super) fn extra_shape(&self, order: usize, shape: &Response) -> f64 {
+        self.of_order.get(&order).map_or(0.0, |cs| {
+            cs.iter()
+                .filter(|&&c| self.cuts[c].covers_shape(order, shape))
+                .map(|&c| self.values[c])
+                .sum()
+        })
+    }
+
+    /// The orders some priced cut counts.
+    pub(super) fn orders(&self) -> impl Iterator<Item = usize> + '_ {
+        self.of_order.keys().copied()
+    }
+
+    /// Σ price × right-hand side: what the bound gives back for the cuts.
+    pub(super) fn cost_of_rhs(&self) -> f64 {
+        self.cuts
+            .iter()
+            .zip(&self.values)
+            .map(|(c, v)| v * c.rhs as f64)
+            .sum()
+    }
+}
+
+/// Most shapes listed per cut order when its least cost with the cuts is sought;
+/// past it the order keeps its minimum without them (still a valid bound).
+const SHAPES_PER_CUT_ORDER: usize = 2000;
+
+/// The Lagrangian bound at `prices` (`bound`, over every option) raised by the
+/// cuts' prices: each order some cut counts gets its least relaxed reduced cost
+/// with the cuts' extra costs (every shape of it within the cost of its best
+/// response so priced, listed), and the bound gives back Σ price × right-hand
+/// side. Each such order's response becomes its cheapest shape so priced. Valid
+/// for the full problem: a plan's orders each pay at least their minimum, and its
+/// cut rows' slack is not negative.
+pub(super) fn raise_bound(
+    net: &Network,
+    node_terms: &NodeTerms,
+    prices: &Prices,
+    cut_prices: &CutPrices,
+    bound: &mut Bound,
+) {
+    bound.value -= cut_prices.cost_of_rhs();
+    let mut orders: Vec<usize> = cut_prices.orders().collect();
+    orders.sort_unstable();
+    for k in orders {
+        // An upper bound on the least cost with the cuts: shipping nothing (0), or
+        // the best response without them, now with their extra cost.
+        let response = &bound.responses[k];
+        let mut best = 0.0;
+        let mut best_shape: Response = Vec::new();
+        if !response.is_empty()
+            && let Some(c) = bound::shape_cost(net, node_terms, prices, k, response)
+        {
+            let c = c + cut_prices.extra_shape(k, response);
+            if c < best {
+                best = c;
+                best_shape = response.clone();
+            }
+        }
+        // Every shape cheaper than that with the cuts is cheaper without them.
+        let Some(shapes) =
+            bound::shapes_within(net, node_terms, prices, k, best, SHAPES_PER_CUT_ORDER)
+        else {
+            continue;
+        };
+        for shape in shapes {
+            if let Some(c) = bound::shape_cost(net, node_terms, prices, k, &shape) {
+                let c = c + cut_prices.extra_shape(k, &shape);
+                if c < best {
+                    best = c;
+                    best_shape = shape;
+                }
+            }
+        }
+        if best > bound.minima[k] {
+            bound.value += best - bound.minima[k];
+            bound.minima[k] = best;
+            bound.responses[k] = best_shape;
+        }
+    }
+}
+
+/// Cover cuts that an LP solution violates, one per stock row at most, not among
+/// `known`. `columns` are the master's option ids with their LP values `x`; `rows`
+/// the master's resource rows with their capacity.
+pub(super) fn separate(
+    options: &[FulfillmentOption],
+    columns: &[usize],
+    x: &[f64],
+    rows: &[(Resource, f64)],
+    row_index: &RowIndex,
+    known: &HashSet<CoverCut>,
+) -> Vec<CoverCut> {
+    // Per stock row: (order, units, LP value) of the options that take from it.
+    let mut takers: HashMap<usize, Vec<(usize, u32, f64)>> = HashMap::new();
+    for (&j, &v) in columns.iter().zip(x) {
+        if v <= ZERO {
+            continue;
+        }
+        let o = &options[j];
+        for a in &o.shipments {
+            for &(s, q) in &a.lines {
+                if let Some(r) = row_index.get(Resource::Stock(a.node, s)) {
+                    takers.entry(r).or_default().push((o.order, q, v));
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    let mut rows_with_takers: Vec<usize> = takers.keys().copied().collect();
+    rows_with_takers.sort_unstable();
+    for r in rows_with_takers {
+        let (Resource::Stock(node, sku), cap) = rows[r] else {
+            continue;
+        };
+        let list = &takers[&r];
+        // Rows whose takers all take one unit are cardinality rows: no cover cut
+        // beats the row itself.
+        if list.iter().all(|t| t.1 < 2) {
+            continue;
+        }
+        if let Some(items) = violated_cover(list, cap) {
+            let cut = CoverCut {
+                node,
+                sku,
+                rhs: items.len() - 1,
+                items,
+            };
+            if !known.contains(&cut) {
+                found.push(cut);
+            }
+        }
+    }
+    found
+}
+
+/// A violated cover among one row's takers (order, units, LP value), as (order,
+/// least units) by order: greedily the orders whose count is nearest 1 per unit of
+/// weight, with each order counted from its largest units taken, then from its
+/// smallest; then made minimal.
+fn violated_cover(takers: &[(usize, u32, f64)], cap: f64) -> Option<Vec<(usize, u32)>> {
+    let mut per_order: HashMap<usize, Vec<(u32, f64)>> = HashMap::new();
+    for &(k, u, v) in takers {
+        let e = per_order.entry(k).or_default();
+        match e.iter_mut().find(|(uu, _)| *uu == u) {
+            Some(slot) => slot.1 += v,
+            None => e.push((u, v)),
+        }
+    }
+    for largest in [true, false] {
+        // (slack 1 − z, threshold, order) per order.
+        let mut items: Vec<(f64, u32, usize)> = per_order
+            .iter()
+            .map(|(&k, taken)| {
+                let u = if largest {
+                    taken.iter().map(|t| t.0).max()
+                } else {
+                    taken.iter().map(|t| t.0).min()
+                }
+                .expect("an order with takings");
+                let z: f64 = taken.iter().filter(|t| t.0 >= u).map(|t| t.1).sum();
+                ((1.0 - z).max(0.0), u, k)
+            })
+            .collect();
+        items.sort_by(|a, b| {
+            (a.0 / f64::from(a.1))
+                .total_cmp(&(b.0 / f64::from(b.1)))
+                .then(a.2.cmp(&b.2))
+        });
+        let mut weight = 0.0;
+        let mut cover = Vec::new();
+        for &item in &items {
+            cover.push(item);
+            weight += f64::from(item.1);
+            if weight > cap + 1e-9 {
+                break;
+            }
+        }
+        if weight <= cap + 1e-9 {
+            continue;
+        }
+        // Dropping an item lowers the right-hand side by 1 and the left by its
+        // count: the violation does not fall. Drop the slackest while still a cover.
+        cover.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.2.cmp(&b.2)));
+        let mut i = 0;
+        while i < cover.len() {
+            if cover[i].0 > 0.0 && weight - f64::from(cover[i].1) > cap + 1e-9 {
+                weight -= f64::from(cover[i].1);
+                cover.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        let slack: f64 = cover.iter().map(|c| c.0).sum();
+        if 1.0 - slack >= MIN_VIOLATION {
+            let mut out: Vec<(usize, u32)> = cover.iter().map(|c| (c.2, c.1)).collect();
+            out.sort_unstable();
+            return Some(out);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn half_an_order_that_does_not_fit_is_cut() {
+        // Stock 2: order 1 takes one unit, order 2 half of its two units.
+        let takers = [(1, 1, 1.0), (2, 2, 0.5)];
+        assert_eq!(violated_cover(&takers, 2.0), Some(vec![(1, 1), (2, 2)]));
+    }
+
+    #[test]
+    fn a_row_that_holds_everything_has_no_cut() {
+        let takers = [(1, 1, 1.0), (2, 2, 1.0)];
+        assert_eq!(violated_cover(&takers, 3.0), None);
+    }
+
+    #[test]
+    fn an_integral_solution_violates_no_cover() {
+        // Orders 1 and 3 fit stock 3; order 2 takes nothing from this row.
+        let takers = [(1, 1, 1.0), (3, 2, 1.0), (2, 2, 0.0)];
+        assert_eq!(violated_cover(&takers, 3.0), None);
+    }
+}
