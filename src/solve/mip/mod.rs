@@ -145,13 +145,16 @@ const MAX_ROUNDS_WITH_CUTS: usize = 24;
 /// converged.
 const CUTS_FROM_ROUND: usize = 4;
 /// Cuts are separated only within this share of the budget, and column generation
-/// goes on with them only within [`CUT_PHASE_SHARE`]: the MIP needs the rest
-/// (3,000 orders × 10 s: six rounds of cuts took column generation from 3.8 s to
-/// 6.3 s, and the MIP over the master found no plan; 1,500 orders × 2 s: 34,041
-/// against 33,071).
-const CUT_START_SHARE: f64 = 0.25;
+/// goes on with them only within [`CUT_PHASE_SHARE`]: the MIP needs the rest. By
+/// interior point from scratch each round, six rounds of cuts took a 3,000-order
+/// window's column generation from 3.8 s to 6.3 s of 10 s and its MIP found no
+/// plan. With the simplex session (0.5 and 0.6): 3,000 orders × 10 s 63,831 /
+/// 63,809 (plan / bound) against 63,877 / 63,744 without cuts; 1,500 orders × 2 s
+/// 33,071 / 33,067 against 33,081 / 33,043; 1,000 orders × 1 s, five windows:
+/// four proved optimal, none without cuts (0.25 and 0.4 left no time for them).
+const CUT_START_SHARE: f64 = 0.5;
 /// See [`CUT_START_SHARE`].
-const CUT_PHASE_SHARE: f64 = 0.4;
+const CUT_PHASE_SHARE: f64 = 0.6;
 /// Share of the budget column generation may use before the MIP starts.
 const CG_SHARE: f64 = 0.7;
 /// Windows with more orders fix the orders the LP has decided before the MIP.
@@ -469,13 +472,25 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     let (mut cuts, mut known_cuts, mut cut_rounds) = (Vec::new(), HashSet::new(), 0);
     let cut_start_by = started + opts.time_limit.mul_f64(CUT_START_SHARE);
     let cut_phase_end = started + opts.time_limit.mul_f64(CUT_PHASE_SHARE);
+    // Windows up to LP_MAX_ORDERS keep their master in HiGHS between rounds, solved
+    // by simplex from the last basis (1,000 orders, five windows: column generation
+    // with cuts in 0.29-0.53 s instead of 0.57-1.09 s by interior point from
+    // scratch; the proofs in 0.64-1.91 s instead of 0.92-2.35 s). Larger masters keep
+    // interior point, which solves them faster than a cold simplex.
+    let mut session = (!large && !tied_lp).then(|| model::LpSession::new(net.order_count(), &rows));
     while (rounds < MAX_ROUNDS
         || (cut_rounds > 0 && rounds < MAX_ROUNDS_WITH_CUTS && Instant::now() < cut_phase_end))
         && Instant::now() < cg_deadline
         && skip_lp.is_none()
     {
         rounds += 1;
-        let ids: Vec<usize> = (0..options.len()).filter(|&j| included[j]).collect();
+        let ids: Vec<usize> = match session.as_mut() {
+            Some(s) => {
+                s.sync(&options, &included, &cuts);
+                s.option_ids.clone()
+            }
+            None => (0..options.len()).filter(|&j| included[j]).collect(),
+        };
         let master = if tied_lp {
             node_master(net.order_count(), &rows, &prices, &options, &ids)
         } else {
@@ -502,6 +517,8 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
                 lower_bound = Some(lower_bound.map_or(lb, |b| b.max(lb)));
             }
             lp
+        } else if let Some(s) = session.as_mut() {
+            s.solve(cg_deadline)
         } else {
             run_guarded(
                 master.problem(false),
