@@ -13,6 +13,7 @@
 //! resource prices.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Instant;
 
 use super::bound::{self, Bound, NodeTerms, Response};
 use super::model::{Prices, RowIndex};
@@ -145,17 +146,23 @@ const SHAPES_PER_CUT_ORDER: usize = 2000;
 /// side. Each such order's response becomes its cheapest shape so priced. Valid
 /// for the full problem: a plan's orders each pay at least their minimum, and its
 /// cut rows' slack is not negative.
+///
+/// Past `deadline` the orders left keep their minima (the bound stays valid).
 pub(super) fn raise_bound(
     net: &Network,
     node_terms: &NodeTerms,
     prices: &Prices,
     cut_prices: &CutPrices,
     bound: &mut Bound,
+    deadline: Instant,
 ) {
     bound.value -= cut_prices.cost_of_rhs();
     let mut orders: Vec<usize> = cut_prices.orders().collect();
     orders.sort_unstable();
-    for k in orders {
+    for (i, k) in orders.into_iter().enumerate() {
+        if i % 16 == 0 && Instant::now() >= deadline {
+            return;
+        }
         // An upper bound on the least cost with the cuts: shipping nothing (0), or
         // the best response without them, now with their extra cost.
         let response = &bound.responses[k];

@@ -8,9 +8,11 @@
 //! problem; its maximum equals the pool's LP value. The ascent moves along the
 //! subgradient `A·x(π) − cap` with a Polyak step towards a target value.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use super::cuts::{CoverCut, CutPrices};
 use super::model::Prices;
 use super::options::FulfillmentOption;
 
@@ -34,6 +36,12 @@ pub(super) struct Pool {
     row_scale: Vec<f64>,
     /// Threads that evaluate orders in parallel.
     threads: usize,
+    /// Cover cuts, as rows after the resource rows (relax-and-cut).
+    cuts: Vec<CoverCut>,
+    /// The row of the first cut: the number of resource rows.
+    first_cut_row: usize,
+    /// Per order: the cuts that count some of its options.
+    cuts_of_order: HashMap<usize, Vec<usize>>,
 }
 
 /// A column's use of one row, in 8 bytes: a step streams the whole pool, and the
@@ -97,7 +105,66 @@ impl Pool {
                 .map(|&(_, c)| c.max(1.0).powf(-ROW_SCALE_POWER))
                 .collect(),
             threads: threads.max(1),
+            cuts: Vec::new(),
+            first_cut_row: prices.rows.len(),
+            cuts_of_order: HashMap::new(),
         }
+    }
+
+    /// Adds cover cuts as rows (their prices follow the resource rows' in the
+    /// price vectors, starting at zero), with an entry in each column they count;
+    /// columns of no listed option are left out of them (the pool only steers the
+    /// prices). `options` are the listed options the columns stand for.
+    pub(super) fn add_cuts(&mut self, new: &[CoverCut], options: &[FulfillmentOption]) {
+        let first_new = self.cuts.len();
+        for cut in new {
+            let c = self.cuts.len();
+            for &(k, _) in &cut.items {
+                self.cuts_of_order.entry(k).or_default().push(c);
+            }
+            let cap = cut.rhs as f64;
+            self.capacity.push(cap);
+            self.row_scale.push(cap.max(1.0).powf(-ROW_SCALE_POWER));
+            self.cuts.push(cut.clone());
+        }
+        let old_entries = std::mem::take(&mut self.entries);
+        let old_start = std::mem::replace(&mut self.entry_start, vec![0]);
+        for col in 0..self.cost.len() {
+            let (a, b) = (old_start[col] as usize, old_start[col + 1] as usize);
+            self.entries.extend_from_slice(&old_entries[a..b]);
+            if let Some(option) = options.get(self.option_of[col]) {
+                let entries = self.cut_entries(option, first_new);
+                self.entries.extend(entries);
+            }
+            self.entry_start.push(self.entries.len() as u32);
+        }
+    }
+
+    /// The entries of `option` in the cut rows from cut `from` on.
+    fn cut_entries(&self, option: &FulfillmentOption, from: usize) -> Vec<Entry> {
+        self.cuts_of_order
+            .get(&option.order)
+            .into_iter()
+            .flatten()
+            .filter(|&&c| c >= from && self.cuts[c].covers(option))
+            .map(|&c| Entry {
+                row: (self.first_cut_row + c) as u32,
+                qty: 1.0,
+            })
+            .collect()
+    }
+
+    /// The cuts with their prices in `prices` (resource rows first).
+    pub(super) fn cut_prices(&self, prices: &[f64]) -> CutPrices {
+        CutPrices::new(
+            self.cuts.clone(),
+            prices[self.first_cut_row..self.first_cut_row + self.cuts.len()].to_vec(),
+        )
+    }
+
+    /// The cuts in the pool.
+    pub(super) fn cuts(&self) -> &[CoverCut] {
+        &self.cuts
     }
 
     /// Evaluates on up to `threads` threads from now on.
@@ -142,6 +209,9 @@ impl Pool {
             capacity: std::mem::take(&mut self.capacity),
             row_scale: std::mem::take(&mut self.row_scale),
             threads: self.threads,
+            cuts: std::mem::take(&mut self.cuts),
+            first_cut_row: self.first_cut_row,
+            cuts_of_order: std::mem::take(&mut self.cuts_of_order),
         };
         let old = std::mem::replace(self, fresh);
         self.entry_start.push(0);
@@ -169,6 +239,8 @@ impl Pool {
                             });
                         }
                     }
+                    let cut_entries = self.cut_entries(option, 0);
+                    self.entries.extend(cut_entries);
                     self.option_of.push(id);
                 } else if let Some(c) = cols.next() {
                     self.cost.push(old.cost[c]);

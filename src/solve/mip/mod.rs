@@ -199,6 +199,8 @@ const SHAPES_PER_ORDER: usize = 200;
 /// Most option shapes per order in the first room's list (no arc blocks there: an
 /// order with more leaves the list incomplete).
 const SHAPES_PER_ORDER_WITHOUT_ARCS: usize = 2000;
+/// Relax-and-cut keeps at most one cut per this many orders.
+const MAX_ORDERS_PER_CUT: usize = 5;
 /// Reduced cost below which an option improves the master.
 const RC_EPS: f64 = 1e-6;
 
@@ -335,11 +337,17 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     let (mut ascent_seconds, mut bound_seconds, mut bounds) = (0.0, 0.0, 0);
     // The last slice's votes per option and its steps.
     let mut last_votes: (Vec<(usize, u32)>, usize) = (Vec::new(), 0);
+    // Relax-and-cut: windows on the one LP's path add cover cuts, separated from
+    // each slice's averaged best responses, to the pool as rows with prices of
+    // their own.
+    let relax_and_cut = tied_lp;
+    let mut known_cuts: HashSet<cuts::CoverCut> = HashSet::new();
     loop {
         let t = Instant::now();
-        let Some(bound) = bound::lagrangian_bound(
+        let Some((bound, cut_prices)) = global_bound(
             net,
             &node_terms,
+            &pool,
             &prices,
             opts.threads as usize,
             cg_deadline,
@@ -350,7 +358,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         bounds += 1;
         let lb = total_penalty + bound.value;
         stalled = stalled_after(stalled, lb, lower_bound.unwrap_or(f64::NEG_INFINITY));
-        let responses = keep_best_bound(&mut best_bound, lb, &prices, &CutPrices::default(), bound);
+        let responses = keep_best_bound(&mut best_bound, lb, &prices, &cut_prices, bound);
         if slices == 0 {
             stats["unpriced_bound"] = json!(lb);
             stats["unpriced_bound_seconds"] = json!(t.elapsed().as_secs_f64());
@@ -384,7 +392,28 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         slices += 1;
         prices.values = ascent.prices;
         stats["ascent_pool_value"] = json!(total_penalty + ascent.value);
+        if relax_and_cut && pool.cuts().len() < net.order_count() / MAX_ORDERS_PER_CUT {
+            let (ids, shares): (Vec<usize>, Vec<f64>) = last_votes
+                .0
+                .iter()
+                .map(|&(j, v)| (j, f64::from(v) / last_votes.1.max(1) as f64))
+                .unzip();
+            let new = cuts::separate(
+                &options,
+                &ids,
+                &shares,
+                &rows,
+                &zero_prices.row_index,
+                &known_cuts,
+            );
+            if !new.is_empty() {
+                pool.add_cuts(&new, &options);
+                prices.values.resize(prices.values.len() + new.len(), 0.0);
+                known_cuts.extend(new);
+            }
+        }
     }
+    stats["ascent_cuts"] = json!(pool.cuts().len());
     stats["ascent_slices"] = json!(slices);
     stats["ascent_steps"] = json!(steps);
     stats["ascent_step_seconds"] = json!(ascent_seconds);
@@ -553,7 +582,14 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             break;
         };
         if !cuts.is_empty() {
-            cuts::raise_bound(net, &node_terms, &duals.prices, &duals.cuts, &mut bound);
+            cuts::raise_bound(
+                net,
+                &node_terms,
+                &duals.prices,
+                &duals.cuts,
+                &mut bound,
+                cg_deadline,
+            );
         }
         let lb = total_penalty + bound.value;
         let responses = keep_best_bound(&mut best_bound, lb, &duals.prices, &duals.cuts, bound);
@@ -1228,6 +1264,24 @@ struct SpareAscent {
     bound: Option<f64>,
 }
 
+/// The global bound at `prices` (the resource rows' prices, then the pool's cut
+/// rows'), raised by the cuts' prices, with those prices.
+fn global_bound(
+    net: &Network,
+    node_terms: &bound::NodeTerms,
+    pool: &lagrange::Pool,
+    prices: &Prices,
+    threads: usize,
+    deadline: Instant,
+) -> Option<(bound::Bound, CutPrices)> {
+    let mut bound = bound::lagrangian_bound(net, node_terms, prices, threads, deadline)?;
+    let cut_prices = pool.cut_prices(&prices.values);
+    if !cut_prices.cuts.is_empty() {
+        cuts::raise_bound(net, node_terms, prices, &cut_prices, &mut bound, deadline);
+    }
+    Some((bound, cut_prices))
+}
+
 /// Goes on with the Lagrangian ascent on one thread from `prices` while local search
 /// runs: slices of subgradient steps towards `target` until `slices_stop`, each
 /// followed by a global bound (cut off at `stop`) whose best responses join the
@@ -1265,7 +1319,7 @@ fn spare_core_ascent(
         out.slices += 1;
         out.steps += ascent.iterations;
         prices.values = ascent.prices;
-        let Some(bound) = bound::lagrangian_bound(net, node_terms, &prices, 1, stop) else {
+        let Some((bound, _)) = global_bound(net, node_terms, pool, &prices, 1, stop) else {
             break;
         };
         let lb = total_penalty + bound.value;
