@@ -263,12 +263,13 @@ fn main() -> ExitCode {
                 eprintln!("error: --time-limit must be > 0, --threads >= 1, --gap >= 0");
                 return ExitCode::from(2);
             }
+            let started = std::time::Instant::now();
             let inst = match read_instance(&instance) {
                 Ok(i) => i,
                 Err(e) => return unreadable(&instance.display().to_string(), &e),
             };
             let opts = SolveOptions {
-                time_limit: Duration::from_secs_f64(time_limit),
+                time_limit: command_budget(time_limit, started.elapsed()),
                 threads,
                 seed,
                 gap,
@@ -681,4 +682,16 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+/// What is left of the command's `--time-limit` for the solver after reading the
+/// instance in `read`: the budget covers the whole command, and checking and
+/// writing the plan afterwards take about half as long as reading the instance
+/// did (10,000 orders: read 0.115 s, check 0.053 s, write 0.010 s; 100,000: 0.83,
+/// 0.23 and 0.10 s), plus 10 ms to exit. At least 10 ms.
+fn command_budget(time_limit: f64, read: Duration) -> Duration {
+    let keep_back = read + read / 2 + Duration::from_millis(10);
+    Duration::from_secs_f64(time_limit)
+        .saturating_sub(keep_back)
+        .max(Duration::from_millis(10))
 }
