@@ -931,6 +931,15 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             .filter(|&j| included[j] && !fixed[options[j].order])
             .collect();
         let mut master = build_model(net.order_count(), rows.clone(), &options, &ids);
+        // The best bound's cover cuts hold for every plan, so for this MIP's too;
+        // as rows they tighten its root (1,000 orders, the second room: 0.19-0.21 s
+        // instead of 0.26-0.32 s on seed 3, 0.54-0.58 s instead of 0.62-0.66 s on
+        // seed 5; 1,500 orders × 2 s: the first MIP finished in 0.4-0.6 s where it
+        // had reached its limit at 0.8 s). An order an arc block models does not
+        // count in them, which only weakens them.
+        if let Some(b) = best_bound.as_ref() {
+            master.add_cuts(&b.cuts.cuts, &options);
+        }
         if let (
             Some(cap),
             Some(BestBound {
