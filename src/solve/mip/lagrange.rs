@@ -539,6 +539,7 @@ mod tests {
     use super::*;
     use crate::cost::ServiceChoice;
     use crate::solve::Allocation;
+    use crate::solve::mip::cuts::CoverCut;
     use crate::solve::mip::options::Resource;
 
     fn option(order: usize, node: usize, cost: f64) -> FulfillmentOption {
@@ -605,5 +606,52 @@ mod tests {
         }
         assert!(v[0] <= n && v[1] <= n && v[2] + v[3] <= n, "{v:?} of {n}");
         assert!(v[0] > 0 && v[1] > 0 && v[2] + v[3] > 0, "{v:?} of {n}");
+    }
+
+    /// A cut row added after some columns and before others counts both: its price
+    /// adds to exactly the columns it covers, and the ascent over the pool with the
+    /// cut reaches the cut LP's value (−22), above the plain LP's (−26).
+    #[test]
+    fn cut_rows_price_the_columns_they_count() {
+        // Stock 2 at node 0: order 0 takes one unit, order 1 two (or one unit from
+        // node 1 at a higher cost). The LP gives order 1 half of its two units at
+        // node 0; the cover {0 (≥1), 1 (≥2)} allows only one of them.
+        let rows = vec![(Resource::Stock(0, 0), 2.0)];
+        let prices = Prices::zero(&rows);
+        let two_units = |cost: f64| FulfillmentOption {
+            shipments: vec![Allocation {
+                order: 1,
+                node: 0,
+                service: ServiceChoice::Carrier(0),
+                lines: vec![(0, 2)],
+            }],
+            ..option(1, 0, cost)
+        };
+        let options = vec![option(0, 0, -10.0), two_units(-20.0), option(1, 1, -12.0)];
+        let mut pool = Pool::new(2, &prices, 1);
+        pool.extend(options.iter().enumerate().take(2), &prices);
+        let far = Instant::now() + std::time::Duration::from_secs(60);
+        // Without the cut the LP takes order 0 (−10), half of order 1's two units
+        // at node 0 (−10) and half of its node-1 option (−6): −26. With the cut,
+        // order 0 and order 1's two units exclude each other: −10 − 12 = −22, the
+        // integer optimum.
+        let cut = CoverCut {
+            node: 0,
+            sku: 0,
+            items: vec![(0, 1), (1, 2)],
+            rhs: 1,
+        };
+        pool.add_cuts(std::slice::from_ref(&cut), &options);
+        pool.extend(options.iter().enumerate().skip(2), &prices);
+        let mut priced = vec![0.0, 3.0];
+        let columns = |o: usize, p: &[f64]| pool.order_columns(o, p);
+        assert_eq!(columns(0, &priced), vec![(-7.0, 0)]);
+        assert_eq!(columns(1, &priced), vec![(-17.0, 1), (-12.0, 2)]);
+        priced[1] = 0.0;
+        let ascent = pool.ascend(&priced, -22.0, 1.0, 5000, far, None);
+        assert!(ascent.value <= -22.0 + 1e-9, "{}", ascent.value);
+        assert!(ascent.value >= -22.0 - 1e-2, "{}", ascent.value);
+        let cuts = pool.cut_prices(&ascent.prices);
+        assert_eq!(cuts.cuts, vec![cut]);
     }
 }

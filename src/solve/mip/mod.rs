@@ -2523,4 +2523,151 @@ mod tests {
             "{checked} options checked, {multi} split"
         );
     }
+
+    /// Resource rows over every node and sku of a window, with random prices.
+    fn random_prices(net: &Network, skus: usize, rng: &mut ChaCha8Rng) -> Prices {
+        let mut rows = Vec::new();
+        for n in 0..net.node_count() {
+            for s in 0..skus {
+                rows.push((Resource::Stock(n, s), 3.0));
+            }
+            rows.push((Resource::Shipments(n), 10.0));
+            rows.push((Resource::Units(n), 20.0));
+        }
+        let mut prices = Prices::zero(&rows);
+        for v in &mut prices.values {
+            if rng.gen_bool(0.5) {
+                *v = rng.gen_range(0.0..8.0);
+            }
+        }
+        prices
+    }
+
+    #[test]
+    fn cut_prices_raise_each_minimum_no_higher_than_any_option_with_them() {
+        let instance = small_window();
+        let net = Network::new(&instance);
+        let mut rng = ChaCha8Rng::seed_from_u64(17);
+        let prices = random_prices(&net, instance.skus.len(), &mut rng);
+        // Random cover-shaped cuts: per stock row, up to three orders holding the
+        // sku, each with a random threshold (validity for plans does not matter
+        // here: the minimum must bound every option with the cuts' extra costs).
+        let mut cut_list = Vec::new();
+        for n in 0..net.node_count() {
+            for s in 0..instance.skus.len() {
+                let mut items: Vec<(usize, u32)> = Vec::new();
+                for k in 0..net.order_count() {
+                    if let Some(&(_, q)) = net.lines[k].iter().find(|l| l.0 == s)
+                        && items.len() < 3
+                        && rng.gen_bool(0.3)
+                    {
+                        items.push((k, rng.gen_range(1..=q)));
+                    }
+                }
+                items.sort_unstable();
+                if items.len() >= 2 {
+                    cut_list.push(cuts::CoverCut {
+                        node: n,
+                        sku: s,
+                        rhs: items.len() - 1,
+                        items,
+                    });
+                }
+            }
+        }
+        let values: Vec<f64> = cut_list.iter().map(|_| rng.gen_range(0.0..6.0)).collect();
+        let cut_prices = CutPrices::new(cut_list, values);
+        let far = Instant::now() + std::time::Duration::from_secs(3600);
+        let terms = bound::NodeTerms::new(&net, 1);
+        let plain = bound::lagrangian_bound(&net, &terms, &prices, 1, far).expect("no deadline");
+        let mut raised =
+            bound::lagrangian_bound(&net, &terms, &prices, 1, far).expect("no deadline");
+        cuts::raise_bound(&net, &terms, &prices, &cut_prices, &mut raised, far);
+        let lifted: f64 = raised
+            .minima
+            .iter()
+            .zip(&plain.minima)
+            .map(|(r, p)| r - p)
+            .sum();
+        assert!(
+            (raised.value - (plain.value - cut_prices.cost_of_rhs() + lifted)).abs() < 1e-6,
+            "the bound moves by the minima's rise less the cuts' right-hand sides"
+        );
+        let mut rose = 0;
+        for order in 0..net.order_count() {
+            assert!(raised.minima[order] >= plain.minima[order] - 1e-9);
+            let least = every_option(&net, order)
+                .iter()
+                .map(|o| prices.reduced_cost(o, 0.0) + cut_prices.extra(o))
+                .fold(0.0, f64::min);
+            assert!(
+                raised.minima[order] <= least + 1e-9,
+                "order {order}: raised minimum {} above an option's {least}",
+                raised.minima[order]
+            );
+            rose += usize::from(raised.minima[order] > plain.minima[order] + 1e-6);
+        }
+        assert!(rose >= 5, "only {rose} minima rose");
+    }
+
+    #[test]
+    fn the_simplex_session_solves_the_master_as_interior_point_does() {
+        // The window of the integration test whose LP the cuts lift.
+        let instance = generate(&GenParams {
+            orders: 200,
+            nodes: 10,
+            skus: 100,
+            seed: 2,
+            ..GenParams::default()
+        });
+        let net = Network::new(&instance);
+        let far = Instant::now() + std::time::Duration::from_secs(3600);
+        let (options, _) = enumerate_options(&net, far).expect("no deadline");
+        let by_order = options_by_order(&net, &options);
+        let rows = binding_rows(&net, &options, &by_order);
+        let opts = SolveOptions::default();
+        // The first half of the options, then all of them with a round of cuts: the
+        // session adds the rest as columns and the cuts as rows, warm.
+        let half: Vec<bool> = (0..options.len()).map(|j| j % 2 == 0).collect();
+        let all = vec![true; options.len()];
+        let mut session = model::LpSession::new(net.order_count(), &rows);
+        let mut cut_list: Vec<cuts::CoverCut> = Vec::new();
+        for (included, with_cuts) in [(&half, false), (&all, false), (&all, true)] {
+            if with_cuts {
+                let ids = session.option_ids.clone();
+                let mut master = build_model(net.order_count(), rows.clone(), &options, &ids);
+                master.add_cuts(&cut_list, &options);
+                let lp = session.solve(far).expect("optimal");
+                cut_list = cuts::separate(
+                    &options,
+                    &ids,
+                    &lp.columns,
+                    &master.rows,
+                    &master.row_index,
+                    &HashSet::new(),
+                );
+                assert!(!cut_list.is_empty(), "the window has cuts to add");
+            }
+            session.sync(&options, included, &cut_list);
+            let ids = session.option_ids.clone();
+            let mut master = build_model(net.order_count(), rows.clone(), &options, &ids);
+            master.add_cuts(&cut_list, &options);
+            let warm = session.solve(far).expect("optimal");
+            let cold =
+                run_guarded(master.problem(false), None, 0.0, true, &opts, far).expect("optimal");
+            assert!(
+                (warm.objective - cold.objective).abs() <= 1e-6 * cold.objective.abs(),
+                "{} against {}",
+                warm.objective,
+                cold.objective
+            );
+            // Its duals price every option at or above the order's dual share.
+            let duals = master.duals(warm.row_duals.as_ref().expect("duals"));
+            for (&j, &x) in ids.iter().zip(&warm.columns) {
+                if x > 1e-6 {
+                    assert!(duals.reduced_cost(&options[j]).abs() < 1e-5);
+                }
+            }
+        }
+    }
 }
