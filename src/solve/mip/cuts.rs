@@ -73,6 +73,33 @@ impl CoverCut {
     }
 }
 
+/// Per order: the positions in `cuts` of the cuts it is in.
+pub(super) fn cuts_by_order(cuts: &[CoverCut]) -> HashMap<usize, Vec<usize>> {
+    let mut of_order: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (c, cut) in cuts.iter().enumerate() {
+        for &(k, _) in &cut.items {
+            of_order.entry(k).or_default().push(c);
+        }
+    }
+    of_order
+}
+
+/// The positions in `cuts` of the cuts that count `option`, given their index by
+/// order ([`cuts_by_order`]).
+pub(super) fn counting(
+    cuts: &[CoverCut],
+    of_order: &HashMap<usize, Vec<usize>>,
+    option: &FulfillmentOption,
+) -> Vec<usize> {
+    of_order
+        .get(&option.order)
+        .into_iter()
+        .flatten()
+        .copied()
+        .filter(|&c| cuts[c].covers(option))
+        .collect()
+}
+
 /// Cuts with their dual prices (≥ 0): an extra cost on the options they count.
 #[derive(Clone, Default)]
 pub(super) struct CutPrices {
@@ -85,14 +112,11 @@ pub(super) struct CutPrices {
 impl CutPrices {
     /// `cuts` priced at `values`.
     pub(super) fn new(cuts: Vec<CoverCut>, values: Vec<f64>) -> Self {
-        let mut of_order: HashMap<usize, Vec<usize>> = HashMap::new();
-        for (c, cut) in cuts.iter().enumerate() {
-            if values[c] > 0.0 {
-                for &(k, _) in &cut.items {
-                    of_order.entry(k).or_default().push(c);
-                }
-            }
+        let mut of_order = cuts_by_order(&cuts);
+        for list in of_order.values_mut() {
+            list.retain(|&c| values[c] > 0.0);
         }
+        of_order.retain(|_, list| !list.is_empty());
         CutPrices {
             cuts,
             values,

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use super::cuts::{CoverCut, CutPrices};
+use super::cuts::{CoverCut, CutPrices, counting};
 use super::model::Prices;
 use super::options::FulfillmentOption;
 
@@ -142,12 +142,10 @@ impl Pool {
 
     /// The entries of `option` in the cut rows from cut `from` on.
     fn cut_entries(&self, option: &FulfillmentOption, from: usize) -> Vec<Entry> {
-        self.cuts_of_order
-            .get(&option.order)
+        counting(&self.cuts, &self.cuts_of_order, option)
             .into_iter()
-            .flatten()
-            .filter(|&&c| c >= from && self.cuts[c].covers(option))
-            .map(|&c| Entry {
+            .filter(|&c| c >= from)
+            .map(|c| Entry {
                 row: (self.first_cut_row + c) as u32,
                 qty: 1.0,
             })

@@ -509,7 +509,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     // with cuts in 0.29-0.53 s instead of 0.57-1.09 s by interior point from
     // scratch; the proofs in 0.64-1.91 s instead of 0.92-2.35 s). Larger masters keep
     // interior point, which solves them faster than a cold simplex.
-    let mut session = (!large && !tied_lp).then(|| model::LpSession::new(net.order_count(), &rows));
+    let mut session = (!large).then(|| model::LpSession::new(net.order_count(), &rows));
     while (rounds < MAX_ROUNDS
         || (cut_rounds > 0 && rounds < MAX_ROUNDS_WITH_CUTS && Instant::now() < cut_phase_end))
         && Instant::now() < cg_deadline

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use highs::{ColProblem, HighsModelStatus, Row, Sense};
 
 use super::bound::NodeTerm;
-use super::cuts::{CoverCut, CutPrices};
+use super::cuts::{CoverCut, CutPrices, counting, cuts_by_order};
 use super::options::{FulfillmentOption, Resource};
 use crate::cost::Network;
 use crate::solve::{SolveOptions, Usage};
@@ -259,14 +259,11 @@ impl Model {
 
     /// Adds the cover cuts as rows.
     pub(super) fn add_cuts(&mut self, cuts: &[CoverCut], options: &[FulfillmentOption]) {
+        let of_order = cuts_by_order(cuts);
         self.cut_columns = self
             .option_ids
             .iter()
-            .map(|&j| {
-                (0..cuts.len())
-                    .filter(|&c| cuts[c].covers(&options[j]))
-                    .collect()
-            })
+            .map(|&j| counting(cuts, &of_order, &options[j]))
             .collect();
         self.cuts = cuts.to_vec();
     }
@@ -706,6 +703,8 @@ pub(super) struct LpSession {
     in_master: Vec<bool>,
     /// The cuts that are rows, in row order after the resource rows.
     cuts: Vec<CoverCut>,
+    /// Per order: the positions in `cuts` of the cuts it is in.
+    cuts_of_order: HashMap<usize, Vec<usize>>,
 }
 
 impl LpSession {
@@ -750,6 +749,7 @@ impl LpSession {
             option_ids: Vec::new(),
             in_master: Vec::new(),
             cuts: Vec::new(),
+            cuts_of_order: HashMap::new(),
         }
     }
 
@@ -781,6 +781,12 @@ impl LpSession {
                     value.as_ptr(),
                 )
             };
+            for &(k, _) in &cut.items {
+                self.cuts_of_order
+                    .entry(k)
+                    .or_default()
+                    .push(self.cuts.len());
+            }
             self.cuts.push(cut.clone());
         }
         self.in_master.resize(options.len(), false);
@@ -796,11 +802,9 @@ impl LpSession {
                     value.push(q);
                 }
             }
-            for (c, cut) in self.cuts.iter().enumerate() {
-                if cut.covers(option) {
-                    index.push(hi(first_cut_row + c));
-                    value.push(1.0);
-                }
+            for c in counting(&self.cuts, &self.cuts_of_order, option) {
+                index.push(hi(first_cut_row + c));
+                value.push(1.0);
             }
             // SAFETY: the live instance; `index` and `value` hold `len` entries each,
             // every index an existing row.
