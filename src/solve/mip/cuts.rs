@@ -49,27 +49,35 @@ impl CoverCut {
 
     /// Whether an option has coefficient 1 in the cut.
     pub(super) fn covers(&self, option: &FulfillmentOption) -> bool {
-        let taken: u32 = option
+        let parts = option
             .shipments
             .iter()
-            .filter(|a| a.node == self.node)
-            .flat_map(|a| &a.lines)
-            .filter(|&&(s, _)| s == self.sku)
-            .map(|&(_, q)| q)
-            .sum();
-        self.threshold(option.order).is_some_and(|u| taken >= u)
+            .map(|a| (a.node, a.lines.as_slice()));
+        self.counts(option.order, parts)
     }
 
     /// Whether an order's shape (shipments as node and lines) has coefficient 1.
     fn covers_shape(&self, order: usize, shape: &Response) -> bool {
-        let taken: u32 = shape
-            .iter()
-            .filter(|(n, _)| *n == self.node)
+        self.counts(order, shape.iter().map(|(n, l)| (*n, l.as_slice())))
+    }
+
+    /// Whether `order`, shipping `parts` (node, (sku, units) lines), takes at least
+    /// its threshold from the cut's row.
+    fn counts<'a>(
+        &self,
+        order: usize,
+        parts: impl Iterator<Item = (usize, &'a [(usize, u32)])>,
+    ) -> bool {
+        let Some(threshold) = self.threshold(order) else {
+            return false;
+        };
+        let taken: u32 = parts
+            .filter(|&(n, _)| n == self.node)
             .flat_map(|(_, lines)| lines)
             .filter(|&&(s, _)| s == self.sku)
             .map(|&(_, q)| q)
             .sum();
-        self.threshold(order).is_some_and(|u| taken >= u)
+        taken >= threshold
     }
 }
 
