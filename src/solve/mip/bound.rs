@@ -387,34 +387,49 @@ pub(super) fn arc_block(net: &Network, terms: &NodeTerms, order: usize) -> Optio
     })
 }
 
-/// The relaxed reduced cost of one order's shape at `prices`, as the searches
-/// charge it: per shipment its node's fixed term and its units at the node's unit
-/// costs, plus the split penalty per shipment after the first; `None` if a shipment
-/// comes from a node that cannot ship the order or holds fewer units. Every real
-/// option with this shape has at least this reduced cost.
-pub(super) fn shape_cost(
-    net: &Network,
-    node_terms: &NodeTerms,
-    prices: &Prices,
-    order: usize,
-    shape: &Response,
-) -> Option<f64> {
-    let lines = &net.lines[order];
-    let terms = node_terms.priced(net, prices, order);
-    let mut cost = net.split_cost(shape.len());
-    for (node, shipped) in shape {
-        let term = terms.iter().find(|t| t.node == *node)?;
-        cost += term.fixed;
-        for &(sku, q) in shipped {
-            let line = lines.iter().position(|&(s, _)| s == sku)?;
-            let (unit, held) = term.units[line];
-            if q > held {
-                return None;
-            }
-            cost += unit * f64::from(q);
+/// One order's relaxed shape costs at some prices, as the searches charge them: per
+/// shipment its node's fixed term and its units at the node's unit costs, plus the
+/// split penalty per shipment after the first. Every real option with a shape costs
+/// at least the shape's relaxed cost. The order's node terms are priced once.
+pub(super) struct ShapeCosts<'a> {
+    net: &'a Network<'a>,
+    terms: Vec<NodeTerm>,
+    lines: &'a [(usize, u32)],
+}
+
+impl<'a> ShapeCosts<'a> {
+    /// `order`'s shape costs at `prices`.
+    pub(super) fn new(
+        net: &'a Network<'a>,
+        node_terms: &NodeTerms,
+        prices: &Prices,
+        order: usize,
+    ) -> Self {
+        ShapeCosts {
+            net,
+            terms: node_terms.priced(net, prices, order),
+            lines: &net.lines[order],
         }
     }
-    Some(cost)
+
+    /// The relaxed cost of `shape`; `None` if a shipment comes from a node that
+    /// cannot ship the order or holds fewer units.
+    pub(super) fn cost(&self, shape: &Response) -> Option<f64> {
+        let mut cost = self.net.split_cost(shape.len());
+        for (node, shipped) in shape {
+            let term = self.terms.iter().find(|t| t.node == *node)?;
+            cost += term.fixed;
+            for &(sku, q) in shipped {
+                let line = self.lines.iter().position(|&(s, _)| s == sku)?;
+                let (unit, held) = term.units[line];
+                if q > held {
+                    return None;
+                }
+                cost += unit * f64::from(q);
+            }
+        }
+        Some(cost)
+    }
 }
 
 /// Every shape (shipments as node and lines) of one order whose relaxed reduced

@@ -180,56 +180,95 @@ const SHAPES_PER_CUT_ORDER: usize = 2000;
 /// cut rows' slack is not negative.
 ///
 /// Past `deadline` the orders left keep their minima (the bound stays valid).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn raise_bound(
     net: &Network,
     node_terms: &NodeTerms,
     prices: &Prices,
     cut_prices: &CutPrices,
     bound: &mut Bound,
+    threads: usize,
     deadline: Instant,
 ) {
     bound.value -= cut_prices.cost_of_rhs();
     let mut orders: Vec<usize> = cut_prices.orders().collect();
     orders.sort_unstable();
-    for (i, k) in orders.into_iter().enumerate() {
-        if i % 16 == 0 && Instant::now() >= deadline {
-            return;
-        }
-        // An upper bound on the least cost with the cuts: shipping nothing (0), or
-        // the best response without them, now with their extra cost.
-        let response = &bound.responses[k];
-        let mut best = 0.0;
-        let mut best_shape: Response = Vec::new();
-        if !response.is_empty()
-            && let Some(c) = bound::shape_cost(net, node_terms, prices, k, response)
-        {
-            let c = c + cut_prices.extra_shape(k, response);
-            if c < best {
-                best = c;
-                best_shape = response.clone();
-            }
-        }
-        // Every shape cheaper than that with the cuts is cheaper without them.
-        let Some(shapes) =
-            bound::shapes_within(net, node_terms, prices, k, best, SHAPES_PER_CUT_ORDER)
-        else {
-            continue;
-        };
-        for shape in shapes {
-            if let Some(c) = bound::shape_cost(net, node_terms, prices, k, &shape) {
-                let c = c + cut_prices.extra_shape(k, &shape);
-                if c < best {
-                    best = c;
-                    best_shape = shape;
-                }
-            }
-        }
+    // Orders are independent: split them over the threads (10,000 orders: about
+    // 900 cut orders, 65 ms on one thread).
+    let chunk = orders.len().div_ceil(threads.max(1)).max(1);
+    let responses = &bound.responses;
+    let raised: Vec<(usize, f64, Response)> = std::thread::scope(|s| {
+        let workers: Vec<_> = orders
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    let mut out = Vec::new();
+                    for (i, &k) in part.iter().enumerate() {
+                        if i % 16 == 0 && Instant::now() >= deadline {
+                            break;
+                        }
+                        let (best, shape) =
+                            least_with_cuts(net, node_terms, prices, cut_prices, k, &responses[k]);
+                        out.push((k, best, shape));
+                    }
+                    out
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("cut bound worker"))
+            .collect()
+    });
+    for (k, best, shape) in raised {
         if best > bound.minima[k] {
             bound.value += best - bound.minima[k];
             bound.minima[k] = best;
-            bound.responses[k] = best_shape;
+            bound.responses[k] = shape;
         }
     }
+}
+
+/// Order `k`'s least relaxed reduced cost with the cuts' extra costs, and the shape
+/// that has it (empty: ship nothing); its plain minimum's (−∞: not found) when it has
+/// more shapes than [`SHAPES_PER_CUT_ORDER`] below its response's cost with the cuts.
+fn least_with_cuts(
+    net: &Network,
+    node_terms: &NodeTerms,
+    prices: &Prices,
+    cut_prices: &CutPrices,
+    k: usize,
+    response: &Response,
+) -> (f64, Response) {
+    // An upper bound on the least cost with the cuts: shipping nothing (0), or the
+    // best response without them, now with their extra cost.
+    let costs = bound::ShapeCosts::new(net, node_terms, prices, k);
+    let mut best = 0.0;
+    let mut best_shape: Response = Vec::new();
+    if !response.is_empty()
+        && let Some(c) = costs.cost(response)
+    {
+        let c = c + cut_prices.extra_shape(k, response);
+        if c < best {
+            best = c;
+            best_shape = response.clone();
+        }
+    }
+    // Every shape cheaper than that with the cuts is cheaper without them.
+    let Some(shapes) = bound::shapes_within(net, node_terms, prices, k, best, SHAPES_PER_CUT_ORDER)
+    else {
+        return (f64::NEG_INFINITY, Vec::new());
+    };
+    for shape in shapes {
+        if let Some(c) = costs.cost(&shape) {
+            let c = c + cut_prices.extra_shape(k, &shape);
+            if c < best {
+                best = c;
+                best_shape = shape;
+            }
+        }
+    }
+    (best, best_shape)
 }
 
 /// Cover cuts that an LP solution violates, one per stock row at most, not among

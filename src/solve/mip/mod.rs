@@ -596,6 +596,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
                 &duals.prices,
                 &duals.cuts,
                 &mut bound,
+                opts.threads as usize,
                 cg_deadline,
             );
         }
@@ -1294,7 +1295,15 @@ fn global_bound(
     let mut bound = bound::lagrangian_bound(net, node_terms, prices, threads, deadline)?;
     let cut_prices = pool.cut_prices(&prices.values);
     if !cut_prices.cuts.is_empty() {
-        cuts::raise_bound(net, node_terms, prices, &cut_prices, &mut bound, deadline);
+        cuts::raise_bound(
+            net,
+            node_terms,
+            prices,
+            &cut_prices,
+            &mut bound,
+            threads,
+            deadline,
+        );
     }
     Some((bound, cut_prices))
 }
@@ -2587,7 +2596,7 @@ mod tests {
         let plain = bound::lagrangian_bound(&net, &terms, &prices, 1, far).expect("no deadline");
         let mut raised =
             bound::lagrangian_bound(&net, &terms, &prices, 1, far).expect("no deadline");
-        cuts::raise_bound(&net, &terms, &prices, &cut_prices, &mut raised, far);
+        cuts::raise_bound(&net, &terms, &prices, &cut_prices, &mut raised, 2, far);
         let lifted: f64 = raised
             .minima
             .iter()
