@@ -282,8 +282,8 @@ pub(super) fn separate(
     row_index: &RowIndex,
     known: &HashSet<CoverCut>,
 ) -> Vec<CoverCut> {
-    // Per stock row: (order, units, LP value) of the options that take from it.
-    let mut takers: HashMap<usize, Vec<(usize, u32, f64)>> = HashMap::new();
+    // Per row: (order, units, LP value) of the options that take stock from it.
+    let mut takers: Vec<Vec<(usize, u32, f64)>> = vec![Vec::new(); rows.len()];
     for (&j, &v) in columns.iter().zip(x) {
         if v <= ZERO {
             continue;
@@ -292,21 +292,18 @@ pub(super) fn separate(
         for a in &o.shipments {
             for &(s, q) in &a.lines {
                 if let Some(r) = row_index.get(Resource::Stock(a.node, s)) {
-                    takers.entry(r).or_default().push((o.order, q, v));
+                    takers[r].push((o.order, q, v));
                 }
             }
         }
     }
     let mut found = Vec::new();
-    let mut rows_with_takers: Vec<usize> = takers.keys().copied().collect();
-    rows_with_takers.sort_unstable();
-    for r in rows_with_takers {
-        let (Resource::Stock(node, sku), cap) = rows[r] else {
+    for (list, &(r, cap)) in takers.iter().zip(rows) {
+        let Resource::Stock(node, sku) = r else {
             continue;
         };
-        let list = &takers[&r];
-        // Rows whose takers all take one unit are cardinality rows: no cover cut
-        // beats the row itself.
+        // Rows whose takers all take one unit (or none) are cardinality rows: no
+        // cover cut beats the row itself.
         if list.iter().all(|t| t.1 < 2) {
             continue;
         }

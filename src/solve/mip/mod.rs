@@ -2479,20 +2479,7 @@ mod tests {
         let instance = small_window();
         let net = Network::new(&instance);
         let mut rng = ChaCha8Rng::seed_from_u64(11);
-        let mut rows = Vec::new();
-        for n in 0..net.node_count() {
-            for s in 0..instance.skus.len() {
-                rows.push((Resource::Stock(n, s), 3.0));
-            }
-            rows.push((Resource::Shipments(n), 10.0));
-            rows.push((Resource::Units(n), 20.0));
-        }
-        let mut prices = Prices::zero(&rows);
-        for v in &mut prices.values {
-            if rng.gen_bool(0.5) {
-                *v = rng.gen_range(0.0..8.0);
-            }
-        }
+        let prices = random_prices(&net, instance.skus.len(), &mut rng);
         let far = Instant::now() + std::time::Duration::from_secs(3600);
         let terms = bound::NodeTerms::new(&net, 1);
         let minima = bound::lagrangian_bound(&net, &terms, &prices, 1, far)
