@@ -514,13 +514,14 @@ pub(super) fn run_guarded(
     opts: &SolveOptions,
     deadline: Instant,
 ) -> Option<HighsRun> {
-    let tuning = Tuning {
-        presolve,
-        lp_tolerance: None,
-        detect_symmetry: true,
-        objective_target: None,
-    };
-    run_highs(problem, start, offset, tuning, opts, deadline)
+    run_highs(
+        problem,
+        start,
+        offset,
+        Tuning::guarded(presolve),
+        opts,
+        deadline,
+    )
 }
 
 /// [`run_guarded`] for a MIP that may stop at its first plan cheaper than
@@ -536,10 +537,8 @@ pub(super) fn run_mip_to_target(
     deadline: Instant,
 ) -> Option<HighsRun> {
     let tuning = Tuning {
-        presolve,
-        lp_tolerance: None,
-        detect_symmetry: true,
         objective_target: Some(objective_target),
+        ..Tuning::guarded(presolve)
     };
     run_highs(problem, Some(start), offset, tuning, opts, deadline)
 }
@@ -591,6 +590,18 @@ struct Tuning {
     detect_symmetry: bool,
     /// A MIP stops at its first plan cheaper than this.
     objective_target: Option<f64>,
+}
+
+impl Tuning {
+    /// [`run_guarded`]'s: HiGHS's defaults, presolve as given.
+    fn guarded(presolve: bool) -> Self {
+        Tuning {
+            presolve,
+            lp_tolerance: None,
+            detect_symmetry: true,
+            objective_target: None,
+        }
+    }
 }
 
 /// [`run_guarded`], tuned.
