@@ -129,12 +129,6 @@ const ASCENT_STALL: f64 = 1e-5;
 /// give the bound, and the ascent only starts the master (1,000 orders: 6 slices
 /// take 0.12 s; the scaled steps go on raising the bound slowly for 4 more).
 const ASCENT_SLICES_BEFORE_LP: usize = 6;
-/// Windows of up to this many orders with a reduced-cost room skip the first MIP
-/// (over the LP master): their room MIPs finish fast, started from ejection chains
-/// on the LP's rounding (1,000 orders: proved optimal in 1.02-1.09 s instead of
-/// 1.37-1.50 s). Larger windows need it (1,500 orders in 2 s: 33,100 with it,
-/// 33,213 without; 3,000 orders in 10 s: 63,843 against 64,330).
-const FIRST_MIP_MAX_SKIPPED: usize = 1000;
 /// Subgradient steps between two global bounds.
 const ASCENT_STEPS: usize = 300;
 /// Options per order added by one pricing round, at most.
@@ -743,6 +737,21 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     // preparation (100,000 orders: 0.9 s). The local search finds the best plan's
     // options without it: they come from the option list or the greedy plan.
     let mip_skipped = large && (last_lp.is_none() || tied_lp);
+    // Windows without fixed orders go on with MIPs over every option within a
+    // reduced-cost room of the bound, each from the best plan, on which ejection
+    // chains run first (a few milliseconds).
+    let by_room = net.order_count() <= FULL_MIP_ORDERS && best_bound.is_some();
+    if by_room && !mip_skipped {
+        let saved = eject_best(
+            net,
+            &mut options,
+            &mut by_order,
+            &mut best_allocs,
+            &mut best_plan,
+            deadline,
+        );
+        stats["eject_before_mip0_saved"] = json!(saved);
+    }
     let start_by_order = group_by_order(net, &best_allocs);
     if !mip_skipped {
         let known = options.len();
@@ -757,9 +766,12 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             }
         }
     }
-    // Large windows: orders the LP has decided keep the rounded choice, and the MIP
-    // re-optimizes the others against what they leave.
-    let fixed = if net.order_count() > FULL_MIP_ORDERS && !mip_skipped {
+    // Orders the LP has decided keep the start plan's choice, and the first MIP
+    // re-optimizes the others against what they leave. In large windows it is the
+    // only MIP; in small ones it finds, in a few hundredths of a second, the plan
+    // the room MIPs start from (1,000 orders, five windows: 6-148 orders free, plans
+    // 0-0.08% above the optimum, two of them optimal).
+    let fixed = if !mip_skipped {
         decided_orders(net, last_lp.as_ref(), &start_by_order, &options, &by_order)
     } else {
         vec![false; net.order_count()]
@@ -783,9 +795,6 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     }
     stats["fixed_orders"] = json!(fixed.iter().filter(|&&f| f).count());
     let mut mip_finished = false;
-    // Windows without fixed orders go on with MIPs over every option within a
-    // reduced-cost room of the bound.
-    let by_room = net.order_count() <= FULL_MIP_ORDERS && best_bound.is_some();
     // When reduced-cost enumeration listed every option within the room: the bound
     // plus the room, below which every plan is in the MIP.
     let mut room_cap: Option<f64> = None;
@@ -794,14 +803,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     // The orders of the last reduced-cost MIP modelled by their arc relaxation.
     let mut arcs: Vec<model::ArcBlock> = Vec::new();
     for pass in 0..MIP_PASSES {
-        let skip_first = by_room && net.order_count() <= FIRST_MIP_MAX_SKIPPED;
-        // Each room MIP starts from the best plan, and the proof pass's room is
-        // measured from it: ejection chains on it first (a few milliseconds). Small
-        // windows skip the first MIP: the LP's rounding, so improved, starts the
-        // first room MIP (chains run again there found 55 more on 1,000 orders and
-        // sent HiGHS down a slower path: 0.71 s instead of 0.55 s).
-        let eject_now = by_room && if skip_first { pass != 1 } else { pass > 0 };
-        if eject_now {
+        if by_room && pass > 0 {
             let saved = eject_best(
                 net,
                 &mut options,
@@ -812,10 +814,6 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             );
             included.resize(options.len(), false);
             stats[format!("eject_before_mip{pass}_saved")] = json!(saved);
-            if pass == 0 {
-                stats["mip0_status"] = json!("skipped: window small enough for the room MIPs");
-                continue;
-            }
         }
         if mip_skipped {
             // No LP solved in time: a MIP over the whole window will not finish
@@ -937,8 +935,10 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
                 included[j] = true;
             }
         }
+        // Only the first MIP keeps the decided orders fixed.
+        let fixing = pass == 0;
         let ids: Vec<usize> = (0..options.len())
-            .filter(|&j| included[j] && !fixed[options[j].order])
+            .filter(|&j| included[j] && !(fixing && fixed[options[j].order]))
             .collect();
         let mut master = build_model(net.order_count(), rows.clone(), &options, &ids);
         // The best bound's cover cuts hold for every plan, so for this MIP's too;
@@ -1026,7 +1026,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             .zip(&run.columns)
             .filter(|(_, x)| **x > 0.5)
             .flat_map(|(&j, _)| options[j].shipments.iter().cloned())
-            .chain(fixed_allocs.iter().cloned())
+            .chain(fixed_allocs.iter().filter(|_| fixing).cloned())
             .chain(
                 master
                     .arc_shapes(&run.columns)
