@@ -778,7 +778,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     // re-optimizes the others against what they leave. In large windows it is the
     // only MIP; in small ones it finds, in a few hundredths of a second, the plan
     // the room MIPs start from (1,000 orders, five windows: 6-148 orders free, plans
-    // 0-0.08% above the optimum, two of them optimal).
+    // 0-0.02% above the optimum, two of them optimal).
     let fixed = if !mip_skipped {
         decided_orders(net, last_lp.as_ref(), &start_by_order, &options, &by_order)
     } else {
