@@ -745,9 +745,10 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     // preparation (100,000 orders: 0.9 s). The local search finds the best plan's
     // options without it: they come from the option list or the greedy plan.
     let mip_skipped = large && (last_lp.is_none() || tied_lp);
-    // Windows without fixed orders go on with MIPs over every option within a
-    // reduced-cost room of the bound, each from the best plan, on which ejection
-    // chains run first (a few milliseconds).
+    // Windows of up to FULL_MIP_ORDERS orders with a bound go on, after the first
+    // MIP, with MIPs over every option within a reduced-cost room of it (no order
+    // fixed), each from the best plan, on which ejection chains run first (a few
+    // milliseconds).
     let by_room = net.order_count() <= FULL_MIP_ORDERS && best_bound.is_some();
     if by_room && !mip_skipped {
         let saved = eject_best(
