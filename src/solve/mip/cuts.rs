@@ -25,6 +25,64 @@ const MIN_VIOLATION: f64 = 0.02;
 /// LP values below this count as zero.
 const ZERO: f64 = 1e-7;
 
+/// A valid inequality `Σ_j coefficient(j)·z[j] ≤ rhs` over the options, whose
+/// coefficient any option (listed or not) gets from its order and shipments alone,
+/// so it holds for columns generated after it, and is never negative.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) enum Cut {
+    /// A cover of one stock row.
+    Cover(CoverCut),
+    /// Half the sum of some rows, rounded down.
+    ZeroHalf(ZeroHalfCut),
+}
+
+impl Cut {
+    /// The right-hand side.
+    pub(super) fn rhs(&self) -> usize {
+        match self {
+            Cut::Cover(c) => c.rhs,
+            Cut::ZeroHalf(c) => c.rhs,
+        }
+    }
+
+    /// The orders whose options may have a nonzero coefficient.
+    pub(super) fn orders(&self) -> Vec<usize> {
+        match self {
+            Cut::Cover(c) => c.items.iter().map(|&(k, _)| k).collect(),
+            Cut::ZeroHalf(c) => c.touched.clone(),
+        }
+    }
+
+    /// An option's coefficient.
+    pub(super) fn coefficient(&self, option: &FulfillmentOption) -> u32 {
+        self.coefficient_of_parts(option.order, &parts_of(option))
+    }
+
+    /// The coefficient of an order's shape (shipments as node and lines).
+    fn coefficient_of_shape(&self, order: usize, shape: &Response) -> u32 {
+        let parts: Vec<(usize, &[(usize, u32)])> =
+            shape.iter().map(|(n, l)| (*n, l.as_slice())).collect();
+        self.coefficient_of_parts(order, &parts)
+    }
+
+    /// The coefficient of `order` shipping `parts` (node, (sku, units) lines).
+    fn coefficient_of_parts(&self, order: usize, parts: &[(usize, &[(usize, u32)])]) -> u32 {
+        match self {
+            Cut::Cover(c) => u32::from(c.counts(order, parts)),
+            Cut::ZeroHalf(c) => c.coefficient(order, parts),
+        }
+    }
+}
+
+/// An option's shipments as (node, (sku, units) lines).
+fn parts_of(option: &FulfillmentOption) -> Vec<(usize, &[(usize, u32)])> {
+    option
+        .shipments
+        .iter()
+        .map(|a| (a.node, a.lines.as_slice()))
+        .collect()
+}
+
 /// `Σ_{k∈items} [order k takes ≥ u_k units of sku from node] ≤ rhs`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct CoverCut {
@@ -47,33 +105,21 @@ impl CoverCut {
             .map(|i| self.items[i].1)
     }
 
-    /// Whether an option has coefficient 1 in the cut.
-    pub(super) fn covers(&self, option: &FulfillmentOption) -> bool {
-        let parts = option
-            .shipments
-            .iter()
-            .map(|a| (a.node, a.lines.as_slice()));
-        self.counts(option.order, parts)
-    }
-
-    /// Whether an order's shape (shipments as node and lines) has coefficient 1.
-    fn covers_shape(&self, order: usize, shape: &Response) -> bool {
-        self.counts(order, shape.iter().map(|(n, l)| (*n, l.as_slice())))
+    /// Whether `option` takes at least its order's threshold from the cut's row.
+    fn counts_option(&self, option: &FulfillmentOption) -> bool {
+        self.counts(option.order, &parts_of(option))
     }
 
     /// Whether `order`, shipping `parts` (node, (sku, units) lines), takes at least
     /// its threshold from the cut's row.
-    fn counts<'a>(
-        &self,
-        order: usize,
-        parts: impl Iterator<Item = (usize, &'a [(usize, u32)])>,
-    ) -> bool {
+    fn counts(&self, order: usize, parts: &[(usize, &[(usize, u32)])]) -> bool {
         let Some(threshold) = self.threshold(order) else {
             return false;
         };
         let taken: u32 = parts
-            .filter(|&(n, _)| n == self.node)
-            .flat_map(|(_, lines)| lines)
+            .iter()
+            .filter(|&&(n, _)| n == self.node)
+            .flat_map(|&(_, lines)| lines)
             .filter(|&&(s, _)| s == self.sku)
             .map(|&(_, q)| q)
             .sum();
@@ -81,37 +127,77 @@ impl CoverCut {
     }
 }
 
-/// Per order: the positions in `cuts` of the cuts it is in.
-pub(super) fn cuts_by_order(cuts: &[CoverCut]) -> HashMap<usize, Vec<usize>> {
+/// A {0, ½}-Chvátal-Gomory cut: the sum of some order rows (`Σ_{j∈J(o)} z[j] ≤ 1`),
+/// stock rows and cover cuts, halved and rounded down. An option's coefficient is
+/// half its entries in those rows, rounded down; the right-hand side is half their
+/// capacities, rounded down. Valid for every plan: the halved sum holds for it, and
+/// its left side is a whole number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct ZeroHalfCut {
+    /// The order rows summed, by order.
+    pub orders: Vec<usize>,
+    /// The stock rows summed, as (node, sku), sorted.
+    pub stock: Vec<(usize, usize)>,
+    /// The cover cuts summed.
+    pub covers: Vec<CoverCut>,
+    /// Half the summed capacities, rounded down.
+    pub rhs: usize,
+    /// The orders whose options can have a nonzero coefficient, by order.
+    pub touched: Vec<usize>,
+}
+
+impl ZeroHalfCut {
+    /// The summed rows' entries for `order` shipping `parts`, halved, rounded down.
+    fn coefficient(&self, order: usize, parts: &[(usize, &[(usize, u32)])]) -> u32 {
+        if self.touched.binary_search(&order).is_err() {
+            return 0;
+        }
+        let mut sum = u32::from(self.orders.binary_search(&order).is_ok());
+        for &(n, lines) in parts {
+            for &(s, q) in lines {
+                if self.stock.binary_search(&(n, s)).is_ok() {
+                    sum += q;
+                }
+            }
+        }
+        for c in &self.covers {
+            sum += u32::from(c.counts(order, parts));
+        }
+        sum / 2
+    }
+}
+
+/// Per order: the positions in `cuts` of the cuts whose coefficients it may have.
+pub(super) fn cuts_by_order(cuts: &[Cut]) -> HashMap<usize, Vec<usize>> {
     let mut of_order: HashMap<usize, Vec<usize>> = HashMap::new();
     for (c, cut) in cuts.iter().enumerate() {
-        for &(k, _) in &cut.items {
+        for k in cut.orders() {
             of_order.entry(k).or_default().push(c);
         }
     }
     of_order
 }
 
-/// The positions in `cuts` of the cuts that count `option`, given their index by
-/// order ([`cuts_by_order`]).
+/// The positions in `cuts` of the cuts with a nonzero coefficient on `option`, with
+/// that coefficient, given their index by order ([`cuts_by_order`]).
 pub(super) fn counting(
-    cuts: &[CoverCut],
+    cuts: &[Cut],
     of_order: &HashMap<usize, Vec<usize>>,
     option: &FulfillmentOption,
-) -> Vec<usize> {
+) -> Vec<(usize, u32)> {
     of_order
         .get(&option.order)
         .into_iter()
         .flatten()
-        .copied()
-        .filter(|&c| cuts[c].covers(option))
+        .map(|&c| (c, cuts[c].coefficient(option)))
+        .filter(|&(_, a)| a > 0)
         .collect()
 }
 
 /// Cuts with their dual prices (≥ 0): an extra cost on the options they count.
 #[derive(Clone, Default)]
 pub(super) struct CutPrices {
-    pub cuts: Vec<CoverCut>,
+    pub cuts: Vec<Cut>,
     pub values: Vec<f64>,
     /// Per order in some cut: the cuts it is in.
     of_order: HashMap<usize, Vec<usize>>,
@@ -119,7 +205,7 @@ pub(super) struct CutPrices {
 
 impl CutPrices {
     /// `cuts` priced at `values`.
-    pub(super) fn new(cuts: Vec<CoverCut>, values: Vec<f64>) -> Self {
+    pub(super) fn new(cuts: Vec<Cut>, values: Vec<f64>) -> Self {
         let mut of_order = cuts_by_order(&cuts);
         for list in of_order.values_mut() {
             list.retain(|&c| values[c] > 0.0);
@@ -136,8 +222,7 @@ impl CutPrices {
     pub(super) fn extra(&self, option: &FulfillmentOption) -> f64 {
         self.of_order.get(&option.order).map_or(0.0, |cs| {
             cs.iter()
-                .filter(|&&c| self.cuts[c].covers(option))
-                .map(|&c| self.values[c])
+                .map(|&c| self.values[c] * f64::from(self.cuts[c].coefficient(option)))
                 .sum()
         })
     }
@@ -146,8 +231,9 @@ impl CutPrices {
     pub(super) fn extra_shape(&self, order: usize, shape: &Response) -> f64 {
         self.of_order.get(&order).map_or(0.0, |cs| {
             cs.iter()
-                .filter(|&&c| self.cuts[c].covers_shape(order, shape))
-                .map(|&c| self.values[c])
+                .map(|&c| {
+                    self.values[c] * f64::from(self.cuts[c].coefficient_of_shape(order, shape))
+                })
                 .sum()
         })
     }
@@ -162,7 +248,7 @@ impl CutPrices {
         self.cuts
             .iter()
             .zip(&self.values)
-            .map(|(c, v)| v * c.rhs as f64)
+            .map(|(c, v)| v * c.rhs() as f64)
             .sum()
     }
 }
@@ -280,8 +366,8 @@ pub(super) fn separate(
     x: &[f64],
     rows: &[(Resource, f64)],
     row_index: &RowIndex,
-    known: &HashSet<CoverCut>,
-) -> Vec<CoverCut> {
+    known: &HashSet<Cut>,
+) -> Vec<Cut> {
     // Per row: (order, units, LP value) of the options that take stock from it.
     let mut takers: Vec<Vec<(usize, u32, f64)>> = vec![Vec::new(); rows.len()];
     for (&j, &v) in columns.iter().zip(x) {
@@ -308,18 +394,307 @@ pub(super) fn separate(
             continue;
         }
         if let Some(items) = violated_cover(list, cap) {
-            let cut = CoverCut {
+            let cut = Cut::Cover(CoverCut {
                 node,
                 sku,
                 rhs: items.len() - 1,
                 items,
-            };
+            });
             if !known.contains(&cut) {
                 found.push(cut);
             }
         }
     }
     found
+}
+
+/// Most rows a {0, ½}-cut sums: wider sums rarely pay for their density (1,000
+/// orders, seed 5's master: the cuts over up to 12 rows raised its LP as far as
+/// those over any number did).
+const ZERO_HALF_MAX_ROWS: usize = 12;
+/// Most {0, ½}-cuts added per round, the most violated first.
+const ZERO_HALF_PER_ROUND: usize = 200;
+
+/// A sum of rows being built by [`separate_zero_half`]: the support columns with an
+/// odd entry (a bit set), whether the capacities' sum is odd, the rows' slack, and
+/// the rows (codes: orders, then stock rows, then cover cuts), sorted.
+#[derive(Clone)]
+struct RowSum {
+    odd_columns: Vec<u64>,
+    odd_rhs: bool,
+    slack: f64,
+    rows: Vec<usize>,
+}
+
+impl RowSum {
+    /// The sum of `self` and `other` modulo 2: a row in both drops out (summed
+    /// twice, it adds a whole row, which changes no parity and only weakens the
+    /// cut). `slack_of` holds each row's slack by code.
+    fn plus(&self, other: &RowSum, slack_of: &[f64]) -> RowSum {
+        let mut rows = Vec::with_capacity(self.rows.len() + other.rows.len());
+        let (mut i, mut k) = (0, 0);
+        while i < self.rows.len() || k < other.rows.len() {
+            match (self.rows.get(i), other.rows.get(k)) {
+                (Some(a), Some(b)) if a == b => {
+                    i += 1;
+                    k += 1;
+                }
+                (Some(a), Some(b)) if a < b => {
+                    rows.push(*a);
+                    i += 1;
+                }
+                (Some(_), Some(b)) => {
+                    rows.push(*b);
+                    k += 1;
+                }
+                (Some(a), None) => {
+                    rows.push(*a);
+                    i += 1;
+                }
+                (None, Some(b)) => {
+                    rows.push(*b);
+                    k += 1;
+                }
+                (None, None) => unreachable!(),
+            }
+        }
+        RowSum {
+            odd_columns: self
+                .odd_columns
+                .iter()
+                .zip(&other.odd_columns)
+                .map(|(a, b)| a ^ b)
+                .collect(),
+            odd_rhs: self.odd_rhs ^ other.odd_rhs,
+            slack: rows.iter().map(|&r| slack_of[r]).sum(),
+            rows,
+        }
+    }
+
+    /// How far the halved sum's cut is from holding at the LP solution, times 2:
+    /// `1 − slack − Σ x` over the columns with an odd entry (positive: violated).
+    fn violation(&self, x: &[f64]) -> f64 {
+        if !self.odd_rhs {
+            return f64::NEG_INFINITY;
+        }
+        let mut cost = self.slack;
+        for (w, &word) in self.odd_columns.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                cost += x[w * 64 + bits.trailing_zeros() as usize];
+                bits &= bits - 1;
+            }
+        }
+        1.0 - cost
+    }
+}
+
+/// {0, ½}-cuts that an LP solution violates and `known` lacks, the most violated
+/// first. A sum of order rows, stock rows and the cover cuts among `cuts` whose
+/// capacities add up to an odd number, halved and rounded down, is violated by
+/// `(1 − slack − Σ x)/2`, the sums over its rows' slack and over the columns with
+/// an odd entry in it. Such sums are found by Gaussian elimination modulo 2 over
+/// the LP's support, the column with the largest value first (the heuristic of
+/// Koster, Zymolka and Kutschka, 2009). `columns`, `x`, `rows` and `row_index` as
+/// for [`separate`].
+#[allow(clippy::too_many_arguments)]
+pub(super) fn separate_zero_half(
+    net: &Network,
+    options: &[FulfillmentOption],
+    columns: &[usize],
+    x: &[f64],
+    rows: &[(Resource, f64)],
+    row_index: &RowIndex,
+    cuts: &[Cut],
+    known: &HashSet<Cut>,
+) -> Vec<Cut> {
+    let support: Vec<usize> = (0..columns.len()).filter(|&i| x[i] > ZERO).collect();
+    let values: Vec<f64> = support.iter().map(|&i| x[i]).collect();
+    let words = support.len().div_ceil(64);
+    let orders = net.order_count();
+    let covers: Vec<&CoverCut> = cuts
+        .iter()
+        .filter_map(|c| match c {
+            Cut::Cover(cover) => Some(cover),
+            Cut::ZeroHalf(_) => None,
+        })
+        .collect();
+    let mut covers_of_order: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, c) in covers.iter().enumerate() {
+        for &(k, _) in &c.items {
+            covers_of_order.entry(k).or_default().push(i);
+        }
+    }
+    // Row codes: order o is o, stock row r is orders + r, cover i is
+    // orders + rows.len() + i.
+    let first_cover = orders + rows.len();
+    let codes = first_cover + covers.len();
+    let mut capacity = vec![1.0; codes];
+    for (r, &(_, cap)) in rows.iter().enumerate() {
+        capacity[orders + r] = cap;
+    }
+    for (i, c) in covers.iter().enumerate() {
+        capacity[first_cover + i] = c.rhs as f64;
+    }
+    let mut activity = vec![0.0; codes];
+    let mut entries: Vec<Vec<(usize, u32)>> = vec![Vec::new(); codes];
+    for (p, &i) in support.iter().enumerate() {
+        let option = &options[columns[i]];
+        let v = x[i];
+        let mut add = |code: usize, a: u32| {
+            activity[code] += v * f64::from(a);
+            entries[code].push((p, a));
+        };
+        add(option.order, 1);
+        for shipment in &option.shipments {
+            for &(s, q) in &shipment.lines {
+                if let Some(r) = row_index.get(Resource::Stock(shipment.node, s)) {
+                    add(orders + r, q);
+                }
+            }
+        }
+        for &c in covers_of_order.get(&option.order).into_iter().flatten() {
+            if covers[c].counts_option(option) {
+                add(first_cover + c, 1);
+            }
+        }
+    }
+    let slack_of: Vec<f64> = capacity
+        .iter()
+        .zip(&activity)
+        .map(|(c, a)| (c - a).max(0.0))
+        .collect();
+    let most_slack = 1.0 - 2.0 * MIN_VIOLATION;
+    let mut live: Vec<RowSum> = (0..codes)
+        .filter(|&code| !entries[code].is_empty() && slack_of[code] < most_slack)
+        .map(|code| {
+            let mut odd_columns = vec![0u64; words];
+            for &(p, a) in &entries[code] {
+                if a % 2 == 1 {
+                    odd_columns[p / 64] ^= 1 << (p % 64);
+                }
+            }
+            RowSum {
+                odd_columns,
+                odd_rhs: (capacity[code].round() as i64) % 2 == 1,
+                slack: slack_of[code],
+                rows: vec![code],
+            }
+        })
+        .collect();
+    let mut found: HashMap<Vec<usize>, f64> = HashMap::new();
+    let mut record = |sum: &RowSum| {
+        let violation = sum.violation(&values);
+        if violation >= 2.0 * MIN_VIOLATION && sum.rows.len() <= ZERO_HALF_MAX_ROWS {
+            found.insert(sum.rows.clone(), violation);
+        }
+    };
+    live.iter().for_each(&mut record);
+    let mut by_value: Vec<usize> = (0..support.len()).collect();
+    by_value.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
+    for p in by_value {
+        let (word, bit) = (p / 64, 1u64 << (p % 64));
+        let Some(pivot_at) = (0..live.len())
+            .filter(|&s| live[s].odd_columns[word] & bit != 0)
+            .min_by(|&a, &b| {
+                live[a]
+                    .slack
+                    .total_cmp(&live[b].slack)
+                    .then(live[a].rows.len().cmp(&live[b].rows.len()))
+            })
+        else {
+            continue;
+        };
+        let pivot = live.swap_remove(pivot_at);
+        for sum in live.iter_mut() {
+            if sum.odd_columns[word] & bit != 0 {
+                *sum = sum.plus(&pivot, &slack_of);
+                record(sum);
+            }
+        }
+        live.retain(|s| {
+            s.slack < most_slack && !s.rows.is_empty() && s.rows.len() <= ZERO_HALF_MAX_ROWS
+        });
+    }
+    let mut found: Vec<(Vec<usize>, f64)> = found.into_iter().collect();
+    found.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut orders_of_sku: Vec<Vec<usize>> = vec![Vec::new(); net.sku_count()];
+    for (o, lines) in net.lines.iter().enumerate() {
+        for &(s, _) in lines {
+            orders_of_sku[s].push(o);
+        }
+    }
+    let mut out = Vec::new();
+    for (codes, _) in found {
+        if out.len() == ZERO_HALF_PER_ROUND {
+            break;
+        }
+        let mut cut = ZeroHalfCut {
+            orders: Vec::new(),
+            stock: Vec::new(),
+            covers: Vec::new(),
+            rhs: 0,
+            touched: Vec::new(),
+        };
+        let mut total = 0usize;
+        for &code in &codes {
+            total += capacity[code].round() as usize;
+            if code < orders {
+                cut.orders.push(code);
+            } else if code < first_cover {
+                if let Resource::Stock(n, s) = rows[code - orders].0 {
+                    cut.stock.push((n, s));
+                }
+            } else {
+                cut.covers.push(covers[code - first_cover].clone());
+            }
+        }
+        cut.rhs = total / 2;
+        cut.stock.sort_unstable();
+        cut.touched = touched_orders(net, &cut, &orders_of_sku);
+        // Kept only if the cut as built cuts the LP solution off.
+        let cut = Cut::ZeroHalf(cut);
+        let lhs: f64 = support
+            .iter()
+            .map(|&i| x[i] * f64::from(cut.coefficient(&options[columns[i]])))
+            .sum();
+        if lhs >= cut.rhs() as f64 + MIN_VIOLATION && !known.contains(&cut) {
+            out.push(cut);
+        }
+    }
+    out
+}
+
+/// The orders whose options can have a nonzero coefficient in `cut`: those whose
+/// entries in its rows can add up to 2 or more.
+fn touched_orders(net: &Network, cut: &ZeroHalfCut, orders_of_sku: &[Vec<usize>]) -> Vec<usize> {
+    let mut candidates: Vec<usize> = cut.orders.clone();
+    for c in &cut.covers {
+        candidates.extend(c.items.iter().map(|&(k, _)| k));
+    }
+    for &(_, s) in &cut.stock {
+        candidates.extend(&orders_of_sku[s]);
+    }
+    candidates.sort_unstable();
+    candidates.dedup();
+    let stock_skus: HashSet<usize> = cut.stock.iter().map(|&(_, s)| s).collect();
+    candidates
+        .into_iter()
+        .filter(|&o| {
+            let in_orders = u32::from(cut.orders.binary_search(&o).is_ok());
+            let units: u32 = net.lines[o]
+                .iter()
+                .filter(|(s, _)| stock_skus.contains(s))
+                .map(|&(_, q)| q)
+                .sum();
+            let in_covers = cut
+                .covers
+                .iter()
+                .filter(|c| c.threshold(o).is_some())
+                .count() as u32;
+            in_orders + units + in_covers >= 2
+        })
+        .collect()
 }
 
 /// A violated cover among one row's takers (order, units, LP value), as (order,

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use super::cuts::{CoverCut, CutPrices, counting};
+use super::cuts::{Cut, CutPrices, counting};
 use super::model::Prices;
 use super::options::FulfillmentOption;
 
@@ -37,7 +37,7 @@ pub(super) struct Pool {
     /// Threads that evaluate orders in parallel.
     threads: usize,
     /// Cover cuts, as rows after the resource rows (relax-and-cut).
-    cuts: Vec<CoverCut>,
+    cuts: Vec<Cut>,
     /// The row of the first cut: the number of resource rows.
     first_cut_row: usize,
     /// Per order: the cuts that count some of its options.
@@ -115,14 +115,14 @@ impl Pool {
     /// price vectors, starting at zero), with an entry in each column they count;
     /// columns of no listed option are left out of them (the pool only steers the
     /// prices). `options` are the listed options the columns stand for.
-    pub(super) fn add_cuts(&mut self, new: &[CoverCut], options: &[FulfillmentOption]) {
+    pub(super) fn add_cuts(&mut self, new: &[Cut], options: &[FulfillmentOption]) {
         let first_new = self.cuts.len();
         for cut in new {
             let c = self.cuts.len();
-            for &(k, _) in &cut.items {
+            for k in cut.orders() {
                 self.cuts_of_order.entry(k).or_default().push(c);
             }
-            let cap = cut.rhs as f64;
+            let cap = cut.rhs() as f64;
             self.capacity.push(cap);
             self.row_scale.push(cap.max(1.0).powf(-ROW_SCALE_POWER));
             self.cuts.push(cut.clone());
@@ -144,10 +144,10 @@ impl Pool {
     fn cut_entries(&self, option: &FulfillmentOption, from: usize) -> Vec<Entry> {
         counting(&self.cuts, &self.cuts_of_order, option)
             .into_iter()
-            .filter(|&c| c >= from)
-            .map(|c| Entry {
+            .filter(|&(c, _)| c >= from)
+            .map(|(c, a)| Entry {
                 row: (self.first_cut_row + c) as u32,
-                qty: 1.0,
+                qty: a as f32,
             })
             .collect()
     }
@@ -161,7 +161,7 @@ impl Pool {
     }
 
     /// The cuts in the pool.
-    pub(super) fn cuts(&self) -> &[CoverCut] {
+    pub(super) fn cuts(&self) -> &[Cut] {
         &self.cuts
     }
 
@@ -537,7 +537,7 @@ mod tests {
     use super::*;
     use crate::cost::ServiceChoice;
     use crate::solve::Allocation;
-    use crate::solve::mip::cuts::CoverCut;
+    use crate::solve::mip::cuts::{CoverCut, Cut};
     use crate::solve::mip::options::Resource;
 
     fn option(order: usize, node: usize, cost: f64) -> FulfillmentOption {
@@ -633,12 +633,12 @@ mod tests {
         // at node 0 (−10) and half of its node-1 option (−6): −26. With the cut,
         // order 0 and order 1's two units exclude each other: −10 − 12 = −22, the
         // integer optimum.
-        let cut = CoverCut {
+        let cut = Cut::Cover(CoverCut {
             node: 0,
             sku: 0,
             items: vec![(0, 1), (1, 2)],
             rhs: 1,
-        };
+        });
         pool.add_cuts(std::slice::from_ref(&cut), &options);
         pool.extend(options.iter().enumerate().skip(2), &prices);
         let mut priced = vec![0.0, 3.0];

@@ -355,7 +355,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     // without; × 30 s (column generation after the ascent) 0.12% against 0.37%;
     // 100,000 orders × 60 s 0.64% against 0.72%.
     let relax_and_cut = large;
-    let mut known_cuts: HashSet<cuts::CoverCut> = HashSet::new();
+    let mut known_cuts: HashSet<cuts::Cut> = HashSet::new();
     loop {
         let t = Instant::now();
         let Some((bound, cut_prices)) = global_bound(
@@ -616,22 +616,35 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         included.resize(options.len(), false);
         let added = new.len() + price_options(&duals, &options, &by_order, &mut included);
         pricing_seconds += t.elapsed().as_secs_f64();
-        // Converged: cover cuts the LP violates join the master, and column
-        // generation goes on with their prices.
+        // Converged: cover cuts and {0, 1/2}-cuts the LP violates join the master,
+        // and column generation goes on with their prices. (1,000 orders, seed 5:
+        // the bound after six rounds 20,294.4 against 20,285.3 with covers alone,
+        // the optimum 20,298.2.)
         let separating = added == 0 || rounds >= CUTS_FROM_ROUND;
         let new_cuts = if separating
             && cut_rounds < CUT_ROUNDS
             && with_cuts
             && Instant::now() < cut_start_by
         {
-            cuts::separate(
+            let mut found = cuts::separate(
                 &options,
                 &master.option_ids,
                 &lp.columns,
                 &master.rows,
                 &master.row_index,
                 &known_cuts,
-            )
+            );
+            found.extend(cuts::separate_zero_half(
+                net,
+                &options,
+                &master.option_ids,
+                &lp.columns,
+                &master.rows,
+                &master.row_index,
+                &master.cuts,
+                &known_cuts,
+            ));
+            found
         } else {
             Vec::new()
         };
@@ -2600,12 +2613,12 @@ mod tests {
                 }
                 items.sort_unstable();
                 if items.len() >= 2 {
-                    cut_list.push(cuts::CoverCut {
+                    cut_list.push(cuts::Cut::Cover(cuts::CoverCut {
                         node: n,
                         sku: s,
                         rhs: items.len() - 1,
                         items,
-                    });
+                    }));
                 }
             }
         }
@@ -2644,28 +2657,40 @@ mod tests {
         assert!(rose >= 5, "only {rose} minima rose");
     }
 
+    /// A generated window of `orders` orders over 10 nodes and 100 skus.
+    fn window(orders: usize, seed: u64) -> crate::domain::Instance {
+        generate(&GenParams {
+            orders,
+            nodes: 10,
+            skus: 100,
+            seed,
+            ..GenParams::default()
+        })
+    }
+
+    /// Every option enumeration lists for `net`, and the rows that can bind.
+    fn enumerated(net: &Network) -> (Vec<FulfillmentOption>, Vec<(Resource, f64)>) {
+        let far = Instant::now() + std::time::Duration::from_secs(3600);
+        let (options, _) = enumerate_options(net, far).expect("no deadline");
+        let by_order = options_by_order(net, &options);
+        let rows = binding_rows(net, &options, &by_order);
+        (options, rows)
+    }
+
     #[test]
     fn the_simplex_session_solves_the_master_as_interior_point_does() {
         // The window of the integration test whose LP the cuts lift.
-        let instance = generate(&GenParams {
-            orders: 200,
-            nodes: 10,
-            skus: 100,
-            seed: 2,
-            ..GenParams::default()
-        });
+        let instance = window(200, 2);
         let net = Network::new(&instance);
+        let (options, rows) = enumerated(&net);
         let far = Instant::now() + std::time::Duration::from_secs(3600);
-        let (options, _) = enumerate_options(&net, far).expect("no deadline");
-        let by_order = options_by_order(&net, &options);
-        let rows = binding_rows(&net, &options, &by_order);
         let opts = SolveOptions::default();
         // The first half of the options, then all of them with a round of cuts: the
         // session adds the rest as columns and the cuts as rows, warm.
         let half: Vec<bool> = (0..options.len()).map(|j| j % 2 == 0).collect();
         let all = vec![true; options.len()];
         let mut session = model::LpSession::new(net.order_count(), &rows);
-        let mut cut_list: Vec<cuts::CoverCut> = Vec::new();
+        let mut cut_list: Vec<cuts::Cut> = Vec::new();
         for (included, with_cuts) in [(&half, false), (&all, false), (&all, true)] {
             if with_cuts {
                 let ids = session.option_ids.clone();
@@ -2703,5 +2728,91 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn zero_half_cuts_cut_the_lp_and_keep_the_integer_optimum() {
+        // A window whose LP stays fractional after its cover cuts.
+        let instance = window(300, 3);
+        let net = Network::new(&instance);
+        let (options, rows) = enumerated(&net);
+        let far = Instant::now() + std::time::Duration::from_secs(3600);
+        // Proved optimal exactly, so that a cut which removed the optimum would show.
+        let opts = SolveOptions {
+            gap: 0.0,
+            ..SolveOptions::default()
+        };
+        let ids: Vec<usize> = (0..options.len()).collect();
+        // Solved by simplex, as column generation does: a vertex, whose support is
+        // what the separation works on.
+        let all = vec![true; options.len()];
+        let mut session = model::LpSession::new(net.order_count(), &rows);
+        let mut solve_lp = |cuts: &[cuts::Cut]| {
+            session.sync(&options, &all, cuts);
+            assert_eq!(session.option_ids, ids);
+            let mut master = build_model(net.order_count(), rows.clone(), &options, &ids);
+            master.add_cuts(cuts, &options);
+            (master, session.solve(far).expect("optimal"))
+        };
+        // Cover cuts first, as column generation adds them; then {0, 1/2}-cuts on
+        // top, which may sum the covers.
+        let (master, lp) = solve_lp(&[]);
+        let mut cut_list = cuts::separate(
+            &options,
+            &ids,
+            &lp.columns,
+            &master.rows,
+            &master.row_index,
+            &HashSet::new(),
+        );
+        let (master, lp) = solve_lp(&cut_list);
+        let zero_half = cuts::separate_zero_half(
+            &net,
+            &options,
+            &ids,
+            &lp.columns,
+            &master.rows,
+            &master.row_index,
+            &cut_list,
+            &HashSet::new(),
+        );
+        assert!(!zero_half.is_empty(), "the LP violates some {{0, 1/2}}-cut");
+        let lhs = |cut: &cuts::Cut, x: &[f64]| -> f64 {
+            ids.iter()
+                .zip(x)
+                .map(|(&j, v)| v * f64::from(cut.coefficient(&options[j])))
+                .sum()
+        };
+        for cut in &zero_half {
+            assert!(lhs(cut, &lp.columns) > cut.rhs() as f64 + 0.01, "{cut:?}");
+        }
+        cut_list.extend(zero_half.iter().cloned());
+        let (_, lifted) = solve_lp(&cut_list);
+        assert!(lifted.objective > lp.objective + 1e-6);
+        // The integer optimum without them satisfies every one, and the optimum
+        // with them is as cheap.
+        let mip = |cuts: &[cuts::Cut]| {
+            let mut master = build_model(net.order_count(), rows.clone(), &options, &ids);
+            master.add_cuts(cuts, &options);
+            let start = vec![0.0; ids.len()];
+            let run = run_guarded(master.problem(true), Some(start), 0.0, false, &opts, far);
+            let run = run.expect("a plan");
+            assert_eq!(run.status, highs::HighsModelStatus::Optimal);
+            run
+        };
+        let plain = mip(&[]);
+        for cut in &zero_half {
+            assert!(
+                lhs(cut, &plain.columns) <= cut.rhs() as f64 + 1e-6,
+                "{cut:?}"
+            );
+        }
+        let with_cuts = mip(&cut_list);
+        assert!(
+            (with_cuts.objective - plain.objective).abs() <= 1e-6 * plain.objective.abs(),
+            "{} against {}",
+            with_cuts.objective,
+            plain.objective
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use highs::{ColProblem, HighsModelStatus, Row, Sense};
 
 use super::bound::NodeTerm;
-use super::cuts::{CoverCut, CutPrices, counting, cuts_by_order};
+use super::cuts::{Cut, CutPrices, counting, cuts_by_order};
 use super::options::{FulfillmentOption, Resource};
 use crate::cost::Network;
 use crate::solve::{SolveOptions, Usage};
@@ -88,10 +88,10 @@ pub(super) struct Model {
     pub must_ship: Vec<bool>,
     /// Orders modelled by their arc relaxation instead of listed options.
     pub arcs: Vec<ArcBlock>,
-    /// Cover cuts, one row each after the resource rows.
-    pub cuts: Vec<CoverCut>,
-    /// Per column: the cuts that count it.
-    cut_columns: Vec<Vec<usize>>,
+    /// Cuts, one row each after the resource rows.
+    pub cuts: Vec<Cut>,
+    /// Per column: the cuts with a nonzero coefficient on it, with that coefficient.
+    cut_columns: Vec<Vec<(usize, u32)>>,
 }
 
 /// One order's relaxation as an arc model, for a reduced-cost MIP where its options
@@ -257,8 +257,8 @@ impl Model {
         }
     }
 
-    /// Adds the cover cuts as rows.
-    pub(super) fn add_cuts(&mut self, cuts: &[CoverCut], options: &[FulfillmentOption]) {
+    /// Adds the cuts as rows.
+    pub(super) fn add_cuts(&mut self, cuts: &[Cut], options: &[FulfillmentOption]) {
         let of_order = cuts_by_order(cuts);
         self.cut_columns = self
             .option_ids
@@ -310,13 +310,13 @@ impl Model {
         let cut_rows: Vec<Row> = self
             .cuts
             .iter()
-            .map(|c| p.add_row(..=c.rhs as f64))
+            .map(|c| p.add_row(..=c.rhs() as f64))
             .collect();
         for (i, (order, cost, coefs)) in self.columns.iter().enumerate() {
             let cuts = self.cut_columns.get(i).map_or(&[][..], Vec::as_slice);
             let factors = std::iter::once((order_rows[*order], 1.0))
                 .chain(coefs.iter().map(|&(i, q)| (resource_rows[i], q)))
-                .chain(cuts.iter().map(|&c| (cut_rows[c], 1.0)));
+                .chain(cuts.iter().map(|&(c, a)| (cut_rows[c], f64::from(a))));
             // The LP leaves the upper bound to the order row, so that the row's dual
             // carries it (the Lagrangian bound reads row duals only).
             if integer {
@@ -748,8 +748,8 @@ pub(super) struct LpSession {
     /// Per option id: whether it is a column.
     in_master: Vec<bool>,
     /// The cuts that are rows, in row order after the resource rows.
-    cuts: Vec<CoverCut>,
-    /// Per order: the positions in `cuts` of the cuts it is in.
+    cuts: Vec<Cut>,
+    /// Per order: the positions in `cuts` of the cuts whose coefficients it may have.
     cuts_of_order: HashMap<usize, Vec<usize>>,
     /// How many cuts were rows at the last solve.
     cuts_at_last_solve: usize,
@@ -804,33 +804,28 @@ impl LpSession {
 
     /// Adds the cuts of `cuts` beyond those already rows, then the options marked in
     /// `included` that are not yet columns.
-    pub(super) fn sync(
-        &mut self,
-        options: &[FulfillmentOption],
-        included: &[bool],
-        cuts: &[CoverCut],
-    ) {
+    pub(super) fn sync(&mut self, options: &[FulfillmentOption], included: &[bool], cuts: &[Cut]) {
         let first_cut_row = self.orders + self.resources;
         for cut in &cuts[self.cuts.len()..] {
             let (index, value): (Vec<i32>, Vec<f64>) = self
                 .option_ids
                 .iter()
                 .enumerate()
-                .filter(|&(_, &j)| cut.covers(&options[j]))
-                .map(|(col, _)| (hi(col), 1.0))
+                .map(|(col, &j)| (hi(col), f64::from(cut.coefficient(&options[j]))))
+                .filter(|&(_, a)| a > 0.0)
                 .unzip();
             // SAFETY: the live instance; `index` and `value` hold `len` entries each.
             unsafe {
                 highs_sys::Highs_addRow(
                     self.highs,
                     f64::NEG_INFINITY,
-                    cut.rhs as f64,
+                    cut.rhs() as f64,
                     hi(index.len()),
                     index.as_ptr(),
                     value.as_ptr(),
                 )
             };
-            for &(k, _) in &cut.items {
+            for k in cut.orders() {
                 self.cuts_of_order
                     .entry(k)
                     .or_default()
@@ -851,9 +846,9 @@ impl LpSession {
                     value.push(q);
                 }
             }
-            for c in counting(&self.cuts, &self.cuts_of_order, option) {
+            for (c, a) in counting(&self.cuts, &self.cuts_of_order, option) {
                 index.push(hi(first_cut_row + c));
-                value.push(1.0);
+                value.push(f64::from(a));
             }
             // SAFETY: the live instance; `index` and `value` hold `len` entries each,
             // every index an existing row.
