@@ -427,10 +427,10 @@ struct RowSum {
 }
 
 impl RowSum {
-    /// The sum of `self` and `other` modulo 2: a row in both drops out (summed
-    /// twice, it adds a whole row, which changes no parity and only weakens the
-    /// cut). `slack_of` holds each row's slack by code.
-    fn plus(&self, other: &RowSum, slack_of: &[f64]) -> RowSum {
+    /// Adds `other` modulo 2: a row in both drops out (summed twice, it adds a
+    /// whole row, which changes no parity and only weakens the cut). `slack_of`
+    /// holds each row's slack by code.
+    fn add(&mut self, other: &RowSum, slack_of: &[f64]) {
         let mut rows = Vec::with_capacity(self.rows.len() + other.rows.len());
         let (mut i, mut k) = (0, 0);
         while i < self.rows.len() || k < other.rows.len() {
@@ -458,17 +458,12 @@ impl RowSum {
                 (None, None) => unreachable!(),
             }
         }
-        RowSum {
-            odd_columns: self
-                .odd_columns
-                .iter()
-                .zip(&other.odd_columns)
-                .map(|(a, b)| a ^ b)
-                .collect(),
-            odd_rhs: self.odd_rhs ^ other.odd_rhs,
-            slack: rows.iter().map(|&r| slack_of[r]).sum(),
-            rows,
+        for (a, b) in self.odd_columns.iter_mut().zip(&other.odd_columns) {
+            *a ^= b;
         }
+        self.odd_rhs ^= other.odd_rhs;
+        self.slack = rows.iter().map(|&r| slack_of[r]).sum();
+        self.rows = rows;
     }
 
     /// How far the halved sum's cut is from holding at the LP solution, times 2:
@@ -483,6 +478,9 @@ impl RowSum {
             while bits != 0 {
                 cost += x[w * 64 + bits.trailing_zeros() as usize];
                 bits &= bits - 1;
+            }
+            if cost >= 1.0 {
+                return 1.0 - cost;
             }
         }
         1.0 - cost
@@ -608,7 +606,7 @@ pub(super) fn separate_zero_half(
         let pivot = live.swap_remove(pivot_at);
         for sum in live.iter_mut() {
             if sum.odd_columns[word] & bit != 0 {
-                *sum = sum.plus(&pivot, &slack_of);
+                sum.add(&pivot, &slack_of);
                 record(sum);
             }
         }

@@ -475,7 +475,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     }
     let mut last_lp: Option<(Model, Duals, Vec<f64>)> = None;
     let mut rounds = 0;
-    let (mut lp_seconds, mut pricing_seconds) = (0.0, 0.0);
+    let (mut lp_seconds, mut pricing_seconds, mut separation_seconds) = (0.0, 0.0, 0.0);
     // Skip the LP when its first solve cannot finish in the time left for it (a
     // rough rate from this machine class: interior point on these masters). Huge
     // windows skip it too: from each order's cheapest option a few rounds leave the
@@ -629,6 +629,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             && with_cuts
             && Instant::now() < cut_start_by
         {
+            let t = Instant::now();
             let mut found = cuts::separate(
                 &options,
                 &master.option_ids,
@@ -647,6 +648,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
                 &master.cuts,
                 &known_cuts,
             ));
+            separation_seconds += t.elapsed().as_secs_f64();
             found
         } else {
             Vec::new()
@@ -669,6 +671,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     stats["cg_rounds"] = json!(rounds);
     stats["cg_lp_seconds"] = json!(lp_seconds);
     stats["cg_pricing_seconds"] = json!(pricing_seconds);
+    stats["cg_separation_seconds"] = json!(separation_seconds);
     stats["master_columns"] = json!(included.iter().filter(|&&b| b).count());
     stats["lagrangian_bound"] = json!(lower_bound);
     stats["shadow_prices"] = match &last_lp {
