@@ -418,7 +418,6 @@ const ZERO_HALF_PER_ROUND: usize = 200;
 /// A sum of rows being built by [`separate_zero_half`]: the support columns with an
 /// odd entry (a bit set), whether the capacities' sum is odd, the rows' slack, and
 /// the rows (codes: orders, then stock rows, then cover cuts), sorted.
-#[derive(Clone)]
 struct RowSum {
     odd_columns: Vec<u64>,
     odd_rhs: bool,
@@ -563,7 +562,7 @@ pub(super) fn separate_zero_half(
         .map(|(c, a)| (c - a).max(0.0))
         .collect();
     let most_slack = 1.0 - 2.0 * MIN_VIOLATION;
-    let mut live: Vec<RowSum> = (0..codes)
+    let live: Vec<RowSum> = (0..codes)
         .filter(|&code| !entries[code].is_empty() && slack_of[code] < most_slack)
         .map(|code| {
             let mut odd_columns = vec![0u64; words];
@@ -580,42 +579,7 @@ pub(super) fn separate_zero_half(
             }
         })
         .collect();
-    let mut found: HashMap<Vec<usize>, f64> = HashMap::new();
-    let mut record = |sum: &RowSum| {
-        let violation = sum.violation(&values);
-        if violation >= 2.0 * MIN_VIOLATION && sum.rows.len() <= ZERO_HALF_MAX_ROWS {
-            found.insert(sum.rows.clone(), violation);
-        }
-    };
-    live.iter().for_each(&mut record);
-    let mut by_value: Vec<usize> = (0..support.len()).collect();
-    by_value.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
-    for p in by_value {
-        let (word, bit) = (p / 64, 1u64 << (p % 64));
-        let Some(pivot_at) = (0..live.len())
-            .filter(|&s| live[s].odd_columns[word] & bit != 0)
-            .min_by(|&a, &b| {
-                live[a]
-                    .slack
-                    .total_cmp(&live[b].slack)
-                    .then(live[a].rows.len().cmp(&live[b].rows.len()))
-            })
-        else {
-            continue;
-        };
-        let pivot = live.swap_remove(pivot_at);
-        for sum in live.iter_mut() {
-            if sum.odd_columns[word] & bit != 0 {
-                sum.add(&pivot, &slack_of);
-                record(sum);
-            }
-        }
-        live.retain(|s| {
-            s.slack < most_slack && !s.rows.is_empty() && s.rows.len() <= ZERO_HALF_MAX_ROWS
-        });
-    }
-    let mut found: Vec<(Vec<usize>, f64)> = found.into_iter().collect();
-    found.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let found = violated_sums(live, &values, &slack_of);
     let mut orders_of_sku: Vec<Vec<usize>> = vec![Vec::new(); net.sku_count()];
     for (o, lines) in net.lines.iter().enumerate() {
         for &(s, _) in lines {
@@ -661,6 +625,55 @@ pub(super) fn separate_zero_half(
         }
     }
     out
+}
+
+/// The sums of at most [`ZERO_HALF_MAX_ROWS`] rows violated by at least twice
+/// [`MIN_VIOLATION`] that Gaussian elimination modulo 2 meets, starting from the
+/// single rows `live`, with their violation, the most violated first. `values` are
+/// the LP values of the support's columns, `slack_of` each row's slack by code.
+fn violated_sums(
+    mut live: Vec<RowSum>,
+    values: &[f64],
+    slack_of: &[f64],
+) -> Vec<(Vec<usize>, f64)> {
+    let most_slack = 1.0 - 2.0 * MIN_VIOLATION;
+    let mut found: HashMap<Vec<usize>, f64> = HashMap::new();
+    let mut record = |sum: &RowSum| {
+        let violation = sum.violation(values);
+        if violation >= 2.0 * MIN_VIOLATION && sum.rows.len() <= ZERO_HALF_MAX_ROWS {
+            found.insert(sum.rows.clone(), violation);
+        }
+    };
+    live.iter().for_each(&mut record);
+    let mut by_value: Vec<usize> = (0..values.len()).collect();
+    by_value.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
+    for p in by_value {
+        let (word, bit) = (p / 64, 1u64 << (p % 64));
+        let Some(pivot_at) = (0..live.len())
+            .filter(|&s| live[s].odd_columns[word] & bit != 0)
+            .min_by(|&a, &b| {
+                live[a]
+                    .slack
+                    .total_cmp(&live[b].slack)
+                    .then(live[a].rows.len().cmp(&live[b].rows.len()))
+            })
+        else {
+            continue;
+        };
+        let pivot = live.swap_remove(pivot_at);
+        for sum in live.iter_mut() {
+            if sum.odd_columns[word] & bit != 0 {
+                sum.add(&pivot, slack_of);
+                record(sum);
+            }
+        }
+        live.retain(|s| {
+            s.slack < most_slack && !s.rows.is_empty() && s.rows.len() <= ZERO_HALF_MAX_ROWS
+        });
+    }
+    let mut found: Vec<(Vec<usize>, f64)> = found.into_iter().collect();
+    found.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    found
 }
 
 /// The orders whose options can have a nonzero coefficient in `cut`: those whose
