@@ -9,7 +9,8 @@
 //! subgradient `A·x(π) − cap` with a Polyak step towards a target value.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, RwLock};
 use std::time::Instant;
 
 use super::cuts::{Cut, CutPrices, counting};
@@ -55,14 +56,44 @@ struct Entry {
     qty: f32,
 }
 
-/// Orders per thread below which evaluation stays on one thread.
-const PARALLEL_ORDERS: usize = 2048;
+/// Orders below which the ascent evaluates its steps on one thread.
+const PARALLEL_ORDERS: usize = 4096;
+/// Orders per block that the ascent's threads claim one at a time: small enough
+/// that a thread the machine holds back delays a step by one block at most.
+const BLOCK_ORDERS: usize = 256;
+/// A step's number sits above this bit of [`Crew::claim`], its next block below.
+const STEP_SHIFT: u32 = 32;
+const BLOCK_MASK: u64 = (1 << STEP_SHIFT) - 1;
 
-/// What one subgradient step collects while it evaluates: the chosen columns' use
-/// of each row (one buffer per evaluating thread) and their votes.
-struct StepTally<'a> {
-    usage: &'a mut Vec<Vec<f64>>,
-    votes: &'a mut [u32],
+/// What the ascent's threads share while they evaluate its steps. The helper
+/// threads live as long as one [`Pool::ascend`] and spin between steps: on this
+/// VM a thread spawned per step (about 1 ms of work) made the step no faster than
+/// one thread, where a waiting thread halves it (10,000 orders, 2 threads).
+/// Blocks are claimed, not dealt, so a thread the machine holds back leaves its
+/// share to the other.
+struct Crew {
+    /// The step in progress (above [`STEP_SHIFT`]) and its next unclaimed block.
+    claim: AtomicU64,
+    /// Blocks of the step in progress evaluated.
+    done: AtomicUsize,
+    /// The prices of the step in progress.
+    prices: RwLock<Vec<f64>>,
+    /// Per block: its orders' part of `L(π)` (as bits), summed in block order so
+    /// that the value does not depend on which thread took which block.
+    block_values: Vec<AtomicU64>,
+    /// Per helper: the step its row use is for, and that use.
+    helper_usage: Vec<Mutex<(u64, Vec<f64>)>>,
+    /// Tells the helpers to return.
+    stop: AtomicBool,
+}
+
+/// Raises its flag when dropped.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
 }
 
 /// Where an ascent ended: the best prices found and their value `L(π)` on the pool.
@@ -278,122 +309,137 @@ impl Pool {
                 .sum::<f64>()
     }
 
-    /// `L(π)` on the pool, each order's chosen column (`u32::MAX`: nothing) in
-    /// `choice`, and each order's best reduced cost (≤ 0) in `best`. With `step`,
-    /// also the rows' use by the chosen columns (`step.usage` gets one buffer per
-    /// chunk of orders, for the caller to sum) and a vote for each chosen column.
-    fn evaluate(
-        &self,
-        prices: &[f64],
-        choice: &mut [u32],
-        best: &mut [f64],
-        step: Option<StepTally>,
-    ) -> f64 {
-        let capacity_cost: f64 = prices.iter().zip(&self.capacity).map(|(p, c)| p * c).sum();
-        let orders = self.orders();
-        if orders == 0 {
-            return -capacity_cost;
-        }
-        let chunk = orders.div_ceil(self.threads).max(PARALLEL_ORDERS);
-        let chunks = orders.div_ceil(chunk);
-        // Each chunk's share of the votes: its orders' columns are contiguous.
-        let mut tallies: Vec<Option<(&mut Vec<f64>, &mut [u32])>> = match step {
-            Some(StepTally { usage, mut votes }) => {
-                usage.resize_with(chunks, Vec::new);
-                let mut first = 0;
-                usage
-                    .iter_mut()
-                    .map(|buffer| {
-                        let end = (first + chunk).min(orders);
-                        let cols = (self.order_start[end] - self.order_start[first]) as usize;
-                        let (mine, rest) = std::mem::take(&mut votes).split_at_mut(cols);
-                        votes = rest;
-                        first = end;
-                        Some((buffer, mine))
-                    })
-                    .collect()
+    /// Order `o`'s cheapest column by reduced cost at `prices` and that reduced cost,
+    /// or `(0.0, u32::MAX)` when none costs less than nothing.
+    fn best_column(&self, o: usize, prices: &[f64]) -> (f64, u32) {
+        let mut min = 0.0;
+        let mut arg = u32::MAX;
+        for col in self.order_start[o] as usize..self.order_start[o + 1] as usize {
+            if self.cost[col] >= min {
+                break; // prices only add: no later column can be cheaper
             }
-            None => (0..chunks).map(|_| None).collect(),
-        };
-        let orders_part: f64 = std::thread::scope(|s| {
-            let mut parts = choice
-                .chunks_mut(chunk)
-                .zip(best.chunks_mut(chunk))
-                .zip(tallies.iter_mut())
-                .enumerate();
-            let ((c0, b0), t0) = parts.next().map(|(_, p)| p).expect("orders to evaluate");
-            // The first chunk on this thread, the others on their own.
-            let workers: Vec<_> = parts
-                .map(|(i, ((c, b), t))| {
-                    s.spawn(move || self.evaluate_orders(i * chunk, prices, c, b, t.take()))
-                })
-                .collect();
-            let first = self.evaluate_orders(0, prices, c0, b0, t0.take());
-            first
-                + workers
-                    .into_iter()
-                    .map(|w| w.join().expect("ascent worker"))
-                    .sum::<f64>()
-        });
-        orders_part - capacity_cost
+            let rc = self.reduced(col, prices);
+            if rc < min {
+                min = rc;
+                arg = col as u32;
+            }
+        }
+        (min, arg)
     }
 
-    /// The orders part of `L(π)` for the orders from `first` on (as many as `choice`
-    /// holds), with their choices and best reduced costs; with `tally`, the chosen
-    /// columns' row use (into the buffer, zeroed first) and votes (the slice holds
-    /// these orders' columns).
-    fn evaluate_orders(
+    /// The orders part of `L(π)` over block `block` of [`BLOCK_ORDERS`] orders;
+    /// adds the chosen columns' row use to `usage` and a vote for each to `votes`.
+    fn evaluate_block(
         &self,
-        first: usize,
+        block: usize,
         prices: &[f64],
-        choice: &mut [u32],
-        best: &mut [f64],
-        tally: Option<(&mut Vec<f64>, &mut [u32])>,
+        usage: &mut [f64],
+        votes: &mut [u32],
     ) -> f64 {
+        let orders = block * BLOCK_ORDERS..((block + 1) * BLOCK_ORDERS).min(self.orders());
         let mut value = 0.0;
-        for (i, (c, b)) in choice.iter_mut().zip(best.iter_mut()).enumerate() {
-            let o = first + i;
-            let mut min = 0.0;
-            let mut arg = u32::MAX;
-            for col in self.order_start[o] as usize..self.order_start[o + 1] as usize {
-                if self.cost[col] >= min {
-                    break; // prices only add: no later column can be cheaper
-                }
-                let rc = self.reduced(col, prices);
-                if rc < min {
-                    min = rc;
-                    arg = col as u32;
-                }
-            }
-            *c = arg;
-            *b = min;
+        for o in orders {
+            let (min, arg) = self.best_column(o, prices);
             value += min;
-        }
-        if let Some((usage, votes)) = tally {
-            usage.clear();
-            usage.resize(self.capacity.len(), 0.0);
-            let offset = self.order_start[first] as usize;
-            for &col in choice.iter().filter(|&&c| c != u32::MAX) {
-                let col = col as usize;
-                votes[col - offset] += 1;
-                let (a, b) = (
-                    self.entry_start[col] as usize,
-                    self.entry_start[col + 1] as usize,
-                );
-                for e in &self.entries[a..b] {
-                    usage[e.row as usize] += f64::from(e.qty);
-                }
+            if arg == u32::MAX {
+                continue;
+            }
+            let col = arg as usize;
+            votes[col] += 1;
+            let (a, b) = (
+                self.entry_start[col] as usize,
+                self.entry_start[col + 1] as usize,
+            );
+            for e in &self.entries[a..b] {
+                usage[e.row as usize] += f64::from(e.qty);
             }
         }
         value
     }
 
+    /// Claims and evaluates blocks of `step` until none is left; `usage` holds
+    /// this thread's row use for the step it is tagged with (zeroed and tagged
+    /// with `step` at the first block claimed).
+    fn work_on_step(&self, crew: &Crew, step: u64, usage: &mut (u64, Vec<f64>), votes: &mut [u32]) {
+        let prices = crew.prices.read().expect("ascent prices");
+        loop {
+            let claim = crew.claim.load(Ordering::Acquire);
+            let block = (claim & BLOCK_MASK) as usize;
+            if claim >> STEP_SHIFT != step || block >= crew.block_values.len() {
+                break;
+            }
+            if crew
+                .claim
+                .compare_exchange_weak(claim, claim + 1, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                continue;
+            }
+            if usage.0 != step {
+                usage.0 = step;
+                usage.1.fill(0.0);
+            }
+            let value = self.evaluate_block(block, &prices, &mut usage.1, votes);
+            crew.block_values[block].store(value.to_bits(), Ordering::Relaxed);
+            crew.done.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// Evaluates step `step` at `prices` with the helpers: publishes it, works on
+    /// it, waits until every block is done. Returns `L(π)` on the pool; `usage`
+    /// then holds this thread's share of the row use.
+    fn evaluate_step(
+        &self,
+        crew: &Crew,
+        step: u64,
+        prices: &[f64],
+        usage: &mut (u64, Vec<f64>),
+        votes: &mut [u32],
+    ) -> f64 {
+        crew.prices
+            .write()
+            .expect("ascent prices")
+            .copy_from_slice(prices);
+        crew.done.store(0, Ordering::Relaxed);
+        crew.claim.store(step << STEP_SHIFT, Ordering::Release);
+        usage.0 = step;
+        usage.1.fill(0.0);
+        self.work_on_step(crew, step, usage, votes);
+        while crew.done.load(Ordering::Acquire) < crew.block_values.len() {
+            std::hint::spin_loop();
+        }
+        let capacity_cost: f64 = prices.iter().zip(&self.capacity).map(|(p, c)| p * c).sum();
+        let orders_part: f64 = crew
+            .block_values
+            .iter()
+            .map(|v| f64::from_bits(v.load(Ordering::Relaxed)))
+            .sum();
+        orders_part - capacity_cost
+    }
+
+    /// A helper thread of the ascent: waits (spinning) for each new step and
+    /// works on it, until `crew.stop`. Returns its votes per column.
+    fn help(&self, crew: &Crew, helper: usize) -> Vec<u32> {
+        let mut votes = vec![0; self.cost.len()];
+        let mut seen = 0;
+        while !crew.stop.load(Ordering::Acquire) {
+            let step = crew.claim.load(Ordering::Acquire) >> STEP_SHIFT;
+            if step == seen {
+                std::hint::spin_loop();
+                continue;
+            }
+            seen = step;
+            let mut usage = crew.helper_usage[helper].lock().expect("helper usage");
+            self.work_on_step(crew, step, &mut usage, &mut votes);
+        }
+        votes
+    }
+
     /// Each order's best reduced cost at `prices` (≤ 0: nothing costs 0).
     pub(super) fn order_minima(&self, prices: &[f64]) -> Vec<f64> {
-        let mut choice = vec![u32::MAX; self.orders()];
-        let mut best = vec![0.0; self.orders()];
-        self.evaluate(prices, &mut choice, &mut best, None);
-        best
+        (0..self.orders())
+            .map(|o| self.best_column(o, prices).0)
+            .collect()
     }
 
     /// Reduced cost of every column of order `o` at `prices`, with its option id.
@@ -432,11 +478,7 @@ impl Pool {
     ) -> Ascent {
         let rows = self.capacity.len();
         let orders = self.orders();
-        // The step's row use per chunk of orders (sized by `evaluate`).
-        let mut buffers: Vec<Vec<f64>> = Vec::new();
         let mut prices = start.to_vec();
-        let mut choice = vec![u32::MAX; orders];
-        let mut best_rc = vec![0.0; orders];
         let mut usage = vec![0.0; rows];
         let mut gradient = vec![0.0; rows];
         let mut direction = vec![0.0; rows];
@@ -447,82 +489,116 @@ impl Pool {
             scale,
             votes: vec![0; self.cost.len()],
         };
-        let mut stalled = 0;
-        for it in 0..max_iterations {
-            if it % 8 == 0
-                && (Instant::now() >= deadline || cancel.is_some_and(|c| c.load(Ordering::Relaxed)))
-            {
-                break;
-            }
-            out.iterations = it + 1;
-            let tally = StepTally {
-                usage: &mut buffers,
-                votes: &mut out.votes,
-            };
-            let value = self.evaluate(&prices, &mut choice, &mut best_rc, Some(tally));
-            usage.fill(0.0);
-            for part in &buffers {
-                for (u, x) in usage.iter_mut().zip(part) {
-                    *u += x;
+        let helpers = if orders >= PARALLEL_ORDERS {
+            self.threads - 1
+        } else {
+            0
+        };
+        let crew = Crew {
+            claim: AtomicU64::new(0),
+            done: AtomicUsize::new(0),
+            prices: RwLock::new(prices.clone()),
+            block_values: (0..orders.div_ceil(BLOCK_ORDERS))
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            helper_usage: (0..helpers)
+                .map(|_| Mutex::new((0, vec![0.0; rows])))
+                .collect(),
+            stop: AtomicBool::new(false),
+        };
+        std::thread::scope(|scope| {
+            let crew = &crew;
+            let workers: Vec<_> = (0..helpers)
+                .map(|h| scope.spawn(move || self.help(crew, h)))
+                .collect();
+            // Stops the helpers however the steps end (a panic included).
+            let _stop = StopOnDrop(&crew.stop);
+            let mut own_usage = (0, vec![0.0; rows]);
+            let mut stalled = 0;
+            for it in 0..max_iterations {
+                if it % 8 == 0
+                    && (Instant::now() >= deadline
+                        || cancel.is_some_and(|c| c.load(Ordering::Relaxed)))
+                {
+                    break;
                 }
-            }
-            if value > out.value + 1e-9 * value.abs().max(1.0) {
-                out.value = value;
-                out.prices.copy_from_slice(&prices);
-                stalled = 0;
-            } else {
-                stalled += 1;
-                if stalled >= PATIENCE {
-                    out.scale /= 2.0;
-                    stalled = 0;
-                    if out.scale < MIN_SCALE {
-                        break;
+                out.iterations = it + 1;
+                let step = it as u64 + 1;
+                let value = self.evaluate_step(crew, step, &prices, &mut own_usage, &mut out.votes);
+                usage.copy_from_slice(&own_usage.1);
+                for helper in &crew.helper_usage {
+                    let part = helper.lock().expect("helper usage");
+                    if part.0 == step {
+                        for (u, x) in usage.iter_mut().zip(&part.1) {
+                            *u += x;
+                        }
                     }
                 }
+                if value > out.value + 1e-9 * value.abs().max(1.0) {
+                    out.value = value;
+                    out.prices.copy_from_slice(&prices);
+                    stalled = 0;
+                } else {
+                    stalled += 1;
+                    if stalled >= PATIENCE {
+                        out.scale /= 2.0;
+                        stalled = 0;
+                        if out.scale < MIN_SCALE {
+                            break;
+                        }
+                    }
+                }
+                // Projected subgradient: rows at price 0 with slack do not move.
+                // Without branches (whether a row moves is data, and mispredicted branches
+                // took the step's time outside `evaluate` on 10,000 orders to 0.15-0.16
+                // ms against 0.09-0.10 ms without): a row that stays gets +0.0, as the
+                // branch gave it, so the steps are the same.
+                for r in 0..rows {
+                    let g = usage[r] - self.capacity[r];
+                    let moves = !(prices[r] <= 0.0 && g <= 0.0);
+                    gradient[r] = zero_unless(moves, g * self.row_scale[r]);
+                }
+                let gd: f64 = gradient.iter().zip(&direction).map(|(g, d)| g * d).sum();
+                let dd: f64 = direction.iter().map(|d| d * d).sum();
+                let beta = if gd < 0.0 && dd > 0.0 {
+                    -DEFLECTION * gd / dd
+                } else {
+                    0.0
+                };
+                for ((d, g), p) in direction.iter_mut().zip(&gradient).zip(&prices) {
+                    let moved = g + beta * *d;
+                    // Cannot go below zero: project the direction too.
+                    *d = zero_unless(!(*p <= 0.0 && moved < 0.0), moved);
+                }
+                if gradient.iter().all(|g| g.abs() <= 1e-12) {
+                    break; // the choice fits every row: L(π) is the pool's optimum
+                }
+                let norm2: f64 = direction.iter().map(|d| d * d).sum();
+                let along: f64 = direction.iter().zip(&gradient).map(|(d, g)| d * g).sum();
+                if norm2 <= 1e-12 || along <= 0.0 {
+                    // The deflection cancelled or turned the subgradient: restart from it.
+                    direction.copy_from_slice(&gradient);
+                }
+                // Polyak's step for the scaled direction `d = D·g`: the move `t·d` gains
+                // about `t·(g·d)`, and `g·d = Σ d²/D`.
+                let scaled_norm2: f64 = direction
+                    .iter()
+                    .zip(&self.row_scale)
+                    .map(|(d, s)| d * d / s)
+                    .sum();
+                let length = out.scale * (target - value).max(1e-6 * target.abs()) / scaled_norm2;
+                for (p, d) in prices.iter_mut().zip(&direction) {
+                    *p = (*p + length * d).max(0.0);
+                }
             }
-            // Projected subgradient: rows at price 0 with slack do not move.
-            // Without branches (whether a row moves is data, and mispredicted branches
-            // took the step's time outside `evaluate` on 10,000 orders to 0.15-0.16
-            // ms against 0.09-0.10 ms without): a row that stays gets +0.0, as the
-            // branch gave it, so the steps are the same.
-            for r in 0..rows {
-                let g = usage[r] - self.capacity[r];
-                let moves = !(prices[r] <= 0.0 && g <= 0.0);
-                gradient[r] = zero_unless(moves, g * self.row_scale[r]);
+            drop(_stop);
+            for worker in workers {
+                let votes = worker.join().expect("ascent helper");
+                for (v, w) in out.votes.iter_mut().zip(votes) {
+                    *v += w;
+                }
             }
-            let gd: f64 = gradient.iter().zip(&direction).map(|(g, d)| g * d).sum();
-            let dd: f64 = direction.iter().map(|d| d * d).sum();
-            let beta = if gd < 0.0 && dd > 0.0 {
-                -DEFLECTION * gd / dd
-            } else {
-                0.0
-            };
-            for ((d, g), p) in direction.iter_mut().zip(&gradient).zip(&prices) {
-                let moved = g + beta * *d;
-                // Cannot go below zero: project the direction too.
-                *d = zero_unless(!(*p <= 0.0 && moved < 0.0), moved);
-            }
-            if gradient.iter().all(|g| g.abs() <= 1e-12) {
-                break; // the choice fits every row: L(π) is the pool's optimum
-            }
-            let norm2: f64 = direction.iter().map(|d| d * d).sum();
-            let along: f64 = direction.iter().zip(&gradient).map(|(d, g)| d * g).sum();
-            if norm2 <= 1e-12 || along <= 0.0 {
-                // The deflection cancelled or turned the subgradient: restart from it.
-                direction.copy_from_slice(&gradient);
-            }
-            // Polyak's step for the scaled direction `d = D·g`: the move `t·d` gains
-            // about `t·(g·d)`, and `g·d = Σ d²/D`.
-            let scaled_norm2: f64 = direction
-                .iter()
-                .zip(&self.row_scale)
-                .map(|(d, s)| d * d / s)
-                .sum();
-            let step = out.scale * (target - value).max(1e-6 * target.abs()) / scaled_norm2;
-            for (p, d) in prices.iter_mut().zip(&direction) {
-                *p = (*p + step * d).max(0.0);
-            }
-        }
+        });
         out
     }
 }
@@ -609,6 +685,42 @@ mod tests {
     /// A cut row added after some columns and before others counts both: its price
     /// adds to exactly the columns it covers, and the ascent over the pool with the
     /// cut reaches the cut LP's value (−22), above the plain LP's (−26).
+    #[test]
+    fn two_threads_step_exactly_as_one() {
+        // Enough orders for the helper thread to take part.
+        let orders = 2 * PARALLEL_ORDERS;
+        let nodes = 7;
+        let rows: Vec<(Resource, f64)> = (0..nodes)
+            .map(|n| (Resource::Stock(n, 0), (orders / 10) as f64))
+            .collect();
+        let prices = Prices::zero(&rows);
+        let options: Vec<FulfillmentOption> = (0..orders)
+            .flat_map(|o| {
+                let cost = -10.0 - (o % 13) as f64;
+                [
+                    option(o, o % nodes, cost),
+                    option(o, (3 * o + 1) % nodes, cost + 1.5),
+                ]
+            })
+            .collect();
+        let far = Instant::now() + std::time::Duration::from_secs(60);
+        let run = |threads: usize| {
+            let mut pool = Pool::new(orders, &prices, threads);
+            pool.extend(options.iter().enumerate(), &prices);
+            let target = -8.0 * orders as f64;
+            pool.ascend(&prices.values, target, 1.0, 200, far, None)
+        };
+        let (one, two) = (run(1), run(2));
+        assert_eq!(one.iterations, two.iterations);
+        assert_eq!(one.value.to_bits(), two.value.to_bits());
+        assert_eq!(one.prices, two.prices);
+        assert_eq!(one.votes, two.votes);
+        // Stock binds: the prices moved, and some orders then ship nothing.
+        assert!(one.prices.iter().any(|&p| p > 0.0), "{:?}", one.prices);
+        let votes: usize = one.votes.iter().map(|&v| v as usize).sum();
+        assert!(votes > 0 && votes < orders * one.iterations, "{votes}");
+    }
+
     #[test]
     fn cut_rows_price_the_columns_they_count() {
         // Stock 2 at node 0: order 0 takes one unit, order 1 two (or one unit from
