@@ -474,6 +474,9 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         }
     }
     let mut last_lp: Option<(Model, Duals, Vec<f64>)> = None;
+    // Where the ascent beside the one LP stopped: the ascent during local search
+    // goes on from there.
+    let mut beside_prices: Option<Prices> = None;
     let mut rounds = 0;
     let (mut lp_seconds, mut pricing_seconds, mut separation_seconds) = (0.0, 0.0, 0.0);
     // Skip the LP when its first solve cannot finish in the time left for it (a
@@ -559,6 +562,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
             );
             stats["tied_lp_ascent_steps"] = json!(beside.steps);
             stats["tied_lp_ascent_bound"] = json!(beside.bound);
+            beside_prices = Some(beside.prices);
             if let Some(lb) = beside.bound {
                 lower_bound = Some(lower_bound.map_or(lb, |b| b.max(lb)));
             }
@@ -1116,7 +1120,8 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
                 let slices_stop = stop
                     .checked_sub(std::time::Duration::from_secs_f64(1.5 * one_bound))
                     .unwrap_or(stop);
-                let (pool, prices, node_terms) = (&mut pool, prices.clone(), &node_terms);
+                let prices = beside_prices.take().unwrap_or_else(|| prices.clone());
+                let (pool, node_terms) = (&mut pool, &node_terms);
                 let best = lower_bound.unwrap_or(f64::NEG_INFINITY);
                 scope.spawn(move || {
                     spare_core_ascent(
@@ -1127,7 +1132,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
                         (target, total_penalty, best),
                         slices_stop,
                         stop,
-                        spare_during_eject.then_some(eject_done),
+                        spare_during_eject.then_some((eject_done, 1)),
                     )
                 })
             });
@@ -1332,6 +1337,8 @@ struct SpareAscent {
     slices: usize,
     steps: usize,
     bound: Option<f64>,
+    /// The prices it ended at.
+    prices: Prices,
 }
 
 /// The global bound at `prices` (the resource rows' prices, then the pool's cut
@@ -1364,7 +1371,8 @@ fn global_bound(
 /// runs: slices of subgradient steps towards `target` until `slices_stop`, each
 /// followed by a global bound (cut off at `stop`) whose best responses join the
 /// pool (as columns of no listed option: id `usize::MAX`); stops early when the
-/// bound stalls like the first ascent's. The tuple is (target, the constant Σ
+/// bound stalls like the first ascent's, or when `cancel`'s flag is raised (with
+/// the threads a bound may take once it is). The tuple is (target, the constant Σ
 /// unfilled penalty, the best bound so far).
 #[allow(clippy::too_many_arguments)]
 fn spare_core_ascent(
@@ -1375,29 +1383,23 @@ fn spare_core_ascent(
     (target, total_penalty, mut best): (f64, f64, f64),
     slices_stop: Instant,
     stop: Instant,
-    cancel: Option<&AtomicBool>,
+    cancel: Option<(&AtomicBool, usize)>,
 ) -> SpareAscent {
     let start = best;
-    let mut out = SpareAscent {
-        slices: 0,
-        steps: 0,
-        bound: None,
-    };
+    let (mut slices, mut steps) = (0, 0);
     let mut stalled = 0;
-    let cancelled = || cancel.is_some_and(|c| c.load(Ordering::Relaxed));
+    let flag = cancel.map(|(flag, _)| flag);
+    let cancelled = || flag.is_some_and(|c| c.load(Ordering::Relaxed));
     while Instant::now() < slices_stop && stalled < ASCENT_STALLED_SLICES && !cancelled() {
-        let ascent = pool.ascend(
-            &prices.values,
-            target,
-            1.0,
-            ASCENT_STEPS,
-            slices_stop,
-            cancel,
-        );
-        out.slices += 1;
-        out.steps += ascent.iterations;
+        let ascent = pool.ascend(&prices.values, target, 1.0, ASCENT_STEPS, slices_stop, flag);
+        slices += 1;
+        steps += ascent.iterations;
         prices.values = ascent.prices;
-        let Some((bound, _)) = global_bound(net, node_terms, pool, &prices, 1, stop) else {
+        let threads = match cancel {
+            Some((flag, threads)) if flag.load(Ordering::Relaxed) => threads,
+            _ => 1,
+        };
+        let Some((bound, _)) = global_bound(net, node_terms, pool, &prices, threads, stop) else {
             break;
         };
         let lb = total_penalty + bound.value;
@@ -1416,8 +1418,12 @@ fn spare_core_ascent(
             .collect();
         pool.extend(new.iter().map(|o| (usize::MAX, o)), &prices);
     }
-    out.bound = (best > start).then_some(best);
-    out
+    SpareAscent {
+        slices,
+        steps,
+        bound: (best > start).then_some(best),
+        prices,
+    }
 }
 
 /// Solves `master` as an LP (to [`TIED_LP_TOLERANCE`]) on one thread while the
@@ -1457,7 +1463,8 @@ fn lp_beside_ascent(
             targets,
             deadline,
             deadline,
-            Some(&done),
+            // The LP's thread is free once it is done: the last bound takes both.
+            Some((&done, 2)),
         );
         (lp.join().expect("LP worker"), beside)
     });
