@@ -106,6 +106,24 @@ pub fn close(actual: f64, expected: f64) -> bool {
     (actual - expected).abs() <= 1e-6 * expected.abs().max(1.0)
 }
 
+/// Where a shipment sits in a plan: written out only when a violation names it,
+/// not once per shipment checked.
+struct ShipmentAt<'a> {
+    index: usize,
+    order: &'a str,
+    node: &'a str,
+}
+
+impl std::fmt::Display for ShipmentAt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "shipments[{}] (order \"{}\", node \"{}\")",
+            self.index, self.order, self.node
+        )
+    }
+}
+
 /// Checks `plan` against every rule of the spec.
 pub fn check(instance: &Instance, plan: &Plan) -> Report {
     let net = Network::new(instance);
@@ -132,10 +150,11 @@ pub fn check(instance: &Instance, plan: &Plan) -> Report {
     };
 
     for (i, sh) in plan.shipments.iter().enumerate() {
-        let at = format!(
-            "shipments[{i}] (order \"{}\", node \"{}\")",
-            sh.order, sh.node
-        );
+        let at = ShipmentAt {
+            index: i,
+            order: &sh.order,
+            node: &sh.node,
+        };
         if !sh.cost.is_finite() {
             push("E3042", format!("{at}: cost is not finite"));
         }

@@ -13,6 +13,14 @@ use domopt::generate::{GenParams, generate};
 use domopt::service::ServiceConfig;
 use domopt::solve::{SOLVER_NAMES, SolveOptions, solve};
 
+/// mimalloc instead of the system allocator: per-thread free lists, so memory a
+/// background thread frees does not hold up the one that allocates (100,000
+/// orders: the plan checked in 0.09 s instead of 0.67 s while the solver's memory
+/// was freed, the instance read in 0.63 s instead of 0.9-1.0 s; 10,000 orders ×
+/// 5 s, three windows, two runs each, interleaved: 0.32% mean gap against 0.37%).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Distributed order management optimizer.
 #[derive(Parser)]
 #[command(name = "domopt", version, about)]
