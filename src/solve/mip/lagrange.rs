@@ -85,6 +85,9 @@ struct Crew {
     helper_usage: Vec<Mutex<(u64, Vec<f64>)>>,
     /// Tells the helpers to return.
     stop: AtomicBool,
+    /// Raised when a helper returns: before `stop`, only by a panic, which the
+    /// step being waited for must not outwait.
+    helper_gone: AtomicBool,
 }
 
 /// Raises its flag when dropped.
@@ -406,6 +409,10 @@ impl Pool {
         usage.1.fill(0.0);
         self.work_on_step(crew, step, usage, votes);
         while crew.done.load(Ordering::Acquire) < crew.block_values.len() {
+            assert!(
+                !crew.helper_gone.load(Ordering::Acquire),
+                "an ascent helper thread stopped"
+            );
             std::hint::spin_loop();
         }
         let capacity_cost: f64 = prices.iter().zip(&self.capacity).map(|(p, c)| p * c).sum();
@@ -420,6 +427,7 @@ impl Pool {
     /// A helper thread of the ascent: waits (spinning) for each new step and
     /// works on it, until `crew.stop`. Returns its votes per column.
     fn help(&self, crew: &Crew, helper: usize) -> Vec<u32> {
+        let _gone = StopOnDrop(&crew.helper_gone);
         let mut votes = vec![0; self.cost.len()];
         let mut seen = 0;
         while !crew.stop.load(Ordering::Acquire) {
@@ -505,6 +513,7 @@ impl Pool {
                 .map(|_| Mutex::new((0, vec![0.0; rows])))
                 .collect(),
             stop: AtomicBool::new(false),
+            helper_gone: AtomicBool::new(false),
         };
         std::thread::scope(|scope| {
             let crew = &crew;
