@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use super::model::{ArcBlock, Prices};
 use super::options::{Resource, has_capacity};
+use super::parallel::in_parts;
 use crate::cost::{Network, ServiceChoice};
 
 /// A best response: shipments as (node, (sku, qty) lines).
@@ -25,31 +26,20 @@ pub(super) fn lagrangian_bound(
 ) -> Option<Bound> {
     let orders = net.order_count();
     let chunk = orders.div_ceil(threads.max(1)).max(1024);
-    let parts: Vec<Option<Bound>> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..orders)
-            .step_by(chunk)
-            .map(|first| {
-                s.spawn(move || {
-                    let mut part = Bound::default();
-                    let mut scratch = Scratch::default();
-                    for order in first..orders.min(first + chunk) {
-                        if order % 256 == 0 && Instant::now() >= deadline {
-                            return None;
-                        }
-                        let (best, response) =
-                            order_best_response(net, terms, prices, order, &mut scratch);
-                        part.value += best;
-                        part.minima.push(best);
-                        part.responses.push(response);
-                    }
-                    Some(part)
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().expect("bound worker"))
-            .collect()
+    let parts: Vec<Option<Bound>> = in_parts(orders.div_ceil(chunk), |i| {
+        let first = i * chunk;
+        let mut part = Bound::default();
+        let mut scratch = Scratch::default();
+        for order in first..orders.min(first + chunk) {
+            if order % 256 == 0 && Instant::now() >= deadline {
+                return None;
+            }
+            let (best, response) = order_best_response(net, terms, prices, order, &mut scratch);
+            part.value += best;
+            part.minima.push(best);
+            part.responses.push(response);
+        }
+        Some(part)
     });
     let mut bound = Bound {
         value: -prices.cost_of_capacity(),
@@ -134,17 +124,8 @@ impl NodeTerms {
     pub(super) fn new(net: &Network, threads: usize) -> NodeTerms {
         let orders = net.order_count();
         let chunk = orders.div_ceil(threads.max(1)).max(1024);
-        let parts: Vec<NodeTerms> = std::thread::scope(|s| {
-            let workers: Vec<_> = (0..orders)
-                .step_by(chunk)
-                .map(|first| {
-                    s.spawn(move || Self::of_orders(net, first..orders.min(first + chunk)))
-                })
-                .collect();
-            workers
-                .into_iter()
-                .map(|w| w.join().expect("node-term worker"))
-                .collect()
+        let parts: Vec<NodeTerms> = in_parts(orders.div_ceil(chunk), |i| {
+            Self::of_orders(net, i * chunk..orders.min((i + 1) * chunk))
         });
         let mut all = NodeTerms::empty();
         for part in parts {

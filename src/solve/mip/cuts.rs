@@ -18,6 +18,7 @@ use std::time::Instant;
 use super::bound::{self, Bound, NodeTerms, Response};
 use super::model::{Prices, RowIndex};
 use super::options::{FulfillmentOption, Resource};
+use super::parallel::in_parts;
 use crate::cost::Network;
 
 /// Least violation for a cut to be added.
@@ -283,29 +284,22 @@ pub(super) fn raise_bound(
     // 900 cut orders, 65 ms on one thread).
     let chunk = orders.len().div_ceil(threads.max(1)).max(1);
     let responses = &bound.responses;
-    let raised: Vec<(usize, f64, Response)> = std::thread::scope(|s| {
-        let workers: Vec<_> = orders
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    let mut out = Vec::new();
-                    for (i, &k) in part.iter().enumerate() {
-                        if i % 16 == 0 && Instant::now() >= deadline {
-                            break;
-                        }
-                        let (best, shape) =
-                            least_with_cuts(net, node_terms, prices, cut_prices, k, &responses[k]);
-                        out.push((k, best, shape));
-                    }
-                    out
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("cut bound worker"))
-            .collect()
-    });
+    let parts: Vec<&[usize]> = orders.chunks(chunk).collect();
+    let raised: Vec<(usize, f64, Response)> = in_parts(parts.len(), |i| {
+        let mut out = Vec::new();
+        for (n, &k) in parts[i].iter().enumerate() {
+            if n % 16 == 0 && Instant::now() >= deadline {
+                break;
+            }
+            let (best, shape) =
+                least_with_cuts(net, node_terms, prices, cut_prices, k, &responses[k]);
+            out.push((k, best, shape));
+        }
+        out
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     for (k, best, shape) in raised {
         if best > bound.minima[k] {
             bound.value += best - bound.minima[k];

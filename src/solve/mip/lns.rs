@@ -11,6 +11,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::model::{binding_rows_within, capacity_left, run_neighbourhood_mip};
 use super::options::{FulfillmentOption, Resource};
+use super::parallel::in_parts;
 use super::primal::{Choice, fits, give_back, take};
 use crate::cost::Network;
 use crate::solve::{SolveOptions, Usage};
@@ -133,21 +134,11 @@ pub(super) fn search(
             })
             .collect();
         let current: &Choice = choice;
-        let results: Vec<Option<Vec<Option<usize>>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = groups
-                .iter()
-                .zip(&problems)
-                .map(|(group, (columns, left))| {
-                    let sub_opts = &sub_opts;
-                    scope.spawn(move || {
-                        sub_mip(options, group, columns, left, current, sub_opts, deadline)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("sub-MIP worker"))
-                .collect()
+        let results: Vec<Option<Vec<Option<usize>>>> = in_parts(groups.len(), |i| {
+            let (columns, left) = &problems[i];
+            sub_mip(
+                options, &groups[i], columns, left, current, &sub_opts, deadline,
+            )
         });
         for (group, new_choice) in groups.iter().zip(results) {
             if let Some(saved) = apply(options, group, new_choice, choice, &mut usage) {

@@ -39,6 +39,7 @@ mod lns;
 mod model;
 mod options;
 mod packed;
+mod parallel;
 mod primal;
 
 use std::collections::HashSet;
