@@ -63,6 +63,7 @@ const PARALLEL_ORDERS: usize = 4096;
 const BLOCK_ORDERS: usize = 256;
 /// A step's number sits above this bit of [`Crew::claim`], its next block below.
 const STEP_SHIFT: u32 = 32;
+/// The bits of [`Crew::claim`] that count its blocks.
 const BLOCK_MASK: u64 = (1 << STEP_SHIFT) - 1;
 
 /// What the ascent's threads share while they evaluate its steps. The helper
