@@ -1400,7 +1400,7 @@ fn spare_core_ascent(
         steps += ascent.iterations;
         prices.values = ascent.prices;
         let threads = match cancel {
-            Some((flag, threads)) if flag.load(Ordering::Relaxed) => threads,
+            Some((_, threads)) if cancelled() => threads,
             _ => 1,
         };
         let Some((bound, _)) = global_bound(net, node_terms, pool, &prices, threads, stop) else {
