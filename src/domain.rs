@@ -2,7 +2,7 @@
 //! network, stock and rates) and a [`Plan`] (which node ships what, with which service).
 //!
 //! The field meanings are those of `domopt.instance/1` and `domopt.plan/1`
-//! (see `shared/spec/formats.md` and README.md). Instances are built by
+//! (see `docs/formats.md`). Instances are built by
 //! [`crate::format::read_instance`], which validates them; plans by solvers.
 
 use serde::{Deserialize, Serialize};
