@@ -53,6 +53,9 @@ pub struct LoadReport {
     pub max_window_span_seconds: f64,
     /// Largest (decided_at − closed_at), in seconds.
     pub max_decision_lag_seconds: f64,
+    /// How long after its budget each window was decided
+    /// (decided_at − closed_at − budget), in milliseconds.
+    pub decision_overrun_ms: Percentiles,
     /// Largest window, in orders.
     pub max_window_orders: u64,
     /// Seconds after the last submit until no order was pending.
@@ -268,6 +271,14 @@ pub async fn run(p: &LoadParams) -> Result<LoadReport, String> {
             .iter()
             .map(|w| f(w, "decided_at") - f(w, "closed_at"))
             .fold(0.0, f64::max),
+        decision_overrun_ms: percentiles(
+            ours.iter()
+                .map(|w| {
+                    let budget = w["kpis"]["budget_seconds"].as_f64().unwrap_or(0.0);
+                    (f(w, "decided_at") - f(w, "closed_at") - budget) * 1000.0
+                })
+                .collect(),
+        ),
         max_window_orders: ours
             .iter()
             .map(|w| w["kpis"]["orders"].as_u64().unwrap_or(0))

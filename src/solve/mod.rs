@@ -29,6 +29,9 @@ pub struct SolveOptions {
     /// Where to write the MIP model (HiGHS picks the format from the extension,
     /// e.g. `.lp` or `.mps`); `None` writes nothing.
     pub write_model: Option<std::path::PathBuf>,
+    /// Raised to stop the solve's HiGHS runs: each returns within milliseconds with
+    /// what it has (the solve's other phases still keep to `time_limit`).
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Default for SolveOptions {
@@ -39,6 +42,7 @@ impl Default for SolveOptions {
             seed: 0,
             gap: 1e-4,
             write_model: None,
+            cancel: None,
         }
     }
 }
@@ -56,10 +60,34 @@ pub enum SolveError {
 
 /// Solves `instance` with the named solver.
 pub fn solve(instance: &Instance, solver: &str, opts: &SolveOptions) -> Result<Plan, SolveError> {
+    solve_keeping_leftovers(instance, solver, opts).map(|(plan, _)| plan)
+}
+
+/// Working memory a solve leaves behind (hundreds of MiB on 100,000-order windows,
+/// and a noticeable part of a second to free). Dropping it frees it; a process
+/// about to exit may `std::mem::forget` it and let the system reclaim it at once.
+#[derive(Default)]
+pub struct Leftovers(Vec<Box<dyn Send>>);
+
+impl Leftovers {
+    /// Keeps `memory` until the leftovers are dropped.
+    pub(crate) fn keep(&mut self, memory: impl Send + 'static) {
+        self.0.push(Box::new(memory));
+    }
+}
+
+/// [`solve`], handing back the solver's working memory for the caller to free
+/// after the plan is out (every thread the solve started has ended by then).
+pub fn solve_keeping_leftovers(
+    instance: &Instance,
+    solver: &str,
+    opts: &SolveOptions,
+) -> Result<(Plan, Leftovers), SolveError> {
     let started = std::time::Instant::now();
     let net = Network::new(instance);
+    let mut leftovers = Leftovers::default();
     let plan = match solver {
-        "mip" => mip::solve(&net, opts, started),
+        "mip" => mip::solve(&net, opts, started, &mut leftovers),
         other => {
             let policy = greedy::Policy::from_name(other)
                 .ok_or_else(|| SolveError::UnknownSolver(other.to_string()))?;
@@ -69,7 +97,7 @@ pub fn solve(instance: &Instance, solver: &str, opts: &SolveOptions) -> Result<P
             plan
         }
     };
-    Ok(plan)
+    Ok((plan, leftovers))
 }
 
 /// One shipment decided by a solver, before pricing.

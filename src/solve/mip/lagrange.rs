@@ -67,9 +67,10 @@ const STEP_SHIFT: u32 = 32;
 const BLOCK_MASK: u64 = (1 << STEP_SHIFT) - 1;
 
 /// What the ascent's threads share while they evaluate its steps. The helper
-/// threads live as long as one [`Pool::ascend`] and spin between steps: on this
-/// VM a thread spawned per step (about 1 ms of work) made the step no faster than
-/// one thread, where a waiting thread halves it (10,000 orders, 2 threads).
+/// threads live as long as one [`Pool::ascend`]: a step is about a millisecond of
+/// work, too little to pay for a thread spawned per step, so a helper waits for
+/// the next step, spinning briefly and then parked until the caller wakes it
+/// (a parked helper leaves its core to whatever else runs on the machine).
 /// Blocks are claimed, not dealt, so a thread the machine holds back leaves its
 /// share to the other.
 struct Crew {
@@ -89,7 +90,34 @@ struct Crew {
     /// Raised when a helper returns: before `stop`, only by a panic, which the
     /// step being waited for must not outwait.
     helper_gone: AtomicBool,
+    /// The helper threads, woken when a step is published or the crew stops.
+    helpers: Mutex<Vec<std::thread::Thread>>,
 }
+
+impl Crew {
+    /// Wakes every parked helper.
+    fn wake(&self) {
+        for helper in self.helpers.lock().expect("ascent helpers").iter() {
+            helper.unpark();
+        }
+    }
+}
+
+/// Stops the crew's helpers and wakes them to see it when dropped.
+struct StopCrew<'a>(&'a Crew);
+
+impl Drop for StopCrew<'_> {
+    fn drop(&mut self) {
+        self.0.stop.store(true, Ordering::Release);
+        self.0.wake();
+    }
+}
+
+/// How long a waiting thread of the ascent spins before it parks (a helper) or
+/// yields its core (the caller): about a tenth of a step.
+const SPIN_BEFORE_REST: std::time::Duration = std::time::Duration::from_micros(50);
+/// Longest a helper stays parked without being woken: a guard, not a schedule.
+const PARK_AT_MOST: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// Raises its flag when dropped.
 struct StopOnDrop<'a>(&'a AtomicBool);
@@ -407,13 +435,20 @@ impl Pool {
             .copy_from_slice(prices);
         crew.done.store(0, Ordering::Relaxed);
         crew.claim.store(step << STEP_SHIFT, Ordering::Release);
+        crew.wake();
         self.work_on_step(crew, step, own, votes);
+        // The blocks left are the ones helpers are evaluating now: a short wait.
+        let waiting = Instant::now();
         while crew.done.load(Ordering::Acquire) < crew.block_values.len() {
             assert!(
                 !crew.helper_gone.load(Ordering::Acquire),
                 "an ascent helper thread stopped"
             );
-            std::hint::spin_loop();
+            if waiting.elapsed() < SPIN_BEFORE_REST {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
         }
         // Row use is whole units: the sum is exact in any order.
         usage.fill(0.0);
@@ -437,18 +472,29 @@ impl Pool {
         orders_part - capacity_cost
     }
 
-    /// A helper thread of the ascent: waits (spinning) for each new step and
-    /// works on it, until `crew.stop`. Returns its votes per column.
+    /// A helper thread of the ascent: waits for each new step (spinning a moment,
+    /// then parked) and works on it, until `crew.stop`. Returns its votes per column.
     fn help(&self, crew: &Crew, helper: usize) -> Vec<u32> {
         let _gone = StopOnDrop(&crew.helper_gone);
+        crew.helpers
+            .lock()
+            .expect("ascent helpers")
+            .push(std::thread::current());
         let mut votes = vec![0; self.cost.len()];
         let mut seen = 0;
+        let mut idle_since = None;
         while !crew.stop.load(Ordering::Acquire) {
             let step = crew.claim.load(Ordering::Acquire) >> STEP_SHIFT;
             if step == seen {
-                std::hint::spin_loop();
+                let since = *idle_since.get_or_insert_with(Instant::now);
+                if since.elapsed() < SPIN_BEFORE_REST {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::park_timeout(PARK_AT_MOST);
+                }
                 continue;
             }
+            idle_since = None;
             seen = step;
             let mut usage = crew.helper_usage[helper].lock().expect("helper usage");
             self.work_on_step(crew, step, &mut usage, &mut votes);
@@ -527,6 +573,7 @@ impl Pool {
                 .collect(),
             stop: AtomicBool::new(false),
             helper_gone: AtomicBool::new(false),
+            helpers: Mutex::new(Vec::new()),
         };
         std::thread::scope(|scope| {
             let crew = &crew;
@@ -534,7 +581,7 @@ impl Pool {
                 .map(|h| scope.spawn(move || self.help(crew, h)))
                 .collect();
             // Stops the helpers however the steps end (a panic included).
-            let _stop = StopOnDrop(&crew.stop);
+            let _stop = StopCrew(crew);
             let mut own_usage = (0, vec![0.0; rows]);
             let mut stalled = 0;
             for it in 0..max_iterations {

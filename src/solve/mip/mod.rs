@@ -41,6 +41,7 @@ mod options;
 mod packed;
 mod parallel;
 mod primal;
+mod stop;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,7 +52,7 @@ use serde_json::json;
 use crate::cost::Network;
 use crate::domain::{Plan, PlanStatus};
 use crate::solve::greedy::{self, Policy};
-use crate::solve::{Allocation, SolveOptions, Usage, assemble_plan};
+use crate::solve::{Allocation, Leftovers, SolveOptions, Usage, assemble_plan};
 use cuts::CutPrices;
 use model::{
     Duals, HighsRun, Model, Prices, binding_rows, build_model, run_guarded, run_mip_to_target,
@@ -220,8 +221,14 @@ const RC_EPS: f64 = 1e-6;
 const TARGET_SHARE_OF_GAP: f64 = 0.9;
 
 /// Solves the window; never fails: without a better plan it returns the best
-/// greedy plan with status `fallback`.
-pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
+/// greedy plan with status `fallback`. Large working memory goes to `leftovers`
+/// for the caller to free when it suits it.
+pub fn solve(
+    net: &Network,
+    opts: &SolveOptions,
+    started: Instant,
+    leftovers: &mut Leftovers,
+) -> Plan {
     let deadline = started + opts.time_limit;
     let mut stats = json!({});
     let mut phase = Instant::now();
@@ -527,7 +534,8 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     // with cuts in 0.29-0.53 s instead of 0.57-1.09 s by interior point from
     // scratch; the proofs in 0.64-1.91 s instead of 0.92-2.35 s). Larger masters keep
     // interior point, which solves them faster than a cold simplex.
-    let mut session = (!large).then(|| model::LpSession::new(net.order_count(), &rows));
+    let mut session =
+        (!large).then(|| model::LpSession::new(net.order_count(), &rows, opts.cancel.clone()));
     while (rounds < MAX_ROUNDS
         || (cut_rounds > 0 && rounds < MAX_ROUNDS_WITH_CUTS && Instant::now() < cut_phase_end))
         && Instant::now() < cg_deadline
@@ -1241,11 +1249,11 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         finish,
     );
     // Freeing millions of options takes a noticeable part of a second on big
-    // windows: do it off the caller's clock (100,000 orders: what is left after
-    // the options took 0.2 s more).
+    // windows: the caller chooses when (after writing the plan, or never in a
+    // process about to exit).
     let big = (ascent_ranked, ascent_rc, node_terms, best_bound, included);
     let allocations = (incumbent_allocs, incumbent_by_order, best_allocs);
-    std::thread::spawn(move || drop((options, by_order, pool, last_lp, big, allocations)));
+    leftovers.keep((options, by_order, pool, last_lp, big, allocations));
     plan
 }
 
@@ -2435,7 +2443,7 @@ mod tests {
         let instance = small_window();
         let net = Network::new(&instance);
         let opts = SolveOptions::default();
-        let best = solve(&net, &opts, Instant::now());
+        let best = solve(&net, &opts, Instant::now(), &mut Leftovers::default());
         let report = crate::check::check(&instance, &best);
         assert!(report.is_valid(), "{:?}", report.violations);
         let far = Instant::now() + std::time::Duration::from_secs(60);
@@ -2507,7 +2515,7 @@ mod tests {
         let run = run_guarded(master.problem(true), Some(start), 0.0, true, &opts, far)
             .expect("HiGHS solves the arc MIP");
         // A relaxation of the whole window: never above the best real plan found.
-        let best = solve(&net, &opts, Instant::now());
+        let best = solve(&net, &opts, Instant::now(), &mut Leftovers::default());
         let penalty = total_unfilled_penalty(&net);
         assert!(
             run.dual_bound + penalty <= best.objective + 1e-6,
@@ -2695,6 +2703,36 @@ mod tests {
     }
 
     #[test]
+    fn a_cancelled_highs_run_stops_with_its_start_and_an_uncancelled_one_finishes() {
+        let instance = window(1000, 1);
+        let net = Network::new(&instance);
+        let (options, rows) = enumerated(&net);
+        let ids: Vec<usize> = (0..options.len()).collect();
+        let master = build_model(net.order_count(), rows, &options, &ids);
+        let far = Instant::now() + std::time::Duration::from_secs(3600);
+        let run_with = |cancelled: bool| {
+            let opts = SolveOptions {
+                cancel: Some(std::sync::Arc::new(AtomicBool::new(cancelled))),
+                ..SolveOptions::default()
+            };
+            // Shipping nothing is a plan (objective 0: no savings).
+            let start = vec![0.0; ids.len()];
+            run_guarded(master.problem(true), Some(start), 0.0, true, &opts, far)
+                .expect("the start is a plan")
+        };
+        let cancelled = run_with(true);
+        assert_eq!(cancelled.status, highs::HighsModelStatus::ReachedInterrupt);
+        let finished = run_with(false);
+        assert_eq!(finished.status, highs::HighsModelStatus::Optimal);
+        assert!(
+            finished.objective < cancelled.objective - 1.0,
+            "the finished run saved no more than the interrupted one: {} against {}",
+            finished.objective,
+            cancelled.objective
+        );
+    }
+
+    #[test]
     fn the_simplex_session_solves_the_master_as_interior_point_does() {
         // The window of the integration test whose LP the cuts lift.
         let instance = window(200, 2);
@@ -2706,7 +2744,7 @@ mod tests {
         // session adds the rest as columns and the cuts as rows, warm.
         let half: Vec<bool> = (0..options.len()).map(|j| j % 2 == 0).collect();
         let all = vec![true; options.len()];
-        let mut session = model::LpSession::new(net.order_count(), &rows);
+        let mut session = model::LpSession::new(net.order_count(), &rows, opts.cancel.clone());
         let mut cut_list: Vec<cuts::Cut> = Vec::new();
         for (included, with_cuts) in [(&half, false), (&all, false), (&all, true)] {
             if with_cuts {
@@ -2763,7 +2801,7 @@ mod tests {
         // Solved by simplex, as column generation does: a vertex, whose support is
         // what the separation works on.
         let all = vec![true; options.len()];
-        let mut session = model::LpSession::new(net.order_count(), &rows);
+        let mut session = model::LpSession::new(net.order_count(), &rows, opts.cancel.clone());
         let mut solve_lp = |cuts: &[cuts::Cut]| {
             session.sync(&options, &all, cuts);
             assert_eq!(session.option_ids, ids);

@@ -1,7 +1,6 @@
 //! The set-packing model handed to HiGHS, and guarded HiGHS runs.
 
 use std::collections::HashMap;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use highs::{ColProblem, HighsModelStatus, Row, Sense};
@@ -9,6 +8,7 @@ use highs::{ColProblem, HighsModelStatus, Row, Sense};
 use super::bound::NodeTerm;
 use super::cuts::{Cut, CutPrices, counting, cuts_by_order};
 use super::options::{FulfillmentOption, Resource};
+use super::stop::{self, SchedulerRelease, StopWhen};
 use crate::cost::Network;
 use crate::solve::{SolveOptions, Usage};
 
@@ -498,9 +498,9 @@ pub(super) struct HighsRun {
     pub nodes: i64,
 }
 
-/// Runs HiGHS on a worker thread (a `highs::Model` is built, solved and dropped
-/// there), with HiGHS's time limit set to the time left and our own deadline as a
-/// guard: if HiGHS overruns, the run is abandoned and `None` returned.
+/// Runs HiGHS on the calling thread until it finishes or `deadline` (less
+/// [`FINISH_MARGIN`]) comes, whichever is first: an interrupt callback stops it
+/// then, or as soon as `opts.cancel` is raised, with whatever it has.
 ///
 /// `offset` is a constant HiGHS adds to the objective while it runs (so that its
 /// relative gap is measured on the plan's cost, not on the savings); the values
@@ -613,119 +613,125 @@ fn run_highs(
     opts: &SolveOptions,
     deadline: Instant,
 ) -> Option<HighsRun> {
-    let Tuning {
-        presolve,
-        lp_tolerance,
-        detect_symmetry,
-        objective_target,
-    } = tuning;
     let left = deadline
         .checked_duration_since(Instant::now())?
         .checked_sub(FINISH_MARGIN)?;
-    let (tx, rx) = mpsc::channel();
-    let threads = opts.threads.max(1) as i32;
-    let (seed, gap) = (opts.seed as i32, opts.gap);
+    // Declared before the model so that they outlive it: the scheduler is released
+    // after the model is gone, and `stop` outlives every call HiGHS makes to it.
+    let _release = SchedulerRelease;
     let is_mip = start.is_some();
-    let write_model = if is_mip {
-        opts.write_model.clone()
-    } else {
-        None
+    let stop = StopWhen {
+        deadline: Instant::now() + left,
+        cancel: opts.cancel.clone(),
+        root_reserve: stop::root_reserve(start.as_ref().map_or(0, Vec::len)),
     };
-    std::thread::Builder::new()
-        .name("domopt-highs".into())
-        .spawn(move || {
-            let mut model = match problem.try_optimise(Sense::Minimise) {
-                Ok(m) => m,
-                Err(_) => return,
-            };
-            let _ = model.try_set_option("time_limit", left.as_secs_f64());
-            let _ = model.try_set_option("threads", threads);
-            let _ = model.try_set_option("random_seed", seed.rem_euclid(i32::MAX));
-            let _ = model.try_set_option("mip_rel_gap", gap);
-            if !is_mip {
-                // Interior point without crossover: fast on these models, and any
-                // nonnegative prices give a valid Lagrangian bound.
-                let _ = model.try_set_option("solver", "ipm");
-                let _ = model.try_set_option("run_crossover", "off");
-                if let Some(tolerance) = lp_tolerance {
-                    let _ = model.try_set_option("ipm_optimality_tolerance", tolerance);
-                }
-            }
-            if let Some(path) = write_model
-                && let Ok(c_path) = std::ffi::CString::new(path.to_string_lossy().as_bytes())
-            {
-                // SAFETY: the pointer is the live model owned by this thread; the path
-                // is a valid NUL-terminated string for the duration of the call.
-                unsafe { highs_sys::Highs_writeModel(model.as_mut_ptr(), c_path.as_ptr()) };
-            }
-            // SAFETY: the pointer is the live model owned by this thread.
-            unsafe { highs_sys::Highs_changeObjectiveOffset(model.as_mut_ptr(), offset) };
-            if !presolve {
-                let _ = model.try_set_option("presolve", "off");
-            }
-            if !detect_symmetry {
-                let _ = model.try_set_option("mip_detect_symmetry", false);
-            }
-            if let Some(target) = objective_target {
-                let _ = model.try_set_option("objective_target", target);
-            }
-            if let Some(s) = &start {
-                let _ = model.try_set_solution(Some(s), None, None, None);
-                // The start is a feasible plan: feasibility jump, which hunts for a
-                // first one, only takes time (10,000-order neighbourhood search:
-                // about a third of its sub-MIPs' time; 1,000-order proofs: 0.1-0.3 s).
-                let _ = model.try_set_option("mip_heuristic_run_feasibility_jump", false);
-            }
-            let Ok(solved) = model.try_solve() else {
-                return;
-            };
-            let status = solved.status();
-            // Read the raw info value: the highs crate panics on the value HiGHS
-            // reports when it never ran (e.g. an empty model).
-            let has_solution = solved
-                .int_info_value(c"primal_solution_status")
-                .is_ok_and(|v| v == i64::from(highs_sys::kHighsSolutionStatusFeasible));
-            if !has_solution {
-                return;
-            }
-            let sol = solved.get_solution();
-            let run = HighsRun {
-                status,
-                objective: solved.objective_value() - offset,
-                columns: sol.columns().to_vec(),
-                row_duals: (!is_mip && status == HighsModelStatus::Optimal)
-                    .then(|| sol.dual_rows().to_vec()),
-                dual_bound: solved
-                    .double_info_value(c"mip_dual_bound")
-                    .map_or(f64::NEG_INFINITY, |b| b - offset),
-                gap: solved
-                    .double_info_value(c"mip_gap")
-                    .unwrap_or(f64::INFINITY),
-                nodes: {
-                    // HiGHS keeps this count as a 64-bit integer, which the highs
-                    // crate's int_info_value cannot read.
-                    let mut v: i64 = 0;
-                    // SAFETY: the pointer is the live solved model owned by this
-                    // thread; the name is NUL-terminated and `v` outlives the call.
-                    let status = unsafe {
-                        highs_sys::Highs_getInt64InfoValue(
-                            solved.as_ptr(),
-                            c"mip_node_count".as_ptr(),
-                            &mut v,
-                        )
-                    };
-                    if status == highs_sys::kHighsStatusOk {
-                        v
-                    } else {
-                        0
-                    }
-                },
-            };
-            let _ = tx.send(run);
-        })
-        .ok()?;
-    // HiGHS's own limit covers its run; allow it a short grace beyond ours.
-    rx.recv_timeout(left + FINISH_MARGIN).ok()
+    let mut model = problem.try_optimise(Sense::Minimise).ok()?;
+    configure(&mut model, &tuning, left, opts, is_mip);
+    if is_mip && let Some(path) = &opts.write_model {
+        write_model(&mut model, path);
+    }
+    // SAFETY: the pointer is the live model owned here; `stop` lives until this
+    // function returns, after the model's last run.
+    unsafe {
+        highs_sys::Highs_changeObjectiveOffset(model.as_mut_ptr(), offset);
+        stop::install(model.as_mut_ptr(), &stop);
+    }
+    if let Some(s) = &start {
+        let _ = model.try_set_solution(Some(s), None, None, None);
+    }
+    let solved = model.try_solve().ok()?;
+    read_run(&solved, offset, is_mip)
+}
+
+/// Sets a run's options: its time limit, threads, seed, gap, and `tuning`.
+fn configure(
+    model: &mut highs::Model,
+    tuning: &Tuning,
+    left: Duration,
+    opts: &SolveOptions,
+    is_mip: bool,
+) {
+    let _ = model.try_set_option("time_limit", left.as_secs_f64());
+    let _ = model.try_set_option("threads", opts.threads.max(1) as i32);
+    let _ = model.try_set_option("random_seed", (opts.seed as i32).rem_euclid(i32::MAX));
+    let _ = model.try_set_option("mip_rel_gap", opts.gap);
+    if !is_mip {
+        // Interior point without crossover: fast on these models, and any
+        // nonnegative prices give a valid Lagrangian bound.
+        let _ = model.try_set_option("solver", "ipm");
+        let _ = model.try_set_option("run_crossover", "off");
+        if let Some(tolerance) = tuning.lp_tolerance {
+            let _ = model.try_set_option("ipm_optimality_tolerance", tolerance);
+        }
+    }
+    if !tuning.presolve {
+        let _ = model.try_set_option("presolve", "off");
+    }
+    if !tuning.detect_symmetry {
+        let _ = model.try_set_option("mip_detect_symmetry", false);
+    }
+    if let Some(target) = tuning.objective_target {
+        let _ = model.try_set_option("objective_target", target);
+    }
+    if is_mip {
+        // A MIP starts from a feasible plan: feasibility jump, which hunts for a
+        // first one, only takes time.
+        let _ = model.try_set_option("mip_heuristic_run_feasibility_jump", false);
+    }
+}
+
+/// Writes the model HiGHS holds to `path` (format from the extension).
+fn write_model(model: &mut highs::Model, path: &std::path::Path) {
+    if let Ok(c_path) = std::ffi::CString::new(path.to_string_lossy().as_bytes()) {
+        // SAFETY: the pointer is the live model; the path is a valid NUL-terminated
+        // string for the duration of the call.
+        unsafe { highs_sys::Highs_writeModel(model.as_mut_ptr(), c_path.as_ptr()) };
+    }
+}
+
+/// What a finished run found, `None` without a feasible solution.
+fn read_run(solved: &highs::SolvedModel, offset: f64, is_mip: bool) -> Option<HighsRun> {
+    let status = solved.status();
+    // Read the raw info value: the highs crate panics on the value HiGHS reports
+    // when it never ran (e.g. an empty model).
+    let has_solution = solved
+        .int_info_value(c"primal_solution_status")
+        .is_ok_and(|v| v == i64::from(highs_sys::kHighsSolutionStatusFeasible));
+    if !has_solution {
+        return None;
+    }
+    let sol = solved.get_solution();
+    Some(HighsRun {
+        status,
+        objective: solved.objective_value() - offset,
+        columns: sol.columns().to_vec(),
+        row_duals: (!is_mip && status == HighsModelStatus::Optimal)
+            .then(|| sol.dual_rows().to_vec()),
+        dual_bound: solved
+            .double_info_value(c"mip_dual_bound")
+            .map_or(f64::NEG_INFINITY, |b| b - offset),
+        gap: solved
+            .double_info_value(c"mip_gap")
+            .unwrap_or(f64::INFINITY),
+        nodes: node_count(solved),
+    })
+}
+
+/// Branch-and-bound nodes of a solved MIP (0 when HiGHS cannot say).
+fn node_count(solved: &highs::SolvedModel) -> i64 {
+    // HiGHS keeps this count as a 64-bit integer, which the highs crate's
+    // int_info_value cannot read.
+    let mut v: i64 = 0;
+    // SAFETY: the pointer is the live solved model; the name is NUL-terminated and
+    // `v` outlives the call.
+    let status = unsafe {
+        highs_sys::Highs_getInt64InfoValue(solved.as_ptr(), c"mip_node_count".as_ptr(), &mut v)
+    };
+    if status == highs_sys::kHighsStatusOk {
+        v
+    } else {
+        0
+    }
 }
 
 /// HiGHS `simplex_strategy` values: dual and primal simplex.
@@ -753,11 +759,24 @@ pub(super) struct LpSession {
     cuts_of_order: HashMap<usize, Vec<usize>>,
     /// How many cuts were rows at the last solve.
     cuts_at_last_solve: usize,
+    /// When the running solve must stop: HiGHS's interrupt callback reads it
+    /// (boxed, at a fixed address, freed in `Drop` after the instance).
+    stop: *mut StopWhen,
 }
 
 impl LpSession {
-    /// An empty master over the order rows and `rows`.
-    pub(super) fn new(orders: usize, rows: &[(Resource, f64)]) -> Self {
+    /// An empty master over the order rows and `rows`; its solves stop at their
+    /// deadline or once `cancel` is raised.
+    pub(super) fn new(
+        orders: usize,
+        rows: &[(Resource, f64)],
+        cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    ) -> Self {
+        let stop = Box::into_raw(Box::new(StopWhen {
+            deadline: Instant::now(),
+            cancel,
+            root_reserve: Duration::ZERO,
+        }));
         // SAFETY: Highs_create returns a fresh instance owned by the session (freed in
         // Drop); option names and values are NUL-terminated literals; each row is
         // added with no entries.
@@ -787,6 +806,8 @@ impl LpSession {
                     std::ptr::null(),
                 );
             }
+            // SAFETY: `stop` is freed in Drop, after the instance.
+            stop::install(h, stop);
             h
         };
         LpSession {
@@ -799,6 +820,7 @@ impl LpSession {
             cuts: Vec::new(),
             cuts_of_order: HashMap::new(),
             cuts_at_last_solve: 0,
+            stop,
         }
     }
 
@@ -873,10 +895,13 @@ impl LpSession {
     pub(super) fn solve(&mut self, deadline: Instant) -> Option<HighsRun> {
         let left = deadline.checked_duration_since(Instant::now())?;
         let rows = self.orders + self.resources + self.cuts.len();
+        let _release = SchedulerRelease;
         let mut columns = vec![0.0; self.option_ids.len()];
         let mut row_duals = vec![0.0; rows];
-        // SAFETY: the live instance; the buffers hold one entry per column and row.
+        // SAFETY: the live instance; the buffers hold one entry per column and row;
+        // `stop` is the session's own, not read while it is written here.
         let objective = unsafe {
+            (*self.stop).deadline = deadline;
             highs_sys::Highs_setDoubleOptionValue(
                 self.highs,
                 c"time_limit".as_ptr(),
@@ -922,8 +947,12 @@ impl LpSession {
 
 impl Drop for LpSession {
     fn drop(&mut self) {
-        // SAFETY: the instance was created in `new` and is freed once, here.
-        unsafe { highs_sys::Highs_destroy(self.highs) };
+        // SAFETY: the instance and `stop` were created in `new` and are freed once,
+        // here, the instance first (it holds the pointer to `stop`).
+        unsafe {
+            highs_sys::Highs_destroy(self.highs);
+            drop(Box::from_raw(self.stop));
+        }
     }
 }
 
