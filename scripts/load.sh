@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark of `domopt serve` on loopback: starts a server on a fresh data dir,
 # submits generated orders in batches of 100 at the target rate, prints the figures.
-# Usage: scripts/load.sh [RATE] [SECONDS] [extra serve args...]
+# Usage: [WINDOW=s] [BUDGET=s] scripts/load.sh [RATE] [SECONDS] [extra serve args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -11,11 +11,12 @@ SECONDS_=${2:-30}
 shift $(( $# > 2 ? 2 : $# ))
 DATA=$(mktemp -d)
 PORT=${PORT:-18080}
-./target/release/domopt serve --listen 127.0.0.1:$PORT --data "$DATA" --window 5 --budget 2 "$@" \
+./target/release/domopt serve --listen 127.0.0.1:$PORT --data "$DATA" --window "${WINDOW:-5}" --budget "${BUDGET:-2}" "$@" \
     > "$DATA/serve.out" 2> "$DATA/serve.log" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
 for _ in $(seq 50); do grep -q listening "$DATA/serve.out" 2>/dev/null && break; sleep 0.1; done
+kill -0 $SERVER 2>/dev/null || { cat "$DATA/serve.log" >&2; exit 1; }
 ./target/release/domopt load --url http://127.0.0.1:$PORT --rate "$RATE" --seconds "$SECONDS_" \
     --batch 100 --concurrency 16 --nodes 50 --skus 2000
 grep "window decided" "$DATA/serve.log" | sed "s/\x1b\[[0-9;]*m//g" | cut -c 60-
