@@ -113,14 +113,9 @@ const TIED_LP_SECONDS_PER_COLUMN: f64 = 25e-6;
 /// the few rounds that fit leave the LP far from converged.
 const HUGE_ORDERS: usize = 30_000;
 /// Share of the budget the first ascent may use in windows over [`HUGE_ORDERS`]
-/// (the spare-core ascent goes on during local search). 100,000 orders × 60 s,
-/// session 10: 0.15 and 0.2 gave plans 1.27-1.33% from the bound, 0.25 1.08%
-/// (three runs), 0.3 0.88-0.99% (three runs), 0.35 1.08%: the price-directed start
-/// and the neighbourhoods' candidates come from these prices. Session 13, with the
-/// regret rounds: 0.35 gave 0.71-0.74% in five runs against 0.72-0.86% with 0.3
-/// (interleaved, in a slow hour: 0.3 then often cut the third 300-step slice, and
-/// the plan follows how far the prices got), and 0.63% against 0.65% on a second
-/// window.
+/// (the spare-core ascent goes on during local search): the price-directed start
+/// and the neighbourhoods' candidates come from these prices, so a short ascent
+/// costs plan quality. Measurements behind the value: `docs/tuning.md`.
 const ASCENT_SHARE_HUGE: f64 = 0.35;
 /// The ascent stops after this many slices in a row that raise the bound by less
 /// than [`ASCENT_STALL`] of it (column generation or local search takes over).
