@@ -101,7 +101,7 @@ impl Report {
     }
 }
 
-/// Whether `actual` equals `expected` within the spec's tolerance.
+/// Whether `actual` equals `expected` within the cost tolerance of docs/formats.md.
 pub fn close(actual: f64, expected: f64) -> bool {
     (actual - expected).abs() <= 1e-6 * expected.abs().max(1.0)
 }
@@ -124,7 +124,7 @@ impl std::fmt::Display for ShipmentAt<'_> {
     }
 }
 
-/// Checks `plan` against every rule of the spec.
+/// Checks `plan` against every rule of docs/formats.md.
 pub fn check(instance: &Instance, plan: &Plan) -> Report {
     let net = Network::new(instance);
     let mut v: Vec<Violation> = Vec::new();

@@ -266,7 +266,7 @@ pub struct Plan {
     pub solver: String,
     /// How the plan came about.
     pub status: PlanStatus,
-    /// Total cost under the spec's semantics.
+    /// Total cost under the cost semantics of docs/formats.md.
     pub objective: f64,
     /// A proved lower bound on the optimal objective, if known.
     pub lower_bound: Option<f64>,

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use crate::domain::*;
 
 /// Every validation code with its meaning and the fix to suggest. The one list the
-/// reader, the service and README.md's error table are built from.
+/// reader, the service and docs/errors.md's table are built from.
 pub const CODES: &[(&str, &str, &str)] = &[
     (
         "E1000",

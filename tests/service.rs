@@ -188,7 +188,7 @@ async fn a_window_is_solved_checked_and_committed_against_live_inventory() {
     drain(&s).await;
 
     // The committed decisions form the proved-optimal plan of the example, which the
-    // checker accepts with the spec's optimum.
+    // checker accepts with the formats' example optimum.
     let ids = ids_of(&v);
     let mut plan = plan_of(&s, &ids).await;
     plan.instance = inst.name.clone();

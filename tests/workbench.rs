@@ -77,7 +77,7 @@ fn compare_writes_the_checked_numbers_to_csv_json_report_and_plots() {
             .unwrap_or_else(|| panic!("no row {inst}/{solver}"))
             .clone()
     };
-    // The hand-priced tiny optimum and the spec example's proved optimum.
+    // The hand-priced tiny optimum and the formats' example's proved optimum.
     let tiny = row("tiny-2-orders", "mip");
     assert!((num(&h, &tiny, "objective") - 36.51).abs() < 1e-6);
     assert_eq!(field(&h, &tiny, "status"), "optimal");

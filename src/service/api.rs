@@ -23,7 +23,7 @@ use crate::domain::{INSTANCE_FORMAT, InventoryRow, Order};
 use crate::format::{Issue, ReadError, instance_from_value, parse_instance};
 use crate::solve::{SOLVER_NAMES, SolveOptions, solve};
 
-/// Every service error code with its HTTP status and meaning (README's table is
+/// Every service error code with its HTTP status and meaning (the README's code list is
 /// checked against this list).
 pub const SERVICE_CODES: &[(&str, u16, &str)] = &[
     (

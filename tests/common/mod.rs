@@ -63,7 +63,7 @@ pub fn assert_valid(inst: &Instance, plan: &Plan) {
     assert_eq!(plan.instance, inst.name);
 }
 
-/// Reads the spec's example instance (copied into tests/data).
+/// Reads the example instance of docs/formats.md (copied into tests/data).
 pub fn example() -> Instance {
     domopt::format::read_instance(std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
