@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::cost::Usage;
 use crate::cost::{Network, ServiceChoice};
 use crate::domain::{Instance, Plan};
-use crate::solve::Usage;
 
 /// Every violation code the checker can report, with its meaning.
 pub const VIOLATION_CODES: &[(&str, &str)] = &[

@@ -10,6 +10,7 @@ pub mod mip;
 
 use std::time::Duration;
 
+pub use crate::cost::Usage;
 use crate::cost::{Network, ServiceChoice};
 use crate::domain::{
     Instance, Line, PLAN_FORMAT, Plan, PlanStatus, Shipment, Unfilled, UnfilledReason,
@@ -131,65 +132,6 @@ impl Allocation {
             self.units(),
             weight,
         )
-    }
-}
-
-/// Remaining stock and node capacity while allocating. Signed so that the checker
-/// can use it to detect overuse.
-#[derive(Debug, Clone)]
-pub struct Usage {
-    skus: usize,
-    /// Stock left per `node * skus + sku`.
-    pub stock: Vec<i64>,
-    /// Shipments left per node (`i64::MAX` when unlimited).
-    pub shipments: Vec<i64>,
-    /// Units left per node (`i64::MAX` when unlimited).
-    pub units: Vec<i64>,
-}
-
-impl Usage {
-    /// Full availability of the instance.
-    pub fn new(net: &Network) -> Usage {
-        let cap = |c: Option<u32>| c.map_or(i64::MAX, i64::from);
-        Usage {
-            skus: net.sku_count(),
-            stock: net.stock.iter().map(|&s| i64::from(s)).collect(),
-            shipments: net
-                .instance
-                .nodes
-                .iter()
-                .map(|n| cap(n.capacity_shipments))
-                .collect(),
-            units: net
-                .instance
-                .nodes
-                .iter()
-                .map(|n| cap(n.capacity_units))
-                .collect(),
-        }
-    }
-
-    /// Stock left of `sku` at `node`.
-    pub fn stock_left(&self, node: usize, sku: usize) -> i64 {
-        self.stock[node * self.skus + sku]
-    }
-
-    /// Books one shipment of `lines` from `node`.
-    pub fn take(&mut self, node: usize, lines: &[(usize, u32)]) {
-        self.shipments[node] -= 1;
-        for &(sku, qty) in lines {
-            self.stock[node * self.skus + sku] -= i64::from(qty);
-            self.units[node] -= i64::from(qty);
-        }
-    }
-
-    /// Returns one shipment of `lines` from `node` booked by [`Usage::take`].
-    pub fn give_back(&mut self, node: usize, lines: &[(usize, u32)]) {
-        self.shipments[node] += 1;
-        for &(sku, qty) in lines {
-            self.stock[node * self.skus + sku] += i64::from(qty);
-            self.units[node] += i64::from(qty);
-        }
     }
 }
 

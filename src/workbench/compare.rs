@@ -7,9 +7,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Serialize;
-
-use super::{Kpis, kpis};
+pub use super::ResultRow;
+use super::kpis;
 use crate::check::check;
 use crate::domain::Instance;
 use crate::format::read_instance;
@@ -96,34 +95,6 @@ pub struct CompareOptions {
     pub threads: u32,
     /// Optional sweep.
     pub sweep: Option<Sweep>,
-}
-
-/// One solver on one instance (at one sweep value).
-#[derive(Debug, Clone, Serialize)]
-pub struct ResultRow {
-    /// Instance label (the file name without extension).
-    pub instance: String,
-    /// Instance file.
-    pub file: String,
-    /// Swept parameter and value, if sweeping.
-    pub sweep: Option<(String, f64)>,
-    /// Solver.
-    pub solver: String,
-    /// The plan's KPIs.
-    pub kpis: Kpis,
-    /// Percent saved against each other solver on the same instance:
-    /// 100·(their objective − this objective) / their objective.
-    pub saved_vs: BTreeMap<String, f64>,
-}
-
-impl ResultRow {
-    /// The instance label, with the sweep value when sweeping: `name (param=value)`.
-    pub fn label(&self) -> String {
-        match &self.sweep {
-            Some((p, v)) => format!("{} ({p}={v})", self.instance),
-            None => self.instance.clone(),
-        }
-    }
 }
 
 /// The instance files of the arguments: files as given, directories scanned (not

@@ -190,3 +190,31 @@ pub fn kpis(instance: &Instance, plan: &Plan, report: &Report) -> Kpis {
             .unwrap_or_default(),
     }
 }
+
+/// One solver on one instance (at one sweep value).
+#[derive(Debug, Clone, Serialize)]
+pub struct ResultRow {
+    /// Instance label (the file name without extension).
+    pub instance: String,
+    /// Instance file.
+    pub file: String,
+    /// Swept parameter and value, if sweeping.
+    pub sweep: Option<(String, f64)>,
+    /// Solver.
+    pub solver: String,
+    /// The plan's KPIs.
+    pub kpis: Kpis,
+    /// Percent saved against each other solver on the same instance:
+    /// 100·(their objective − this objective) / their objective.
+    pub saved_vs: BTreeMap<String, f64>,
+}
+
+impl ResultRow {
+    /// The instance label, with the sweep value when sweeping: `name (param=value)`.
+    pub fn label(&self) -> String {
+        match &self.sweep {
+            Some((p, v)) => format!("{} ({p}={v})", self.instance),
+            None => self.instance.clone(),
+        }
+    }
+}

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::compare::ResultRow;
+use super::ResultRow;
 
 type PlotResult = Result<(), Box<dyn std::error::Error>>;
 
