@@ -2,9 +2,9 @@
 
 use std::time::Instant;
 
-use super::model::{ArcBlock, Prices};
 use super::options::{Resource, has_capacity};
 use super::parallel::in_parts;
+use super::prices::Prices;
 use crate::cost::{Network, ServiceChoice};
 
 /// A best response: shipments as (node, (sku, qty) lines).
@@ -863,6 +863,56 @@ fn best_best_response(
     };
     search.visit(0, -split);
     (search.best.min(search.open), search.best_set)
+}
+
+/// One order's relaxation as an arc model, for a reduced-cost MIP where its options
+/// within the room are too many to list. Variables: `u` (the order ships), per node
+/// `y` (a shipment from it) and per (line, node) integer units `x`; cost
+/// `Σ (fixed + split)·y − split·u + Σ unit·x`, with `y ≤ u`, `u ≤ Σ y`,
+/// `Σ y ≤ max_shipments`, `x ≤ held·y`, `Σ_n x ≤ qty·u`, and `y`/`x` in the node's
+/// shipment, unit and stock rows. Every real option of the order is a solution that
+/// costs at least as much (the carrier's base and per-weight parts are each taken at
+/// their cheapest allowed rate), so the MIP's bound stays valid.
+pub(super) struct ArcBlock {
+    /// The order.
+    pub order: usize,
+    /// Its lines as (sku, qty).
+    pub lines: Vec<(usize, u32)>,
+    /// The nodes that can ship part of it, with their least costs (the bound's
+    /// relaxation at zero prices).
+    pub nodes: Vec<NodeTerm>,
+    /// Most shipments it may use.
+    pub max_shipments: usize,
+    /// The window's split penalty.
+    pub split: f64,
+}
+
+impl ArcBlock {
+    /// Resources the block can use, with the most it can use of each.
+    pub(super) fn usage(&self) -> Vec<(Resource, f64)> {
+        let mut out = Vec::new();
+        for n in &self.nodes {
+            out.push((Resource::Shipments(n.node), 1.0));
+            let mut units = 0.0;
+            for (&(sku, _), &(_, held)) in self.lines.iter().zip(&n.units) {
+                if held > 0 {
+                    out.push((Resource::Stock(n.node, sku), f64::from(held)));
+                    units += f64::from(held);
+                }
+            }
+            out.push((Resource::Units(n.node), units));
+        }
+        out
+    }
+
+    /// Number of HiGHS columns: `u`, then per node `y` and its held lines' `x`.
+    pub(super) fn column_count(&self) -> usize {
+        1 + self
+            .nodes
+            .iter()
+            .map(|n| 1 + n.units.iter().filter(|u| u.1 > 0).count())
+            .sum::<usize>()
+    }
 }
 
 #[cfg(test)]

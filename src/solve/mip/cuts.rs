@@ -16,9 +16,9 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use super::bound::{self, Bound, NodeTerms, Response};
-use super::model::{Prices, RowIndex};
 use super::options::{FulfillmentOption, Resource};
 use super::parallel::in_parts;
+use super::prices::{Prices, RowIndex};
 use crate::cost::Network;
 
 /// Least violation for a cut to be added.

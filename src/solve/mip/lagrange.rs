@@ -14,8 +14,8 @@ use std::sync::{Mutex, RwLock};
 use std::time::Instant;
 
 use super::cuts::{Cut, CutPrices, counting};
-use super::model::Prices;
 use super::options::FulfillmentOption;
+use super::prices::Prices;
 
 /// The columns the ascent prices, as flat arrays: each order's columns contiguous
 /// and sorted by cost, so that one step reads the pool front to back.

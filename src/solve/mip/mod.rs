@@ -24,7 +24,7 @@
 //!    master as a MIP from the best plan so far, on a worker thread guarded by our
 //!    own deadline; windows of up to `FULL_MIP_ORDERS` orders then solve MIPs over
 //!    every option within a reduced-cost room of the bound (orders with too many
-//!    options there by their arc relaxation, `model::ArcBlock`), whose own bound
+//!    options there by their arc relaxation, `bound::ArcBlock`), whose own bound
 //!    then holds for the whole problem (`add_within_room`);
 //! 6. local search on the best plan: ejection chains (`primal::eject`), then in
 //!    windows over `LP_MAX_ORDERS` orders large-neighbourhood search (`lns.rs`)
@@ -40,6 +40,7 @@ mod model;
 mod options;
 mod packed;
 mod parallel;
+mod prices;
 mod primal;
 mod stop;
 
@@ -54,10 +55,9 @@ use crate::domain::{Plan, PlanStatus};
 use crate::solve::greedy::{self, Policy};
 use crate::solve::{Allocation, Leftovers, SolveOptions, Usage, assemble_plan};
 use cuts::CutPrices;
-use model::{
-    Duals, HighsRun, Model, Prices, binding_rows, build_model, run_guarded, run_mip_to_target,
-};
+use model::{Duals, HighsRun, Model, binding_rows, build_model, run_guarded, run_mip_to_target};
 use options::{FulfillmentOption, add_incumbent_options, enumerate_options};
+use prices::Prices;
 use primal::fits;
 
 /// Options per order in the first restricted master besides the cheapest: the
@@ -201,7 +201,7 @@ const PROOF_COLUMNS_PER_ORDER: usize = 40;
 const PROOF_ROOM_SHARE: f64 = 0.01;
 /// Most option shapes per order listed by reduced-cost enumeration in the proof
 /// pass; an order with more is modelled by its arc relaxation instead
-/// (`model::ArcBlock`). Measured on a 1,000-order window's proof MIP (room 60):
+/// (`bound::ArcBlock`). Measured on a 1,000-order window's proof MIP (room 60):
 /// 2,000 → 51k columns, 50 arc orders, 9.0 s; 200 → 22k columns, 109 arc orders,
 /// 3.9 s; 50 → 222 arc orders, 10.5 s.
 const SHAPES_PER_ORDER: usize = 200;
@@ -837,7 +837,7 @@ pub fn solve(
     // The room of the last reduced-cost MIP if its list was complete (else 0).
     let mut last_room = 0.0;
     // The orders of the last reduced-cost MIP modelled by their arc relaxation.
-    let mut arcs: Vec<model::ArcBlock> = Vec::new();
+    let mut arcs: Vec<bound::ArcBlock> = Vec::new();
     for pass in 0..MIP_PASSES {
         if by_room && pass > 0 {
             let saved = eject_best(
@@ -1613,7 +1613,7 @@ fn drop_dominated(
     by_order: &[Vec<usize>],
     included: &mut [bool],
 ) -> usize {
-    let row_index = model::RowIndex::new(rows);
+    let row_index = prices::RowIndex::new(rows);
     let mut dropped = 0;
     for ids in by_order {
         // (cost, usage of the rows as (row, amount) sorted by row, option)
@@ -1895,7 +1895,7 @@ struct Listing {
     /// The room the list holds (smaller than asked when the column budget cut it).
     room: f64,
     /// The orders with too many options within the room to list, as arc relaxations.
-    arcs: Vec<model::ArcBlock>,
+    arcs: Vec<bound::ArcBlock>,
 }
 
 /// Adds to the master the options with negative reduced cost (the most negative

@@ -5,9 +5,10 @@ use std::time::{Duration, Instant};
 
 use highs::{ColProblem, HighsModelStatus, Row, Sense};
 
-use super::bound::NodeTerm;
+use super::bound::ArcBlock;
 use super::cuts::{Cut, CutPrices, counting, cuts_by_order};
 use super::options::{FulfillmentOption, Resource};
+use super::prices::{Prices, RowIndex};
 use super::stop::{self, SchedulerRelease, StopWhen};
 use crate::cost::Network;
 use crate::solve::{SolveOptions, Usage};
@@ -17,58 +18,6 @@ pub(super) const FINISH_MARGIN: Duration = Duration::from_millis(30);
 
 /// One column: order, cost, and (resource row index, coefficient) pairs.
 type Column = (usize, f64, Vec<(usize, f64)>);
-
-/// Resource → row position, as a dense table over the nodes and skus the rows
-/// mention. (A hash lookup per price was a tenth of a 100,000-order solve's time:
-/// Lagrangian bounds look up every order × node × sku.)
-#[derive(Debug, Clone, Default)]
-pub(super) struct RowIndex {
-    nodes: usize,
-    skus: usize,
-    /// Row position + 1 per resource slot (0: no row): stock at `node * skus + sku`,
-    /// then each node's shipments, then each node's units.
-    slot: Vec<u32>,
-}
-
-impl RowIndex {
-    /// The index of `rows`.
-    pub(super) fn new(rows: &[(Resource, f64)]) -> Self {
-        let (mut nodes, mut skus) = (0, 0);
-        for &(r, _) in rows {
-            match r {
-                Resource::Stock(n, s) => {
-                    nodes = nodes.max(n + 1);
-                    skus = skus.max(s + 1);
-                }
-                Resource::Shipments(n) | Resource::Units(n) => nodes = nodes.max(n + 1),
-            }
-        }
-        let mut index = RowIndex {
-            nodes,
-            skus,
-            slot: vec![0; nodes * skus + 2 * nodes],
-        };
-        for (i, &(r, _)) in rows.iter().enumerate() {
-            let at = index.slot_of(r).expect("within the table");
-            index.slot[at] = u32::try_from(i + 1).expect("fewer than 2^32 rows");
-        }
-        index
-    }
-
-    fn slot_of(&self, r: Resource) -> Option<usize> {
-        match r {
-            Resource::Stock(n, s) => (n < self.nodes && s < self.skus).then(|| n * self.skus + s),
-            Resource::Shipments(n) => (n < self.nodes).then(|| self.nodes * self.skus + n),
-            Resource::Units(n) => (n < self.nodes).then(|| self.nodes * self.skus + self.nodes + n),
-        }
-    }
-
-    /// The row position of `r`, if it has a row.
-    pub(super) fn get(&self, r: Resource) -> Option<usize> {
-        let at = self.slot_of(r)?;
-        self.slot[at].checked_sub(1).map(|i| i as usize)
-    }
-}
 
 /// The model's rows and columns, ready to hand to HiGHS.
 pub(super) struct Model {
@@ -92,56 +41,6 @@ pub(super) struct Model {
     pub cuts: Vec<Cut>,
     /// Per column: the cuts with a nonzero coefficient on it, with that coefficient.
     cut_columns: Vec<Vec<(usize, u32)>>,
-}
-
-/// One order's relaxation as an arc model, for a reduced-cost MIP where its options
-/// within the room are too many to list. Variables: `u` (the order ships), per node
-/// `y` (a shipment from it) and per (line, node) integer units `x`; cost
-/// `Σ (fixed + split)·y − split·u + Σ unit·x`, with `y ≤ u`, `u ≤ Σ y`,
-/// `Σ y ≤ max_shipments`, `x ≤ held·y`, `Σ_n x ≤ qty·u`, and `y`/`x` in the node's
-/// shipment, unit and stock rows. Every real option of the order is a solution that
-/// costs at least as much (the carrier's base and per-weight parts are each taken at
-/// their cheapest allowed rate), so the MIP's bound stays valid.
-pub(super) struct ArcBlock {
-    /// The order.
-    pub order: usize,
-    /// Its lines as (sku, qty).
-    pub lines: Vec<(usize, u32)>,
-    /// The nodes that can ship part of it, with their least costs (the bound's
-    /// relaxation at zero prices).
-    pub nodes: Vec<NodeTerm>,
-    /// Most shipments it may use.
-    pub max_shipments: usize,
-    /// The window's split penalty.
-    pub split: f64,
-}
-
-impl ArcBlock {
-    /// Resources the block can use, with the most it can use of each.
-    pub(super) fn usage(&self) -> Vec<(Resource, f64)> {
-        let mut out = Vec::new();
-        for n in &self.nodes {
-            out.push((Resource::Shipments(n.node), 1.0));
-            let mut units = 0.0;
-            for (&(sku, _), &(_, held)) in self.lines.iter().zip(&n.units) {
-                if held > 0 {
-                    out.push((Resource::Stock(n.node, sku), f64::from(held)));
-                    units += f64::from(held);
-                }
-            }
-            out.push((Resource::Units(n.node), units));
-        }
-        out
-    }
-
-    /// Number of HiGHS columns: `u`, then per node `y` and its held lines' `x`.
-    fn column_count(&self) -> usize {
-        1 + self
-            .nodes
-            .iter()
-            .map(|n| 1 + n.units.iter().filter(|u| u.1 > 0).count())
-            .sum::<usize>()
-    }
 }
 
 /// Resource rows that can bind: those whose capacity is below the most that all
@@ -422,53 +321,6 @@ impl Model {
             }
         }
         out
-    }
-}
-
-/// Nonnegative prices of the resource rows (0 for resources without a row).
-#[derive(Clone)]
-pub(super) struct Prices {
-    /// The priced rows with their capacity.
-    pub rows: Vec<(Resource, f64)>,
-    /// Resource → position in `rows`.
-    pub row_index: RowIndex,
-    /// Price per row.
-    pub values: Vec<f64>,
-}
-
-impl Prices {
-    /// All rows at price zero.
-    pub(super) fn zero(rows: &[(Resource, f64)]) -> Self {
-        Prices {
-            values: vec![0.0; rows.len()],
-            row_index: RowIndex::new(rows),
-            rows: rows.to_vec(),
-        }
-    }
-
-    /// Price of one unit of a resource.
-    pub(super) fn get(&self, r: Resource) -> f64 {
-        self.row_index.get(r).map_or(0.0, |i| self.values[i])
-    }
-
-    /// Σ price × capacity over the rows.
-    pub(super) fn cost_of_capacity(&self) -> f64 {
-        self.rows
-            .iter()
-            .zip(&self.values)
-            .map(|(&(_, cap), p)| p * cap)
-            .sum()
-    }
-
-    /// Reduced cost of an option: its cost plus the price of what it uses, against
-    /// its order's own price `order_price` (≥ 0; the option's share of the order row).
-    pub(super) fn reduced_cost(&self, option: &FulfillmentOption, order_price: f64) -> f64 {
-        let resources: f64 = option
-            .usage()
-            .into_iter()
-            .map(|(r, q)| self.get(r) * q)
-            .sum();
-        option.saving_cost + resources + order_price
     }
 }
 

@@ -84,7 +84,7 @@ fn every_option(net: &Network, order: usize) -> Vec<FulfillmentOption> {
 /// The arc relaxation's cost of a shape, if the block admits it (every node in
 /// the block, units within what it holds and the lines, shipments within the
 /// limit).
-fn arc_cost(block: &model::ArcBlock, shape: &[Allocation]) -> Option<f64> {
+fn arc_cost(block: &bound::ArcBlock, shape: &[Allocation]) -> Option<f64> {
     if shape.len() > block.max_shipments {
         return None;
     }
