@@ -94,8 +94,9 @@ enum Command {
         /// HiGHS threads.
         #[arg(long, default_value_t = 1)]
         threads: u32,
-        /// Vary a parameter: split_penalty, unfilled_penalty, late_penalty or capacity
-        /// (factor), e.g. `split_penalty=0,2,5,10`.
+        /// Vary a parameter: split_penalty, unfilled_penalty, late_penalty, capacity
+        /// (factor) or a MIP tuning parameter `mip.NAME` (docs/tuning.md), e.g.
+        /// `split_penalty=0,2,5,10` or `mip.ascent_share=0.05,0.1,0.2`.
         #[arg(long)]
         sweep: Option<String>,
         /// Output directory.
@@ -283,6 +284,7 @@ fn main() -> ExitCode {
                 gap,
                 write_model,
                 cancel: None,
+                mip: Default::default(),
             };
             let (plan, leftovers) = match solve_keeping_leftovers(&inst, &solver, &opts) {
                 Ok(solved) => solved,

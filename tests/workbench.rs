@@ -159,26 +159,28 @@ fn compare_writes_the_checked_numbers_to_csv_json_report_and_plots() {
     }
 }
 
-#[test]
-fn a_split_penalty_sweep_prices_splits_at_each_value() {
-    let out = tempfile::tempdir().unwrap();
+/// `compare --sweep SWEEP` of `solvers` on the 12-order example into `out`: the
+/// results table's header and rows.
+fn sweep_example(
+    out: &tempfile::TempDir,
+    solvers: &str,
+    sweep: &str,
+) -> (Vec<String>, Vec<Vec<String>>) {
     let status = Command::new(env!("CARGO_BIN_EXE_domopt"))
-        .args([
-            "compare",
-            "--solvers",
-            "mip,cheapest",
-            "--time-limit",
-            "5",
-            "--sweep",
-            "split_penalty=0,5,40",
-            "--out",
-        ])
+        .args(["compare", "--solvers", solvers, "--time-limit", "5"])
+        .args(["--sweep", sweep, "--out"])
         .arg(out.path())
         .arg(dataset("example-12-orders.json"))
         .status()
         .unwrap();
     assert!(status.success());
-    let (h, rows) = read_csv(&out.path().join("results.csv"));
+    read_csv(&out.path().join("results.csv"))
+}
+
+#[test]
+fn a_split_penalty_sweep_prices_splits_at_each_value() {
+    let out = tempfile::tempdir().unwrap();
+    let (h, rows) = sweep_example(&out, "mip,cheapest", "split_penalty=0,5,40");
     assert_eq!(rows.len(), 6);
     let mut mip_splits = Vec::new();
     for r in &rows {
@@ -198,6 +200,40 @@ fn a_split_penalty_sweep_prices_splits_at_each_value() {
     );
     let report = std::fs::read_to_string(out.path().join("report.md")).unwrap();
     assert!(report.contains("Pareto table") && report.contains("★"));
+}
+
+#[test]
+fn a_mip_parameter_sweep_solves_each_value_and_checks_every_plan() {
+    let out = tempfile::tempdir().unwrap();
+    let (h, rows) = sweep_example(&out, "mip", "mip.ascent_steps=20,300");
+    assert_eq!(rows.len(), 2);
+    let values: Vec<f64> = rows.iter().map(|r| num(&h, r, "sweep_value")).collect();
+    assert_eq!(values, vec![20.0, 300.0]);
+    for r in &rows {
+        assert_eq!(field(&h, r, "sweep_param"), "mip.ascent_steps");
+        assert_eq!(field(&h, r, "valid"), "true", "{r:?}");
+    }
+}
+
+#[test]
+fn mip_parameters_reach_the_solver() {
+    let inst = generate(&GenParams {
+        orders: 300,
+        nodes: 10,
+        skus: 80,
+        seed: 3,
+        ..Default::default()
+    });
+    let mut opts = SolveOptions::default();
+    opts.mip.ascent_steps = 7;
+    opts.mip.ascent_slices_before_lp = 2;
+    let plan = solve(&inst, "mip", &opts).unwrap();
+    assert!(check(&inst, &plan).is_valid());
+    let stats = plan.stats.as_ref().unwrap();
+    let slices = stats["ascent_slices"].as_u64().unwrap();
+    let steps = stats["ascent_steps"].as_u64().unwrap();
+    assert!(slices <= 2, "{slices} slices");
+    assert!(steps <= 7 * slices, "{steps} steps in {slices} slices");
 }
 
 fn day() -> domopt::domain::Instance {
@@ -291,6 +327,8 @@ fn compare_and_replay_refuse_bad_arguments_with_exit_2() {
         vec!["compare", tiny, "--solvers", "mip,magic"],
         vec!["compare", tiny, "--sweep", "colour=1,2"],
         vec!["compare", tiny, "--sweep", "split_penalty=1,x"],
+        vec!["compare", tiny, "--sweep", "mip.no_such_param=1"],
+        vec!["compare", tiny, "--sweep", "mip.ascent_steps=1.5"],
         vec!["compare", "/no/such/dir"],
         vec!["replay", tiny, "--window", "soon"],
         vec!["replay", tiny, "--solver", "magic"],

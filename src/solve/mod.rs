@@ -15,6 +15,7 @@ use crate::cost::{Network, ServiceChoice};
 use crate::domain::{
     Instance, Line, PLAN_FORMAT, Plan, PlanStatus, Shipment, Unfilled, UnfilledReason,
 };
+pub use mip::MipParams;
 
 /// Options shared by all solvers.
 #[derive(Debug, Clone)]
@@ -33,6 +34,8 @@ pub struct SolveOptions {
     /// Raised to stop the solve's HiGHS runs: each returns within milliseconds with
     /// what it has (the solve's other phases still keep to `time_limit`).
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// The MIP solver's tuning parameters.
+    pub mip: MipParams,
 }
 
 impl Default for SolveOptions {
@@ -44,6 +47,7 @@ impl Default for SolveOptions {
             gap: 1e-4,
             write_model: None,
             cancel: None,
+            mip: MipParams::default(),
         }
     }
 }

@@ -12,13 +12,13 @@ use super::kpis;
 use crate::check::check;
 use crate::domain::Instance;
 use crate::format::read_instance;
-use crate::solve::{SolveOptions, solve};
+use crate::solve::{MipParams, SolveOptions, solve};
 
 /// A parameter varied over values (`--sweep NAME=V1,V2,...`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sweep {
-    /// `split_penalty`, `unfilled_penalty`, `late_penalty` or `capacity` (a factor on
-    /// every node capacity).
+    /// `split_penalty`, `unfilled_penalty`, `late_penalty`, `capacity` (a factor on
+    /// every node capacity) or `mip.NAME`, a field of [`MipParams`].
     pub param: String,
     /// The values.
     pub values: Vec<f64>,
@@ -38,9 +38,17 @@ impl Sweep {
         let (param, values) = s
             .split_once('=')
             .ok_or_else(|| format!("--sweep \"{s}\": expected NAME=V1,V2,..."))?;
-        if !SWEEP_PARAMS.contains(&param) {
+        let mip_param = param.strip_prefix("mip.");
+        if let Some(name) = mip_param {
+            if !MipParams::names().iter().any(|n| n == name) {
+                return Err(format!(
+                    "--sweep: unknown MIP parameter \"{name}\"; one of mip.{}",
+                    MipParams::names().join(", mip.")
+                ));
+            }
+        } else if !SWEEP_PARAMS.contains(&param) {
             return Err(format!(
-                "--sweep: unknown parameter \"{param}\"; one of {}",
+                "--sweep: unknown parameter \"{param}\"; one of {}, mip.NAME",
                 SWEEP_PARAMS.join(", ")
             ));
         }
@@ -54,6 +62,13 @@ impl Sweep {
                     .ok_or_else(|| format!("--sweep: \"{v}\" is not a number >= 0"))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(name) = mip_param {
+            for v in &values {
+                MipParams::default()
+                    .set(name, &v.to_string())
+                    .map_err(|e| format!("--sweep: {e}"))?;
+            }
+        }
         if param == "unfilled_penalty" && values.contains(&0.0) {
             return Err("--sweep: unfilled_penalty must be > 0".into());
         }
@@ -70,6 +85,7 @@ impl Sweep {
             "split_penalty" => inst.costs.split_penalty = value,
             "unfilled_penalty" => inst.costs.unfilled_penalty = value,
             "late_penalty" => inst.costs.late_penalty_per_day = Some(value),
+            mip if mip.starts_with("mip.") => {}
             "capacity" => {
                 let scale = |c: Option<u32>| c.map(|c| (f64::from(c) * value).round() as u32);
                 for n in &mut inst.nodes {
@@ -159,11 +175,16 @@ pub fn run(
         for (sweep, inst) in cases {
             let first = rows.len();
             for solver in &opts.solvers {
-                let so = SolveOptions {
+                let mut so = SolveOptions {
                     time_limit: opts.time_limit,
                     threads: opts.threads,
                     ..SolveOptions::default()
                 };
+                if let Some((param, value)) = &sweep
+                    && let Some(name) = param.strip_prefix("mip.")
+                {
+                    so.mip.set(name, &value.to_string())?;
+                }
                 let plan = solve(&inst, solver, &so).map_err(|e| e.to_string())?;
                 let report = check(&inst, &plan);
                 if !report.is_valid() {

@@ -24,7 +24,7 @@ pub(super) struct FulfillmentOption {
 }
 
 /// A resource row: stock of (node, sku), shipments of a node, units of a node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(super) enum Resource {
     Stock(usize, usize),
     Shipments(usize),

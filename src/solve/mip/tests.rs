@@ -2,10 +2,23 @@
 
 use super::*;
 use crate::generate::{GenParams, generate};
+use crate::solve::assemble_plan;
+use crate::solve::greedy::{self, Policy};
+use ascent::{Targets, lp_beside_ascent, spare_core_ascent};
+use colgen::node_master;
+use cuts::CutPrices;
+use local::costliest_orders;
+use master::LpSession;
+use model::{binding_rows, build_model, run_guarded};
+use option_list::{choice_of, group_by_order, options_by_order, real_option, shipments_key};
 use options::Resource;
+use options::{add_incumbent_options, enumerate_options};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rounding::round_lp;
+use start::total_unfilled_penalty;
 use std::collections::HashSet;
+use std::sync::atomic::AtomicBool;
 
 /// Every option of an order by brute force: each set of usable nodes within
 /// `max_shipments`, each way to spread each line's units over it (within stock),
@@ -284,12 +297,17 @@ fn the_lp_beside_the_ascent_rounds_to_a_valid_plan_above_every_bound() {
     };
     let (lp, beside) = lp_beside_ascent(
         &net,
+        &MipParams::default(),
         &bound::NodeTerms::new(&net, 1),
         &master,
         &mut pool,
         zero,
         // Shipping nothing (saving 0) is a plan: the target.
-        (0.0, penalty, unpriced),
+        Targets {
+            target: 0.0,
+            total_penalty: penalty,
+            best: unpriced,
+        },
         &opts,
         far,
     );
@@ -415,12 +433,16 @@ fn the_spare_core_ascent_raises_the_bound_and_stays_below_a_real_plan() {
     let target = 1.1 * best.objective - penalty;
     let spare = spare_core_ascent(
         &net,
+        &MipParams::default(),
         &bound::NodeTerms::new(&net, 1),
         &mut pool,
         zero,
-        (target, penalty, unpriced),
-        far,
-        far,
+        Targets {
+            target,
+            total_penalty: penalty,
+            best: unpriced,
+        },
+        (far, far),
         None,
     );
     let bound = spare
@@ -434,7 +456,7 @@ fn the_spare_core_ascent_raises_the_bound_and_stays_below_a_real_plan() {
         best.objective
     );
     assert!(spare.slices >= 1 && spare.steps > 0);
-    assert!(spare.steps <= spare.slices * ASCENT_STEPS);
+    assert!(spare.steps <= spare.slices * MipParams::default().ascent_steps);
 }
 
 #[test]
@@ -699,7 +721,7 @@ fn the_simplex_session_solves_the_master_as_interior_point_does() {
     // session adds the rest as columns and the cuts as rows, warm.
     let half: Vec<bool> = (0..options.len()).map(|j| j % 2 == 0).collect();
     let all = vec![true; options.len()];
-    let mut session = model::LpSession::new(net.order_count(), &rows, opts.cancel.clone());
+    let mut session = LpSession::new(net.order_count(), &rows, opts.cancel.clone());
     let mut cut_list: Vec<cuts::Cut> = Vec::new();
     for (included, with_cuts) in [(&half, false), (&all, false), (&all, true)] {
         if with_cuts {
@@ -756,7 +778,7 @@ fn zero_half_cuts_cut_the_lp_and_keep_the_integer_optimum() {
     // Solved by simplex, as column generation does: a vertex, whose support is
     // what the separation works on.
     let all = vec![true; options.len()];
-    let mut session = model::LpSession::new(net.order_count(), &rows, opts.cancel.clone());
+    let mut session = LpSession::new(net.order_count(), &rows, opts.cancel.clone());
     let mut solve_lp = |cuts: &[cuts::Cut]| {
         session.sync(&options, &all, cuts);
         assert_eq!(session.option_ids, ids);
