@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::cost::Usage;
 use crate::cost::{Network, ServiceChoice};
-use crate::domain::{Instance, Plan};
+use crate::domain::{Instance, Plan, Shipment};
 
 /// Every violation code the checker can report, with its meaning.
 pub const VIOLATION_CODES: &[(&str, &str)] = &[
@@ -127,12 +127,18 @@ impl std::fmt::Display for ShipmentAt<'_> {
 /// Checks `plan` against every rule of docs/formats.md.
 pub fn check(instance: &Instance, plan: &Plan) -> Report {
     let net = Network::new(instance);
-    let mut v: Vec<Violation> = Vec::new();
-    let mut push = |code: &'static str, message: String| v.push(Violation { code, message });
-    let mut s = Summary::default();
-
+    let mut c = Checker {
+        instance,
+        net: &net,
+        violations: Vec::new(),
+        summary: Summary::default(),
+        usage: Usage::new(&net),
+        shipped: net.lines.iter().map(|l| vec![0; l.len()]).collect(),
+        order_nodes: vec![Vec::new(); net.order_count()],
+        unfilled: HashMap::new(),
+    };
     if plan.instance != instance.name {
-        push(
+        c.push(
             "E3001",
             format!(
                 "plan is for \"{}\", instance is \"{}\"",
@@ -140,60 +146,77 @@ pub fn check(instance: &Instance, plan: &Plan) -> Report {
             ),
         );
     }
-    let mut usage = Usage::new(&net);
-    // shipped[order][line] units, and the nodes each order ships from.
-    let mut shipped: Vec<Vec<u32>> = net.lines.iter().map(|l| vec![0; l.len()]).collect();
-    let mut order_nodes: Vec<Vec<usize>> = vec![Vec::new(); net.order_count()];
-    let line_of = |order: usize, sku: &str| -> Option<usize> {
-        let sku = *net.sku_index.get(sku)?;
-        net.lines[order].iter().position(|&(s2, _)| s2 == sku)
-    };
-
     for (i, sh) in plan.shipments.iter().enumerate() {
+        c.shipment(i, sh);
+    }
+    c.capacities_and_stock();
+    c.unfilled_entries(plan);
+    for order in 0..instance.orders.len() {
+        c.order_totals(order);
+    }
+    c.objective_and_bound(plan);
+    Report {
+        violations: c.violations,
+        summary: c.summary,
+    }
+}
+
+/// What the checker has gathered so far, shipment by shipment.
+struct Checker<'a> {
+    instance: &'a Instance,
+    net: &'a Network<'a>,
+    violations: Vec<Violation>,
+    summary: Summary,
+    /// Stock and capacity left after the shipments so far.
+    usage: Usage,
+    /// Units shipped per order and line.
+    shipped: Vec<Vec<u32>>,
+    /// The nodes each order ships from.
+    order_nodes: Vec<Vec<usize>>,
+    /// Unfilled units per (order, line).
+    unfilled: HashMap<(usize, usize), u64>,
+}
+
+impl Checker<'_> {
+    fn push(&mut self, code: &'static str, message: String) {
+        self.violations.push(Violation { code, message });
+    }
+
+    /// The order's line for `sku`, if it has one.
+    fn line_of(&self, order: usize, sku: &str) -> Option<usize> {
+        let sku = *self.net.sku_index.get(sku)?;
+        self.net.lines[order].iter().position(|&(s2, _)| s2 == sku)
+    }
+
+    /// One shipment: its order, node and lines, its service and price, its
+    /// delivery days and cost; what it ships is taken from stock and capacity.
+    fn shipment(&mut self, i: usize, sh: &Shipment) {
+        let net = self.net;
         let at = ShipmentAt {
             index: i,
             order: &sh.order,
             node: &sh.node,
         };
         if !sh.cost.is_finite() {
-            push("E3042", format!("{at}: cost is not finite"));
+            self.push("E3042", format!("{at}: cost is not finite"));
         }
         let Some(&order) = net.order_index.get(sh.order.as_str()) else {
-            push("E3002", format!("{at}: unknown order"));
-            continue;
+            self.push("E3002", format!("{at}: unknown order"));
+            return;
         };
         let Some(&node) = net.node_index.get(sh.node.as_str()) else {
-            push("E3003", format!("{at}: unknown node"));
-            continue;
+            self.push("E3003", format!("{at}: unknown node"));
+            return;
         };
-        if order_nodes[order].contains(&node) {
-            push(
+        if self.order_nodes[order].contains(&node) {
+            self.push(
                 "E3007",
                 format!("{at}: the order already ships from this node"),
             );
         }
-        order_nodes[order].push(node);
-        if sh.lines.is_empty() {
-            push("E3005", format!("{at}: no lines"));
-        }
-        let mut lines: Vec<(usize, u32)> = Vec::new();
-        for l in &sh.lines {
-            if l.qty == 0 {
-                push("E3005", format!("{at}: line {} has qty 0", l.sku));
-            }
-            match line_of(order, &l.sku) {
-                Some(li) if !lines.iter().any(|&(s2, _)| s2 == net.lines[order][li].0) => {
-                    shipped[order][li] = shipped[order][li].saturating_add(l.qty);
-                    lines.push((net.lines[order][li].0, l.qty));
-                }
-                Some(_) => push("E3006", format!("{at}: sku \"{}\" appears twice", l.sku)),
-                None => push(
-                    "E3006",
-                    format!("{at}: the order has no line for sku \"{}\"", l.sku),
-                ),
-            }
-        }
-        usage.take(node, &lines);
+        self.order_nodes[order].push(node);
+        let lines = self.shipment_lines(&at, order, sh);
+        self.usage.take(node, &lines);
         // Saturating: a hostile plan must not overflow the checker.
         let units: u32 = lines
             .iter()
@@ -201,35 +224,32 @@ pub fn check(instance: &Instance, plan: &Plan) -> Report {
         let weight = net.weight(lines.iter().copied());
         let lane = net.lane(order, node);
         let Some(service) = net.service_by_name(&sh.service) else {
-            push("E3004", format!("{at}: unknown service \"{}\"", sh.service));
-            continue;
+            self.push("E3004", format!("{at}: unknown service \"{}\"", sh.service));
+            return;
         };
-        let price = match net.price(order, node, lane.zone, service, units, weight) {
-            Some(p) => p,
-            None => {
-                let (code, why) = match (service, net.pickup[order]) {
-                    (ServiceChoice::Pickup, _) => (
-                        "E3004",
-                        "pickup is only for a pickup order at its pickup node".to_string(),
+        let Some(price) = net.price(order, node, lane.zone, service, units, weight) else {
+            let (code, why) = match (service, net.pickup[order]) {
+                (ServiceChoice::Pickup, _) => (
+                    "E3004",
+                    "pickup is only for a pickup order at its pickup node".to_string(),
+                ),
+                (ServiceChoice::Carrier(_), Some(_)) => (
+                    "E3004",
+                    "a pickup order ships with service pickup".to_string(),
+                ),
+                (ServiceChoice::Carrier(_), None) => (
+                    "E3010",
+                    format!(
+                        "delivery exceeds the promise of {} days",
+                        net.order(order).promise_days
                     ),
-                    (ServiceChoice::Carrier(_), Some(_)) => (
-                        "E3004",
-                        "a pickup order ships with service pickup".to_string(),
-                    ),
-                    (ServiceChoice::Carrier(_), None) => (
-                        "E3010",
-                        format!(
-                            "delivery exceeds the promise of {} days",
-                            net.order(order).promise_days
-                        ),
-                    ),
-                };
-                push(code, format!("{at}: {why}"));
-                continue;
-            }
+                ),
+            };
+            self.push(code, format!("{at}: {why}"));
+            return;
         };
         if price.delivery_days != sh.delivery_days {
-            push(
+            self.push(
                 "E3011",
                 format!(
                     "{at}: delivery_days is {}, expected {}",
@@ -238,11 +258,12 @@ pub fn check(instance: &Instance, plan: &Plan) -> Report {
             );
         }
         if !close(sh.cost, price.cost) {
-            push(
+            self.push(
                 "E3012",
                 format!("{at}: cost is {}, expected {}", sh.cost, price.cost),
             );
         }
+        let s = &mut self.summary;
         s.shipments += 1;
         s.units_shipped += u64::from(units);
         s.late_shipments += usize::from(price.late_days > 0);
@@ -251,87 +272,133 @@ pub fn check(instance: &Instance, plan: &Plan) -> Report {
         s.late_cost += price.late;
     }
 
-    // Capacities and stock.
-    for (n, node) in instance.nodes.iter().enumerate() {
-        if usage.shipments[n] < 0 {
-            push(
-                "E3021",
-                format!(
-                    "node \"{}\" sends {} shipments over capacity_shipments",
-                    node.id, -usage.shipments[n]
-                ),
-            );
+    /// A shipment's lines as (sku, qty), each counted as shipped for its order's
+    /// line; empty shipments, zero quantities and unknown or repeated skus are
+    /// violations.
+    fn shipment_lines(
+        &mut self,
+        at: &ShipmentAt,
+        order: usize,
+        sh: &Shipment,
+    ) -> Vec<(usize, u32)> {
+        if sh.lines.is_empty() {
+            self.push("E3005", format!("{at}: no lines"));
         }
-        if usage.units[n] < 0 {
-            push(
-                "E3022",
-                format!(
-                    "node \"{}\" sends {} units over capacity_units",
-                    node.id, -usage.units[n]
+        let mut lines: Vec<(usize, u32)> = Vec::new();
+        for l in &sh.lines {
+            if l.qty == 0 {
+                self.push("E3005", format!("{at}: line {} has qty 0", l.sku));
+            }
+            match self.line_of(order, &l.sku) {
+                Some(li)
+                    if !lines
+                        .iter()
+                        .any(|&(s2, _)| s2 == self.net.lines[order][li].0) =>
+                {
+                    self.shipped[order][li] = self.shipped[order][li].saturating_add(l.qty);
+                    lines.push((self.net.lines[order][li].0, l.qty));
+                }
+                Some(_) => self.push("E3006", format!("{at}: sku \"{}\" appears twice", l.sku)),
+                None => self.push(
+                    "E3006",
+                    format!("{at}: the order has no line for sku \"{}\"", l.sku),
                 ),
-            );
+            }
         }
-        for (k, sku) in instance.skus.iter().enumerate() {
-            let left = usage.stock_left(n, k);
-            if left < 0 {
-                push(
-                    "E3020",
+        lines
+    }
+
+    /// Every node's shipments and units within its capacities, and every (node,
+    /// sku)'s shipped units within its available stock.
+    fn capacities_and_stock(&mut self) {
+        let (instance, net) = (self.instance, self.net);
+        for (n, node) in instance.nodes.iter().enumerate() {
+            if self.usage.shipments[n] < 0 {
+                let over = -self.usage.shipments[n];
+                self.push(
+                    "E3021",
                     format!(
-                        "node \"{}\" ships {} units of \"{}\" more than its available {}",
-                        node.id,
-                        -left,
-                        sku.id,
-                        net.available(n, k)
+                        "node \"{}\" sends {over} shipments over capacity_shipments",
+                        node.id
                     ),
                 );
+            }
+            if self.usage.units[n] < 0 {
+                let over = -self.usage.units[n];
+                self.push(
+                    "E3022",
+                    format!(
+                        "node \"{}\" sends {over} units over capacity_units",
+                        node.id
+                    ),
+                );
+            }
+            for (k, sku) in instance.skus.iter().enumerate() {
+                let left = self.usage.stock_left(n, k);
+                if left < 0 {
+                    self.push(
+                        "E3020",
+                        format!(
+                            "node \"{}\" ships {} units of \"{}\" more than its available {}",
+                            node.id,
+                            -left,
+                            sku.id,
+                            net.available(n, k)
+                        ),
+                    );
+                }
             }
         }
     }
 
-    // Unfilled entries.
-    let mut unfilled: HashMap<(usize, usize), u64> = HashMap::new();
-    for (i, u) in plan.unfilled.iter().enumerate() {
-        let Some(&order) = net.order_index.get(u.order.as_str()) else {
-            push(
-                "E3002",
-                format!("unfilled[{i}]: unknown order \"{}\"", u.order),
-            );
-            continue;
-        };
-        match line_of(order, &u.sku) {
-            Some(li) => *unfilled.entry((order, li)).or_default() += u64::from(u.qty),
-            None => push(
-                "E3006",
-                format!(
-                    "unfilled[{i}]: order \"{}\" has no line for sku \"{}\"",
-                    u.order, u.sku
+    /// The plan's unfilled entries, summed per (order, line).
+    fn unfilled_entries(&mut self, plan: &Plan) {
+        for (i, u) in plan.unfilled.iter().enumerate() {
+            let Some(&order) = self.net.order_index.get(u.order.as_str()) else {
+                self.push(
+                    "E3002",
+                    format!("unfilled[{i}]: unknown order \"{}\"", u.order),
+                );
+                continue;
+            };
+            match self.line_of(order, &u.sku) {
+                Some(li) => *self.unfilled.entry((order, li)).or_default() += u64::from(u.qty),
+                None => self.push(
+                    "E3006",
+                    format!(
+                        "unfilled[{i}]: order \"{}\" has no line for sku \"{}\"",
+                        u.order, u.sku
+                    ),
                 ),
-            ),
+            }
         }
     }
 
-    // Per order: quantities, max_shipments, ship_complete, penalties.
-    for (order, o) in instance.orders.iter().enumerate() {
-        let k = order_nodes[order].len();
+    /// One order: every line's shipped plus unfilled units equal to its quantity,
+    /// `max_shipments`, `ship_complete`, and its split and unfilled penalties.
+    fn order_totals(&mut self, order: usize) {
+        let (instance, net) = (self.instance, self.net);
+        let o = &instance.orders[order];
+        let k = self.order_nodes[order].len();
         if k > 0 {
-            s.orders_shipped += 1;
+            self.summary.orders_shipped += 1;
         }
-        s.extra_shipments += k.saturating_sub(1);
-        s.split_cost += net.split_cost(k);
+        self.summary.extra_shipments += k.saturating_sub(1);
+        self.summary.split_cost += net.split_cost(k);
         if let Some(m) = o.max_shipments
             && k > m as usize
         {
-            push(
+            self.push(
                 "E3023",
                 format!("order \"{}\" has {k} shipments, max_shipments is {m}", o.id),
             );
         }
         let mut partly = false;
         for (li, &(sku, qty)) in net.lines[order].iter().enumerate() {
-            let sent = shipped[order][li];
-            let left = unfilled.get(&(order, li)).copied().unwrap_or(0);
+            let sent = self.shipped[order][li];
+            let left = self.unfilled.get(&(order, li)).copied().unwrap_or(0);
             if u64::from(sent) + left != u64::from(qty) {
-                push(
+                self.push(
                     "E3030",
                     format!(
                         "order \"{}\" sku \"{}\": shipped {sent} + unfilled {left} != ordered {qty}",
@@ -341,38 +408,40 @@ pub fn check(instance: &Instance, plan: &Plan) -> Report {
             }
             let missing = qty.saturating_sub(sent);
             partly |= missing > 0;
-            s.unfilled_units += u64::from(missing);
-            s.unfilled_cost += net.unit_penalty(order) * f64::from(missing);
+            self.summary.unfilled_units += u64::from(missing);
+            self.summary.unfilled_cost += net.unit_penalty(order) * f64::from(missing);
         }
         if o.ship_complete && k > 0 && (k > 1 || partly) {
-            push(
+            self.push(
                 "E3024",
                 format!("order \"{}\" must ship complete in one shipment", o.id),
             );
         }
     }
 
-    s.objective = s.handling_cost + s.carrier_cost + s.late_cost + s.split_cost + s.unfilled_cost;
-    if !plan.objective.is_finite() {
-        push("E3042", "objective is not finite".into());
-    } else if !close(plan.objective, s.objective) {
-        push(
-            "E3040",
-            format!("objective is {}, expected {}", plan.objective, s.objective),
-        );
-    }
-    if let Some(lb) = plan.lower_bound {
-        if !lb.is_finite() {
-            push("E3042", "lower_bound is not finite".into());
-        } else if lb > plan.objective && !close(lb, plan.objective) {
-            push(
-                "E3041",
-                format!("lower_bound {lb} exceeds the objective {}", plan.objective),
+    /// The plan's objective against the recomputed one, and its bound at most it.
+    fn objective_and_bound(&mut self, plan: &Plan) {
+        let s = &mut self.summary;
+        s.objective =
+            s.handling_cost + s.carrier_cost + s.late_cost + s.split_cost + s.unfilled_cost;
+        let expected = s.objective;
+        if !plan.objective.is_finite() {
+            self.push("E3042", "objective is not finite".into());
+        } else if !close(plan.objective, expected) {
+            self.push(
+                "E3040",
+                format!("objective is {}, expected {expected}", plan.objective),
             );
         }
-    }
-    Report {
-        violations: v,
-        summary: s,
+        if let Some(lb) = plan.lower_bound {
+            if !lb.is_finite() {
+                self.push("E3042", "lower_bound is not finite".into());
+            } else if lb > plan.objective && !close(lb, plan.objective) {
+                self.push(
+                    "E3041",
+                    format!("lower_bound {lb} exceeds the objective {}", plan.objective),
+                );
+            }
+        }
     }
 }

@@ -148,11 +148,46 @@ pub fn generate(p: &GenParams) -> Instance {
     let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
     let cities = cities();
     let by_population = Weighted::new(cities.iter().map(|c| c.population as f64));
-    let tight = p.tightness.max(0.01);
     let nodes_n = p.nodes.max(1);
     let skus_n = p.skus.max(1);
+    let nodes = gen_nodes(p, &mut rng, &cities, &by_population);
+    let skus: Vec<Sku> = (0..skus_n)
+        .map(|i| Sku {
+            id: format!("SKU-{:05}", i + 1),
+            weight: round2(rng.gen_range(0.2..4.0)),
+        })
+        .collect();
+    let (orders, demand) = gen_orders(p, &mut rng, &cities, &by_population, &nodes, &skus);
+    let inventory = gen_inventory(p, &mut rng, &nodes, &skus, &demand);
+    Instance {
+        format: INSTANCE_FORMAT.into(),
+        name: format!(
+            "gen-{}o-{}n-{}s-t{}-seed{}",
+            p.orders, nodes_n, skus_n, p.tightness, p.seed
+        ),
+        nodes,
+        skus,
+        inventory,
+        rate_card: parcel_rate_card(),
+        costs: Costs {
+            split_penalty: 2.0,
+            unfilled_penalty: 60.0,
+            late_penalty_per_day: p.late_penalty_per_day,
+        },
+        orders,
+    }
+}
 
-    // Nodes: about 15% DCs (at least one), 10% 3PLs, 5% suppliers, the rest stores.
+/// The nodes: about 15% DCs (at least one), 10% 3PLs, 5% suppliers, the rest
+/// stores, with costs and capacities scaled to the window's expected shipments.
+fn gen_nodes(
+    p: &GenParams,
+    rng: &mut ChaCha8Rng,
+    cities: &[City],
+    by_population: &Weighted,
+) -> Vec<Node> {
+    let tight = p.tightness.max(0.01);
+    let nodes_n = p.nodes.max(1);
     let dcs = ((nodes_n as f64 * 0.15).round() as usize).max(1);
     let tpls = (nodes_n as f64 * 0.10).round() as usize;
     let suppliers = (nodes_n as f64 * 0.05).round() as usize;
@@ -173,8 +208,8 @@ pub fn generate(p: &GenParams) -> Instance {
             NodeKind::Store
         };
         let city = match kind {
-            NodeKind::Dc | NodeKind::ThirdParty => &cities[metro.sample(&mut rng)],
-            _ => &cities[by_population.sample(&mut rng)],
+            NodeKind::Dc | NodeKind::ThirdParty => &cities[metro.sample(rng)],
+            _ => &cities[by_population.sample(rng)],
         };
         let k = kind as usize;
         counters[k] += 1;
@@ -236,22 +271,28 @@ pub fn generate(p: &GenParams) -> Instance {
         });
     }
 
-    let skus: Vec<Sku> = (0..skus_n)
-        .map(|i| Sku {
-            id: format!("SKU-{:05}", i + 1),
-            weight: round2(rng.gen_range(0.2..4.0)),
-        })
-        .collect();
-    let popularity = Weighted::new((0..skus_n).map(|i| 1.0 / (i as f64 + 1.0)));
+    nodes
+}
 
-    // Orders.
+/// The orders, each with its lines drawn by sku popularity, and the total demand
+/// per sku.
+fn gen_orders(
+    p: &GenParams,
+    rng: &mut ChaCha8Rng,
+    cities: &[City],
+    by_population: &Weighted,
+    nodes: &[Node],
+    skus: &[Sku],
+) -> (Vec<Order>, Vec<u64>) {
+    let (nodes_n, skus_n) = (nodes.len(), skus.len());
+    let popularity = Weighted::new((0..skus_n).map(|i| 1.0 / (i as f64 + 1.0)));
     let stores: Vec<usize> = (0..nodes_n)
         .filter(|&n| nodes[n].kind == NodeKind::Store)
         .collect();
     let mut demand = vec![0u64; skus_n];
     let mut orders = Vec::with_capacity(p.orders);
     for i in 0..p.orders {
-        let city = &cities[by_population.sample(&mut rng)];
+        let city = &cities[by_population.sample(rng)];
         let ship_to = Point {
             lat: (city.lat + rng.gen_range(-0.08..0.08)).clamp(-90.0, 90.0),
             lon: (city.lon + rng.gen_range(-0.08..0.08)).clamp(-180.0, 180.0),
@@ -266,7 +307,7 @@ pub fn generate(p: &GenParams) -> Instance {
         .min(skus_n);
         let mut lines: Vec<Line> = Vec::with_capacity(line_count);
         while lines.len() < line_count {
-            let s = popularity.sample(&mut rng);
+            let s = popularity.sample(rng);
             let id = &skus[s].id;
             if lines.iter().any(|l| &l.sku == id) {
                 continue;
@@ -335,8 +376,20 @@ pub fn generate(p: &GenParams) -> Instance {
         orders.push(order);
     }
 
-    // Inventory: each sku's supply (about 1.25× demand / tightness) spread over a
-    // random subset of nodes; popular skus reach more stores.
+    (orders, demand)
+}
+
+/// Inventory: each sku's supply (about 1.25× demand / tightness) spread over a
+/// random subset of nodes; popular skus reach more stores.
+fn gen_inventory(
+    p: &GenParams,
+    rng: &mut ChaCha8Rng,
+    nodes: &[Node],
+    skus: &[Sku],
+    demand: &[u64],
+) -> Vec<InventoryRow> {
+    let tight = p.tightness.max(0.01);
+    let (nodes_n, skus_n) = (nodes.len(), skus.len());
     let mut inventory = Vec::new();
     for (s, sku) in skus.iter().enumerate() {
         let expected =
@@ -385,23 +438,7 @@ pub fn generate(p: &GenParams) -> Instance {
         }
     }
 
-    Instance {
-        format: INSTANCE_FORMAT.into(),
-        name: format!(
-            "gen-{}o-{}n-{}s-t{}-seed{}",
-            p.orders, nodes_n, skus_n, p.tightness, p.seed
-        ),
-        nodes,
-        skus,
-        inventory,
-        rate_card: parcel_rate_card(),
-        costs: Costs {
-            split_penalty: 2.0,
-            unfilled_penalty: 60.0,
-            late_penalty_per_day: p.late_penalty_per_day,
-        },
-        orders,
-    }
+    inventory
 }
 
 /// Gives every order a `placed_at` time within one day (0..86,400 s) following a
