@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Measures the source tree's shape: files over MAX_FILE lines, functions over MAX_FN
-lines, and import circles between modules (a module's `use` of a sibling or of any
+lines, the checker's dependencies (domain and cost only), and import circles between modules (a module's `use` of a sibling or of any
 crate path, resolved to module files). Exits 1 if any limit is broken.
    usage: scripts/structure.py [SRC_DIR]"""
 import os
@@ -69,6 +69,12 @@ for mod, path in sorted(files.items()):
                 cand = mod[:-1] + (name,)
                 if cand in modules and cand != mod:
                     edges[mod].add(cand)
+
+# The checker depends on the domain and the cost model only.
+for mod, deps in edges.items():
+    if mod[:1] == ("check",):
+        for d in sorted(deps - {("domain",), ("cost",)}):
+            problems.append(f"{'::'.join(mod)} depends on {'::'.join(d)} (the checker may use domain and cost only)")
 
 # Circles: strongly connected components of more than one module (Tarjan).
 index, low, stack, on, sccs, counter = {}, {}, [], set(), [], [0]

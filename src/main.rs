@@ -11,7 +11,7 @@ use domopt::check::check;
 use domopt::format::{ReadError, read_instance, read_plan, write_json};
 use domopt::generate::{GenParams, generate};
 use domopt::service::ServiceConfig;
-use domopt::solve::{SOLVER_NAMES, SolveOptions, solve_keeping_leftovers};
+use domopt::solve::{SOLVER_NAMES, SolveOptions, Solver, run_keeping_leftovers};
 
 /// mimalloc instead of the system allocator: per-thread free lists, so memory a
 /// background thread frees does not hold up the one that allocates (100,000
@@ -35,9 +35,9 @@ enum Command {
     Solve {
         /// Instance file (.json or .json.gz).
         instance: PathBuf,
-        /// Solver: mip, cheapest, closest, fewest-splits.
-        #[arg(long, default_value = "mip")]
-        solver: String,
+        /// Solver.
+        #[arg(long, value_enum, default_value_t = Solver::Mip)]
+        solver: Solver,
         /// Wall-clock budget in seconds for the whole solve.
         #[arg(long, default_value_t = 10.0)]
         time_limit: f64,
@@ -256,13 +256,6 @@ fn main() -> ExitCode {
             out,
             write_model,
         } => {
-            if !SOLVER_NAMES.contains(&solver.as_str()) {
-                eprintln!(
-                    "error: --solver: unknown solver \"{solver}\"; expected one of: {}",
-                    SOLVER_NAMES.join(", ")
-                );
-                return ExitCode::from(2);
-            }
             if !time_limit.is_finite()
                 || time_limit <= 0.0
                 || threads == 0
@@ -278,6 +271,7 @@ fn main() -> ExitCode {
                 Err(e) => return unreadable(&instance.display().to_string(), &e),
             };
             let opts = SolveOptions {
+                solver,
                 time_limit: command_budget(time_limit, started.elapsed()),
                 threads,
                 seed,
@@ -286,13 +280,7 @@ fn main() -> ExitCode {
                 cancel: None,
                 mip: Default::default(),
             };
-            let (plan, leftovers) = match solve_keeping_leftovers(&inst, &solver, &opts) {
-                Ok(solved) => solved,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            };
+            let (plan, leftovers) = run_keeping_leftovers(&inst, &opts);
             // The process ends once the plan is out: the system reclaims the solver's
             // memory faster than freeing it piece by piece would.
             std::mem::forget(leftovers);

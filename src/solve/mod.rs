@@ -15,11 +15,14 @@ use crate::cost::{Network, ServiceChoice};
 use crate::domain::{
     Instance, Line, PLAN_FORMAT, Plan, PlanStatus, Shipment, Unfilled, UnfilledReason,
 };
+use greedy::Policy;
 pub use mip::MipParams;
 
-/// Options shared by all solvers.
+/// Which solver runs and the options shared by all solvers.
 #[derive(Debug, Clone)]
 pub struct SolveOptions {
+    /// The solver [`run`] uses.
+    pub solver: Solver,
     /// Wall-clock budget for the whole solve, model building included.
     pub time_limit: Duration,
     /// Threads the MIP solver may use.
@@ -41,6 +44,7 @@ pub struct SolveOptions {
 impl Default for SolveOptions {
     fn default() -> Self {
         SolveOptions {
+            solver: Solver::Mip,
             time_limit: Duration::from_secs(10),
             threads: 1,
             seed: 0,
@@ -52,7 +56,68 @@ impl Default for SolveOptions {
     }
 }
 
-/// Names accepted by [`solve`] and the CLI's `--solver`.
+/// A solver: the MIP or one of the greedy policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, clap::ValueEnum)]
+pub enum Solver {
+    /// The MIP over fulfillment options, solved with HiGHS ([`mip`]).
+    #[default]
+    Mip,
+    /// Greedy: the largest saving first.
+    Cheapest,
+    /// Greedy: the nearest node first.
+    Closest,
+    /// Greedy: the node covering the most units first.
+    FewestSplits,
+}
+
+impl Solver {
+    /// Every solver, in the order reports list them.
+    pub const ALL: [Solver; 4] = [
+        Solver::Mip,
+        Solver::Cheapest,
+        Solver::Closest,
+        Solver::FewestSplits,
+    ];
+
+    /// The name the CLI's `--solver`, the HTTP API and plans use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Solver::Mip => "mip",
+            Solver::Cheapest => Policy::Cheapest.name(),
+            Solver::Closest => Policy::Closest.name(),
+            Solver::FewestSplits => Policy::FewestSplits.name(),
+        }
+    }
+
+    /// The greedy policy this solver runs, if it is one.
+    fn policy(self) -> Option<Policy> {
+        match self {
+            Solver::Mip => None,
+            Solver::Cheapest => Some(Policy::Cheapest),
+            Solver::Closest => Some(Policy::Closest),
+            Solver::FewestSplits => Some(Policy::FewestSplits),
+        }
+    }
+}
+
+impl std::fmt::Display for Solver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+impl std::str::FromStr for Solver {
+    type Err = SolveError;
+
+    fn from_str(name: &str) -> Result<Solver, SolveError> {
+        Solver::ALL
+            .into_iter()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| SolveError::UnknownSolver(name.to_string()))
+    }
+}
+
+/// Names accepted by [`solve`] and the CLI's `--solver`: [`Solver::name`] of each.
 pub const SOLVER_NAMES: &[&str] = &["mip", "cheapest", "closest", "fewest-splits"];
 
 /// Error from [`solve`].
@@ -63,9 +128,16 @@ pub enum SolveError {
     UnknownSolver(String),
 }
 
-/// Solves `instance` with the named solver.
+/// Solves `instance` with the solver named `solver` (as the CLI and the HTTP API
+/// name it) instead of `opts.solver`.
 pub fn solve(instance: &Instance, solver: &str, opts: &SolveOptions) -> Result<Plan, SolveError> {
     solve_keeping_leftovers(instance, solver, opts).map(|(plan, _)| plan)
+}
+
+/// Solves `instance` with `opts.solver`. Never fails: a MIP that finds nothing
+/// better within its budget returns the best greedy plan with status `fallback`.
+pub fn run(instance: &Instance, opts: &SolveOptions) -> Plan {
+    run_keeping_leftovers(instance, opts).0
 }
 
 /// Working memory a solve leaves behind (hundreds of MiB on 100,000-order windows,
@@ -88,21 +160,28 @@ pub fn solve_keeping_leftovers(
     solver: &str,
     opts: &SolveOptions,
 ) -> Result<(Plan, Leftovers), SolveError> {
+    let opts = SolveOptions {
+        solver: solver.parse()?,
+        ..opts.clone()
+    };
+    Ok(run_keeping_leftovers(instance, &opts))
+}
+
+/// [`run`], handing back the solver's working memory (see [`Leftovers`]).
+pub fn run_keeping_leftovers(instance: &Instance, opts: &SolveOptions) -> (Plan, Leftovers) {
     let started = std::time::Instant::now();
     let net = Network::new(instance);
     let mut leftovers = Leftovers::default();
-    let plan = match solver {
-        "mip" => mip::solve(&net, opts, started, &mut leftovers),
-        other => {
-            let policy = greedy::Policy::from_name(other)
-                .ok_or_else(|| SolveError::UnknownSolver(other.to_string()))?;
+    let plan = match opts.solver.policy() {
+        None => mip::solve(&net, opts, started, &mut leftovers),
+        Some(policy) => {
             let allocations = greedy::allocate(&net, policy);
             let mut plan = assemble_plan(&net, &allocations, policy.name(), PlanStatus::Feasible);
             plan.solve_seconds = started.elapsed().as_secs_f64();
             plan
         }
     };
-    Ok((plan, leftovers))
+    (plan, leftovers)
 }
 
 /// One shipment decided by a solver, before pricing.
@@ -260,5 +339,20 @@ pub fn assemble_plan(
         shipments,
         unfilled,
         stats: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn solver_names_are_the_enum_names_and_parse_back() {
+        let names: Vec<&str> = Solver::ALL.iter().map(|s| s.name()).collect();
+        assert_eq!(names, SOLVER_NAMES);
+        for s in Solver::ALL {
+            assert_eq!(s.name().parse::<Solver>().unwrap(), s);
+        }
+        assert!("magic".parse::<Solver>().is_err());
     }
 }
