@@ -7,8 +7,6 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use serde_json::json;
-
 use super::cuts::{self, CutPrices};
 use super::model::{self, HighsRun, Model};
 use super::option_list::{add_responses, real_option};
@@ -53,8 +51,8 @@ impl Search<'_> {
             let responses =
                 keep_best_bound(&mut self.best_bound, lb, &self.prices, &cut_prices, bound);
             if slices == 0 {
-                self.stats["unpriced_bound"] = json!(lb);
-                self.stats["unpriced_bound_seconds"] = json!(t.elapsed().as_secs_f64());
+                self.stats.unpriced_bound = Some(lb);
+                self.stats.unpriced_bound_seconds = Some(t.elapsed().as_secs_f64());
             }
             self.raise_bound(lb);
             let minima = self.pool.order_minima(&self.prices.values);
@@ -91,17 +89,17 @@ impl Search<'_> {
             self.last_votes = (self.pool.option_votes(&ascent.votes), ascent.iterations);
             slices += 1;
             self.prices.values = ascent.prices;
-            self.stats["ascent_pool_value"] = json!(self.total_penalty + ascent.value);
+            self.stats.ascent_pool_value = Some(self.total_penalty + ascent.value);
             if relax_and_cut && self.pool.cuts().len() < net.order_count() / p.max_orders_per_cut {
                 self.add_ascent_cuts(&mut known_cuts);
             }
         }
-        self.stats["ascent_cuts"] = json!(self.pool.cuts().len());
-        self.stats["ascent_slices"] = json!(slices);
-        self.stats["ascent_steps"] = json!(steps);
-        self.stats["ascent_step_seconds"] = json!(ascent_seconds);
-        self.stats["ascent_bound_seconds"] = json!(self.bound_seconds);
-        self.stats["ascent_bound"] = json!(self.lower_bound);
+        self.stats.ascent_cuts = Some(self.pool.cuts().len());
+        self.stats.ascent_slices = Some(slices);
+        self.stats.ascent_steps = Some(steps);
+        self.stats.ascent_step_seconds = Some(ascent_seconds);
+        self.stats.ascent_bound_seconds = Some(self.bound_seconds);
+        self.stats.ascent_bound = self.lower_bound;
         let (pool, prices) = (&self.pool, &self.prices);
         self.ascent_ranked = (0..net.order_count())
             .map(|o| {
@@ -110,7 +108,7 @@ impl Search<'_> {
                 cols
             })
             .collect();
-        self.laps.lap("ascent", &mut self.stats);
+        self.stats.ascent_seconds = Some(self.laps.lap());
     }
 
     /// Separates cover cuts from the last slice's averaged best responses and adds

@@ -8,8 +8,6 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use serde_json::json;
-
 use super::ascent::{Targets, keep_best_bound, lp_beside_ascent};
 use super::cuts::{self, Cut};
 use super::master::LpSession;
@@ -17,6 +15,7 @@ use super::model::{Duals, HighsRun, Model, build_model, run_guarded};
 use super::option_list::{add_responses, group_by_order};
 use super::options::{FulfillmentOption, Resource};
 use super::prices::Prices;
+use super::stats::ShadowPrice;
 use super::{RC_EPS, Search, bound};
 use crate::cost::Network;
 
@@ -55,7 +54,7 @@ impl Search<'_> {
         };
         let skip = self.skip_reason(deadline);
         if let Some(reason) = &skip {
-            self.stats["cg_skipped"] = json!(reason);
+            self.stats.cg_skipped = Some(reason.clone());
         }
         // Windows up to `lp_max_orders` keep their master in HiGHS between rounds,
         // solved by simplex from the last basis; larger masters keep interior
@@ -192,7 +191,7 @@ impl Search<'_> {
         if self.sched.tied_lp {
             // One LP only: its rounding is what it is for. (Its value, with stock
             // priced over a few options per order, bounds nothing.)
-            self.stats["node_lp_objective"] = json!(self.total_penalty + lp.objective);
+            self.stats.node_lp_objective = Some(self.total_penalty + lp.objective);
             self.last_lp = Some((master, duals, lp.columns));
             return false;
         }
@@ -217,7 +216,7 @@ impl Search<'_> {
         let responses =
             keep_best_bound(&mut self.best_bound, lb, &duals.prices, &duals.cuts, bound);
         self.raise_bound(lb);
-        self.stats["lp_objective"] = json!(self.total_penalty + lp.objective);
+        self.stats.lp_objective = Some(self.total_penalty + lp.objective);
         let new = add_responses(
             net,
             &responses,
@@ -242,7 +241,7 @@ impl Search<'_> {
         }
         if !new_cuts.is_empty() {
             if r.cut_rounds == 0 {
-                self.stats["bound_before_cuts"] = json!(self.lower_bound);
+                self.stats.bound_before_cuts = self.lower_bound;
             }
             r.cut_rounds += 1;
             r.known_cuts.extend(new_cuts.iter().cloned());
@@ -271,8 +270,8 @@ impl Search<'_> {
                 self.opts,
                 r.deadline,
             );
-            self.stats["tied_lp_ascent_steps"] = json!(beside.steps);
-            self.stats["tied_lp_ascent_bound"] = json!(beside.bound);
+            self.stats.tied_lp_ascent_steps = Some(beside.steps);
+            self.stats.tied_lp_ascent_bound = beside.bound;
             self.beside_prices = Some(beside.prices);
             if let Some(lb) = beside.bound {
                 self.raise_bound(lb);
@@ -340,19 +339,19 @@ impl Search<'_> {
     /// ascent's prices on the one LP's path).
     fn record_rounds(&mut self, r: &Rounds) {
         let s = &mut self.stats;
-        s["cut_rounds"] = json!(r.cut_rounds);
-        s["cuts"] = json!(r.cuts.len());
-        s["cg_rounds"] = json!(r.rounds);
-        s["cg_lp_seconds"] = json!(r.lp_seconds);
-        s["cg_pricing_seconds"] = json!(r.pricing_seconds);
-        s["cg_separation_seconds"] = json!(r.separation_seconds);
-        s["master_columns"] = json!(self.included.iter().filter(|&&b| b).count());
-        s["lagrangian_bound"] = json!(self.lower_bound);
-        s["shadow_prices"] = match &self.last_lp {
+        s.cut_rounds = Some(r.cut_rounds);
+        s.cuts = Some(r.cuts.len());
+        s.cg_rounds = Some(r.rounds);
+        s.cg_lp_seconds = Some(r.lp_seconds);
+        s.cg_pricing_seconds = Some(r.pricing_seconds);
+        s.cg_separation_seconds = Some(r.separation_seconds);
+        s.master_columns = Some(self.included.iter().filter(|&&b| b).count());
+        s.lagrangian_bound = self.lower_bound;
+        s.shadow_prices = Some(match &self.last_lp {
             Some((_, duals, _)) if !self.sched.tied_lp => shadow_prices(self.net, &duals.prices),
             _ => shadow_prices(self.net, &self.prices),
-        };
-        self.laps.lap("column_generation", &mut self.stats);
+        });
+        self.stats.column_generation_seconds = Some(self.laps.lap());
     }
 }
 
@@ -412,29 +411,27 @@ pub(super) fn node_master(
 /// The most valuable binding resources by the last LP master's duals: what one more
 /// unit of stock at a node, or one more shipment or unit of node capacity, would save
 /// in the LP relaxation (an estimate for the integer plan). Highest first, at most 25.
-fn shadow_prices(net: &Network, p: &Prices) -> serde_json::Value {
+fn shadow_prices(net: &Network, p: &Prices) -> Vec<ShadowPrice> {
     let inst = net.instance;
-    let mut prices: Vec<(f64, serde_json::Value)> = p
+    let mut prices: Vec<ShadowPrice> = p
         .rows
         .iter()
         .filter_map(|&(r, _)| {
             let price = p.get(r);
-            (price > 1e-6).then(|| {
-                let v = match r {
-                    Resource::Stock(n, k) => json!({"resource": "stock", "node": inst.nodes[n].id, "sku": inst.skus[k].id, "price": price}),
-                    Resource::Shipments(n) => json!({"resource": "shipments", "node": inst.nodes[n].id, "price": price}),
-                    Resource::Units(n) => json!({"resource": "units", "node": inst.nodes[n].id, "price": price}),
-                };
-                (price, v)
+            let (resource, n, sku) = match r {
+                Resource::Stock(n, k) => ("stock", n, Some(inst.skus[k].id.clone())),
+                Resource::Shipments(n) => ("shipments", n, None),
+                Resource::Units(n) => ("units", n, None),
+            };
+            (price > 1e-6).then(|| ShadowPrice {
+                resource,
+                node: inst.nodes[n].id.clone(),
+                sku,
+                price,
             })
         })
         .collect();
-    prices.sort_by(|a, b| b.0.total_cmp(&a.0));
-    json!(
-        prices
-            .into_iter()
-            .take(25)
-            .map(|(_, v)| v)
-            .collect::<Vec<_>>()
-    )
+    prices.sort_by(|a, b| b.price.total_cmp(&a.price));
+    prices.truncate(25);
+    prices
 }

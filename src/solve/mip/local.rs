@@ -5,13 +5,12 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
 use super::ascent::{BestBound, SpareAscent, Targets, spare_core_ascent};
 use super::model::{self, Duals, Model};
 use super::option_list::{choice_of, group_by_order};
 use super::options::FulfillmentOption;
 use super::prices::Prices;
+use super::stats::MipStats;
 use super::{RC_EPS, Search, lns, packed, primal};
 use crate::cost::Network;
 use crate::domain::PlanStatus;
@@ -107,24 +106,24 @@ impl Search<'_> {
             worker.map(|w| w.join().expect("spare-core ascent"))
         });
         if let Some(spare) = spare {
-            self.stats["spare_ascent_slices"] = json!(spare.slices);
-            self.stats["spare_ascent_steps"] = json!(spare.steps);
-            self.stats["spare_ascent_bound"] = json!(spare.bound);
+            self.stats.spare_ascent_slices = Some(spare.slices);
+            self.stats.spare_ascent_steps = Some(spare.steps);
+            self.stats.spare_ascent_bound = spare.bound;
             if let Some(lb) = spare.bound {
                 self.raise_bound(lb);
             }
         }
-        self.stats["local_search_overrun_seconds"] =
-            json!(Instant::now().saturating_duration_since(stop).as_secs_f64());
+        self.stats.local_search_overrun_seconds =
+            Some(Instant::now().saturating_duration_since(stop).as_secs_f64());
         let assembling = Instant::now();
         let allocs = primal::allocations(&self.options, &choice);
         let plan = assemble_plan(net, &allocs, "mip", PlanStatus::Feasible);
-        self.stats["final_assembly_seconds"] = json!(assembling.elapsed().as_secs_f64());
-        self.stats["assembly_kept_back_seconds"] = json!((self.deadline - stop).as_secs_f64());
+        self.stats.final_assembly_seconds = Some(assembling.elapsed().as_secs_f64());
+        self.stats.assembly_kept_back_seconds = Some((self.deadline - stop).as_secs_f64());
         if plan.objective < self.best_plan.objective {
             self.best_plan = plan;
         }
-        self.laps.lap("local_search", &mut self.stats);
+        self.stats.local_search_seconds = Some(self.laps.lap());
     }
 }
 
@@ -136,7 +135,7 @@ impl Neighbourhoods<'_> {
         choice: &mut primal::Choice,
         stop: Instant,
         eject_done: &AtomicBool,
-        stats: &mut serde_json::Value,
+        stats: &mut MipStats,
     ) {
         let (net, by_order) = (self.net, self.by_order);
         let t = Instant::now();
@@ -151,23 +150,23 @@ impl Neighbourhoods<'_> {
         let ejected = primal::eject(net, &packed, by_order, choice, move_rule, stop);
         eject_done.store(true, Ordering::Relaxed);
         let eject_time = t.elapsed();
-        stats["eject_seconds"] = json!(eject_time.as_secs_f64());
+        stats.eject_seconds = Some(eject_time.as_secs_f64());
         let (mut moves, mut evicted, mut saved) = (ejected.moves, ejected.evicted, ejected.saved);
         if self.large && Instant::now() + model::FINISH_MARGIN * 5 < stop {
             let improved = self.neighbourhood_search(choice, stop, eject_time, stats);
             if improved {
                 let t = Instant::now();
                 let again = primal::eject(net, &packed, by_order, choice, move_rule, stop);
-                stats["eject_again_seconds"] = json!(t.elapsed().as_secs_f64());
-                stats["eject_again_saved"] = json!(again.saved);
+                stats.eject_again_seconds = Some(t.elapsed().as_secs_f64());
+                stats.eject_again_saved = Some(again.saved);
                 moves += again.moves;
                 evicted += again.evicted;
                 saved += again.saved;
             }
         }
-        stats["eject_moves"] = json!(moves);
-        stats["eject_evicted"] = json!(evicted);
-        stats["eject_saved"] = json!(saved);
+        stats.eject_moves = Some(moves);
+        stats.eject_evicted = Some(evicted);
+        stats.eject_saved = Some(saved);
     }
 
     /// Large-neighbourhood search on `choice`, leaving a quarter of the first
@@ -177,7 +176,7 @@ impl Neighbourhoods<'_> {
         choice: &mut primal::Choice,
         stop: Instant,
         eject_time: Duration,
-        stats: &mut serde_json::Value,
+        stats: &mut MipStats,
     ) -> bool {
         let candidates = candidate_options(
             self.options,
@@ -208,11 +207,11 @@ impl Neighbourhoods<'_> {
             self.workers,
             lns_stop,
         );
-        stats["lns_neighbourhoods"] = json!(lns.neighbourhoods);
-        stats["lns_improved"] = json!(lns.improved);
-        stats["lns_saved"] = json!(lns.saved);
-        stats["lns_seeded"] = json!(lns.seeded);
-        stats["lns_rounds"] = json!(lns.rounds);
+        stats.lns_neighbourhoods = Some(lns.neighbourhoods);
+        stats.lns_improved = Some(lns.improved);
+        stats.lns_saved = Some(lns.saved);
+        stats.lns_seeded = Some(lns.seeded);
+        stats.lns_rounds = Some(lns.rounds);
         lns.improved > 0
     }
 }

@@ -41,11 +41,10 @@ mod proof;
 mod rounding;
 mod schedule;
 mod start;
+mod stats;
 mod stop;
 
 use std::time::{Duration, Instant};
-
-use serde_json::json;
 
 use crate::cost::Network;
 use crate::domain::{Plan, PlanStatus};
@@ -56,6 +55,7 @@ use options::{FulfillmentOption, Resource};
 pub use params::MipParams;
 use prices::Prices;
 use schedule::Schedule;
+pub use stats::MipStats;
 
 /// Reduced cost below which an option improves the master.
 const RC_EPS: f64 = 1e-6;
@@ -71,23 +71,23 @@ pub fn solve(
 ) -> Plan {
     let deadline = started + opts.time_limit;
     let mut laps = Laps::new();
-    let mut stats = json!({});
+    let mut stats = MipStats::default();
     let mut start = start::greedy_and_options(net, opts.threads, deadline, &mut stats);
     let Some((options, complete)) = start.enumerated.take() else {
-        stats["fallback_reason"] = json!("time budget spent enumerating options");
+        stats.fallback_reason = Some("time budget spent enumerating options".into());
         return finish(start.incumbent, None, stats, opts, started);
     };
-    stats["options"] = json!(options.len());
+    stats.options = Some(options.len());
     if Instant::now() + model::FINISH_MARGIN >= deadline {
-        stats["mip_status"] = json!("skipped: no time left after enumeration");
+        stats.mip_status = Some("skipped: no time left after enumeration".into());
         let best = start.incumbent.clone();
         return conclude(best, start.incumbent, false, None, stats, opts, started);
     }
     let listed = start::Listed::new(net, &start.incumbent_allocs, options, complete);
-    stats["resource_rows"] = json!(listed.rows.len());
-    laps.lap("enumerate", &mut stats);
+    stats.resource_rows = Some(listed.rows.len());
+    stats.enumerate_seconds = Some(laps.lap());
     if Instant::now() + model::FINISH_MARGIN >= deadline {
-        stats["mip_status"] = json!("skipped: no time left after enumeration");
+        stats.mip_status = Some("skipped: no time left after enumeration".into());
         let best = start.incumbent.clone();
         return conclude(best, start.incumbent, false, None, stats, opts, started);
     }
@@ -96,7 +96,7 @@ pub fn solve(
     s.column_generation();
     s.round();
     if Instant::now() + model::FINISH_MARGIN >= deadline {
-        s.stats["mip_status"] = json!("skipped: no time left");
+        s.stats.mip_status = Some("skipped: no time left".into());
         let best = cheaper(s.best_plan, s.set_aside);
         let (stats, lb) = (s.stats, s.lower_bound);
         return conclude(best, s.incumbent, false, lb, stats, opts, started);
@@ -116,8 +116,8 @@ struct Search<'a> {
     started: Instant,
     /// The end of the whole budget.
     deadline: Instant,
-    /// The plan's statistics, keyed by phase.
-    stats: serde_json::Value,
+    /// What each phase did.
+    stats: MipStats,
     laps: Laps,
     /// Which path the window takes.
     sched: Schedule,
@@ -185,14 +185,14 @@ impl<'a> Search<'a> {
         started: Instant,
         start: start::Start,
         listed: start::Listed,
-        mut stats: serde_json::Value,
+        mut stats: MipStats,
         laps: Laps,
     ) -> Self {
         let p = &opts.mip;
         let sched = Schedule::new(net.order_count(), opts, p, started);
         let t = Instant::now();
         let node_terms = bound::NodeTerms::new(net, opts.threads as usize);
-        stats["node_terms_seconds"] = json!(t.elapsed().as_secs_f64());
+        stats.node_terms_seconds = Some(t.elapsed().as_secs_f64());
         let zero_prices = Prices::zero(&listed.rows);
         let mut pool = lagrange::Pool::new(net.order_count(), &zero_prices, opts.threads as usize);
         pool.extend(listed.options.iter().enumerate(), &zero_prices);
@@ -284,7 +284,7 @@ impl<'a> Search<'a> {
     }
 }
 
-/// Phase timings: each lap's seconds go to the stats as `NAME_seconds`.
+/// Phase timings: each lap is one phase's seconds.
 struct Laps(Instant);
 
 impl Laps {
@@ -292,10 +292,11 @@ impl Laps {
         Laps(Instant::now())
     }
 
-    /// Records the time since the last lap as `name`'s.
-    fn lap(&mut self, name: &str, stats: &mut serde_json::Value) {
-        stats[format!("{name}_seconds")] = json!(self.0.elapsed().as_secs_f64());
+    /// The seconds since the last lap; starts the next.
+    fn lap(&mut self) -> f64 {
+        let seconds = self.0.elapsed().as_secs_f64();
         self.0 = Instant::now();
+        seconds
     }
 }
 
@@ -304,7 +305,7 @@ impl Laps {
 fn finish(
     mut plan: Plan,
     lower_bound: Option<f64>,
-    mut stats: serde_json::Value,
+    mut stats: MipStats,
     opts: &SolveOptions,
     started: Instant,
 ) -> Plan {
@@ -317,10 +318,10 @@ fn finish(
             PlanStatus::Feasible
         };
     }
-    stats["gap"] = json!(gap);
+    stats.gap = gap;
     plan.lower_bound = lb;
     plan.solve_seconds = started.elapsed().as_secs_f64();
-    plan.stats = Some(stats);
+    plan.stats = Some(stats.to_json());
     plan
 }
 
@@ -332,15 +333,15 @@ fn conclude(
     incumbent: Plan,
     mip_finished: bool,
     lower_bound: Option<f64>,
-    mut stats: serde_json::Value,
+    mut stats: MipStats,
     opts: &SolveOptions,
     started: Instant,
 ) -> Plan {
     if best_plan.objective >= incumbent.objective && !mip_finished {
         let mut plan = incumbent;
         plan.status = PlanStatus::Fallback;
-        stats["fallback_reason"] =
-            json!("no plan better than the greedy incumbent within the time budget");
+        stats.fallback_reason =
+            Some("no plan better than the greedy incumbent within the time budget".into());
         return finish(plan, lower_bound, stats, opts, started);
     }
     best_plan.status = PlanStatus::Feasible;

@@ -8,8 +8,6 @@
 use std::collections::{BTreeSet, HashSet};
 use std::time::Instant;
 
-use serde_json::json;
-
 use super::bound::{self, ArcBlock};
 use super::cuts::CutPrices;
 use super::model::{self, Duals, Model, binding_rows, build_model, run_mip_to_target};
@@ -50,12 +48,12 @@ impl Search<'_> {
             if ps.by_room && pass > 0 {
                 let saved = self.eject_best();
                 self.included.resize(self.options.len(), false);
-                self.stats[format!("eject_before_mip{pass}_saved")] = json!(saved);
+                self.stats.pass(pass).eject_before_saved = Some(saved);
             }
             if ps.mip_skipped {
                 // No LP solved in time: a MIP over the whole window will not finish
                 // either; neighbourhood search uses the time instead.
-                self.stats["mip0_status"] = json!("skipped: no LP master solved");
+                self.stats.pass(0).status = Some("skipped: no LP master solved".into());
                 break;
             }
             if pass > 0 && !ps.by_room {
@@ -71,7 +69,7 @@ impl Search<'_> {
                 break;
             }
         }
-        self.laps.lap("mip", &mut self.stats);
+        self.stats.mip_seconds = Some(self.laps.lap());
     }
 
     /// Before the first pass: ejection chains on the best plan (by-room windows),
@@ -85,7 +83,7 @@ impl Search<'_> {
         let by_room = net.order_count() <= self.p.full_mip_orders && self.best_bound.is_some();
         if by_room && !mip_skipped {
             let saved = self.eject_best();
-            self.stats["eject_before_mip0_saved"] = json!(saved);
+            self.stats.pass(0).eject_before_saved = Some(saved);
         }
         let start_by_order = group_by_order(net, &self.best_allocs);
         if !mip_skipped {
@@ -133,7 +131,7 @@ impl Search<'_> {
         for (r, cap) in &mut rows {
             *cap = model::capacity_left(&left, *r).unwrap_or(*cap);
         }
-        self.stats["fixed_orders"] = json!(fixed.iter().filter(|&&f| f).count());
+        self.stats.fixed_orders = Some(fixed.iter().filter(|&&f| f).count());
         Passes {
             mip_skipped,
             by_room,
@@ -220,7 +218,7 @@ impl Search<'_> {
             return false;
         };
         let bound_value = bb.value;
-        self.stats[format!("mip{pass}_arc_orders")] = json!(listed.arcs.len());
+        self.stats.pass(pass).arc_orders = Some(listed.arcs.len());
         ps.arcs = listed.arcs;
         // A complete list of the whole room holds every plan a smaller room would;
         // a list the budget cut back or left incomplete does not.
@@ -231,13 +229,13 @@ impl Search<'_> {
         };
         let room = listed.room;
         ps.room_cap = listed.complete.then_some(bound_value + room);
-        self.stats[format!("mip{pass}_room")] = json!(room);
-        self.stats[format!("mip{pass}_room_complete")] = json!(listed.complete);
-        self.stats[format!("mip{pass}_room_added")] = json!(self.options.len() - known);
-        self.stats[format!("mip{pass}_room_seconds")] = json!(t.elapsed().as_secs_f64());
+        self.stats.pass(pass).room = Some(room);
+        self.stats.pass(pass).room_complete = Some(listed.complete);
+        self.stats.pass(pass).room_added = Some(self.options.len() - known);
+        self.stats.pass(pass).room_seconds = Some(t.elapsed().as_secs_f64());
         ps.rows = self.room_rows(&ps.arcs);
         let dropped = drop_dominated(&ps.rows, &self.options, &self.by_order, &mut self.included);
-        self.stats[format!("mip{pass}_room_dominated")] = json!(dropped);
+        self.stats.pass(pass).room_dominated = Some(dropped);
         true
     }
 
@@ -286,7 +284,7 @@ impl Search<'_> {
             })
             .chain(std::iter::repeat_n(0.0, master.arc_columns()))
             .collect();
-        self.stats[format!("mip{pass}_columns")] = json!(ids.len());
+        self.stats.pass(pass).columns = Some(ids.len());
         let t = Instant::now();
         // The MIP over a large window's undecided orders is followed by local
         // search, which needs time of its own: the MIP gets a share of what is left.
@@ -311,18 +309,18 @@ impl Search<'_> {
             opts,
             mip_deadline,
         );
-        self.stats[format!("mip{pass}_seconds")] = json!(t.elapsed().as_secs_f64());
+        self.stats.pass(pass).seconds = Some(t.elapsed().as_secs_f64());
         let Some(run) = run else {
-            self.stats[format!("mip{pass}_status")] = json!("no plan within the time budget");
+            self.stats.pass(pass).status = Some("no plan within the time budget".into());
             return false;
         };
         self.mip_finished |= matches!(
             run.status,
             highs::HighsModelStatus::Optimal | highs::HighsModelStatus::ObjectiveTarget
         );
-        self.stats[format!("mip{pass}_status")] = json!(format!("{:?}", run.status));
-        self.stats[format!("mip{pass}_nodes")] = json!(run.nodes);
-        self.stats[format!("mip{pass}_gap_restricted")] = json!(run.gap);
+        self.stats.pass(pass).status = Some(format!("{:?}", run.status));
+        self.stats.pass(pass).nodes = Some(run.nodes);
+        self.stats.pass(pass).gap_restricted = Some(run.gap);
         let chosen: Vec<Allocation> = master
             .option_ids
             .iter()
@@ -339,7 +337,7 @@ impl Search<'_> {
             )
             .collect();
         let plan = assemble_plan(net, &chosen, "mip", PlanStatus::Feasible);
-        self.stats[format!("mip{pass}_objective")] = json!(plan.objective);
+        self.stats.pass(pass).objective = Some(plan.objective);
         self.offer(plan, chosen);
         // With every option of every order in the master, the MIP's own bound holds
         // for the whole problem. With every option within the reduced-cost room,

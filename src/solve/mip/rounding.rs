@@ -4,8 +4,6 @@
 
 use std::time::Instant;
 
-use serde_json::json;
-
 use super::Search;
 use super::model::Model;
 use super::options::FulfillmentOption;
@@ -25,7 +23,7 @@ impl Search<'_> {
         if self.last_lp.is_some() && Instant::now() < self.deadline {
             self.round_last_lp();
         }
-        self.laps.lap("rounding", &mut self.stats);
+        self.stats.rounding_seconds = Some(self.laps.lap());
     }
 
     /// The price-directed plan at the ascent's reduced costs, or the rounding of
@@ -46,8 +44,8 @@ impl Search<'_> {
             let cost = |c: &primal::Choice| -> f64 {
                 c.iter().flatten().map(|&j| options[j].saving_cost).sum()
             };
-            self.stats["vote_rounded_saving"] = json!(cost(&voted));
-            self.stats["price_directed_saving"] = json!(cost(&choice));
+            self.stats.vote_rounded_saving = Some(cost(&voted));
+            self.stats.price_directed_saving = Some(cost(&choice));
             if cost(&voted) < cost(&choice) {
                 choice = voted;
             }
@@ -56,7 +54,7 @@ impl Search<'_> {
         let assembling = Instant::now();
         let plan = assemble_plan(net, &directed, "mip", PlanStatus::Feasible);
         self.assemble_time = assembling.elapsed();
-        self.stats["price_directed_objective"] = json!(plan.objective);
+        self.stats.price_directed_objective = Some(plan.objective);
         self.offer(plan, directed);
     }
 
@@ -76,7 +74,7 @@ impl Search<'_> {
         };
         let rounded = round_lp(self.net, master, lp_x, rc, &self.options, &self.by_order);
         let plan = assemble_plan(self.net, &rounded, "mip", PlanStatus::Feasible);
-        self.stats["rounded_objective"] = json!(plan.objective);
+        self.stats.rounded_objective = Some(plan.objective);
         // On the one LP's path local search starts from the rounding even when the
         // price-directed plan is cheaper: it ends lower from there (measurements in
         // `docs/tuning.md`). The cheaper plan is kept aside.

@@ -3,11 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
 use super::model::binding_rows;
 use super::option_list::options_by_order;
 use super::options::{FulfillmentOption, Resource, add_incumbent_options, enumerate_options};
+use super::stats::MipStats;
 use crate::cost::Network;
 use crate::domain::{Plan, PlanStatus};
 use crate::solve::greedy::{self, Policy};
@@ -31,7 +30,7 @@ pub(super) fn greedy_and_options(
     net: &Network,
     threads: u32,
     deadline: Instant,
-    stats: &mut serde_json::Value,
+    stats: &mut MipStats,
 ) -> Start {
     let best_greedy = || {
         let t = Instant::now();
@@ -53,9 +52,9 @@ pub(super) fn greedy_and_options(
     } else {
         (best_greedy(), enumerate())
     };
-    stats["incumbent_objective"] = json!(incumbent.objective);
-    stats["greedy_seconds"] = json!(greedy_time.as_secs_f64());
-    stats["enumeration_seconds"] = json!(enumerate_time.as_secs_f64());
+    stats.incumbent_objective = incumbent.objective;
+    stats.greedy_seconds = greedy_time.as_secs_f64();
+    stats.enumeration_seconds = enumerate_time.as_secs_f64();
     Start {
         incumbent,
         incumbent_allocs,
