@@ -311,9 +311,26 @@ fn efficient(group: &[&ResultRow], i: usize) -> bool {
 }
 
 /// `report.md`: the per-instance table, the cost breakdown, unfilled reasons, zone
-/// mix, node utilization, and the Pareto table when sweeping.
+/// mix, node utilization, shadow prices, and the Pareto table when sweeping.
 pub fn report(rows: &[ResultRow], opts: &CompareOptions) -> String {
     let mut out = String::new();
+    report_header(&mut out, rows, opts);
+    results_table(&mut out, rows, opts);
+    cost_breakdown(&mut out, rows);
+    zone_mix(&mut out, rows);
+    shadow_price_table(&mut out, rows);
+    if let Some(s) = &opts.sweep {
+        pareto_table(&mut out, rows, s);
+    }
+    let _ = writeln!(
+        out,
+        "\n## Plots\n\n![cost vs time](cost_vs_time.svg)\n\n![gap to bound](gap_by_instance.svg)\n\n![split rate](split_rate_by_solver.svg)"
+    );
+    out
+}
+
+/// The title, the run's settings, and whether every plan was valid.
+fn report_header(out: &mut String, rows: &[ResultRow], opts: &CompareOptions) {
     let invalid: Vec<&ResultRow> = rows.iter().filter(|r| !r.kpis.valid).collect();
     let _ = writeln!(out, "# domopt compare\n");
     let _ = writeln!(
@@ -341,6 +358,10 @@ pub fn report(rows: &[ResultRow], opts: &CompareOptions) -> String {
         }
         out.push('\n');
     }
+}
+
+/// One row per plan: objective, bound, gap, savings against each baseline, KPIs.
+fn results_table(out: &mut String, rows: &[ResultRow], opts: &CompareOptions) {
     let baselines: Vec<&String> = opts.solvers.iter().filter(|s| *s != "mip").collect();
     let _ = writeln!(out, "## Results\n");
     let _ = write!(
@@ -392,6 +413,10 @@ pub fn report(rows: &[ResultRow], opts: &CompareOptions) -> String {
             if k.fallback { "yes" } else { "no" }
         );
     }
+}
+
+/// Each plan's cost by component and its unfilled units by reason.
+fn cost_breakdown(out: &mut String, rows: &[ResultRow]) {
     let _ = writeln!(
         out,
         "\n## Cost breakdown\n\n| instance | solver | cost/order | shipping | handling | split | late | unfilled | unfilled units by reason |\n|---|---|---|---|---|---|---|---|---|"
@@ -421,6 +446,10 @@ pub fn report(rows: &[ResultRow], opts: &CompareOptions) -> String {
             }
         );
     }
+}
+
+/// Carrier shipments per zone and the three busiest nodes of each plan.
+fn zone_mix(out: &mut String, rows: &[ResultRow]) {
     let _ = writeln!(
         out,
         "\n## Zone mix (carrier shipments per zone) and busiest nodes\n\n| instance | solver | zone mix (1..n) | busiest nodes (units, utilization) |\n|---|---|---|---|"
@@ -452,6 +481,10 @@ pub fn report(rows: &[ResultRow], opts: &CompareOptions) -> String {
             busiest.join("; ")
         );
     }
+}
+
+/// The top five shadow prices of each plan that reports them.
+fn shadow_price_table(out: &mut String, rows: &[ResultRow]) {
     let priced: Vec<&ResultRow> = rows
         .iter()
         .filter(|r| !r.kpis.shadow_prices.is_empty())
@@ -475,40 +508,37 @@ pub fn report(rows: &[ResultRow], opts: &CompareOptions) -> String {
             }
         }
     }
-    if let Some(s) = &opts.sweep {
-        let _ = writeln!(
-            out,
-            "\n## Sweep over `{}` (Pareto table)\n\nOperational cost is shipping + handling (what is paid to carriers and nodes). ★ marks plans no other plan of the same instance beats on operational cost, split shipments, late shipments and unfilled units at once.\n\n| instance | {} | solver | objective | operational cost | split rate | late shipments | unfilled units | efficient |\n|---|---|---|---|---|---|---|---|---|",
-            s.param, s.param
-        );
-        let mut by_instance: BTreeMap<&str, Vec<&ResultRow>> = BTreeMap::new();
-        for r in rows {
-            by_instance.entry(r.instance.as_str()).or_default().push(r);
-        }
-        for group in by_instance.values() {
-            for (i, r) in group.iter().enumerate() {
-                let k = &r.kpis;
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {:.2} | {:.2} | {:.1}% | {} | {} | {} |",
-                    r.instance,
-                    r.sweep.as_ref().map_or(0.0, |x| x.1),
-                    r.solver,
-                    k.objective,
-                    k.shipping_cost + k.handling_cost,
-                    100.0 * k.split_rate,
-                    k.late_shipments,
-                    k.unfilled_units,
-                    if efficient(group, i) { "★" } else { "" }
-                );
-            }
-        }
-    }
+}
+
+/// The sweep's Pareto table: ★ marks the plans no other plan of the instance beats on every measure at once.
+fn pareto_table(out: &mut String, rows: &[ResultRow], s: &Sweep) {
     let _ = writeln!(
         out,
-        "\n## Plots\n\n![cost vs time](cost_vs_time.svg)\n\n![gap to bound](gap_by_instance.svg)\n\n![split rate](split_rate_by_solver.svg)"
+        "\n## Sweep over `{}` (Pareto table)\n\nOperational cost is shipping + handling (what is paid to carriers and nodes). ★ marks plans no other plan of the same instance beats on operational cost, split shipments, late shipments and unfilled units at once.\n\n| instance | {} | solver | objective | operational cost | split rate | late shipments | unfilled units | efficient |\n|---|---|---|---|---|---|---|---|---|",
+        s.param, s.param
     );
-    out
+    let mut by_instance: BTreeMap<&str, Vec<&ResultRow>> = BTreeMap::new();
+    for r in rows {
+        by_instance.entry(r.instance.as_str()).or_default().push(r);
+    }
+    for group in by_instance.values() {
+        for (i, r) in group.iter().enumerate() {
+            let k = &r.kpis;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {:.2} | {:.2} | {:.1}% | {} | {} | {} |",
+                r.instance,
+                r.sweep.as_ref().map_or(0.0, |x| x.1),
+                r.solver,
+                k.objective,
+                k.shipping_cost + k.handling_cost,
+                100.0 * k.split_rate,
+                k.late_shipments,
+                k.unfilled_units,
+                if efficient(group, i) { "★" } else { "" }
+            );
+        }
+    }
 }
 
 /// Writes `results.csv`, `results.json`, `report.md` and the SVG plots into `dir`.
