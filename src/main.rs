@@ -14,10 +14,9 @@ use domopt::service::ServiceConfig;
 use domopt::solve::{SOLVER_NAMES, SolveOptions, Solver, run_keeping_leftovers};
 
 /// mimalloc instead of the system allocator: per-thread free lists, so memory a
-/// background thread frees does not hold up the one that allocates (100,000
-/// orders: the plan checked in 0.09 s instead of 0.67 s while the solver's memory
-/// was freed, the instance read in 0.63 s instead of 0.9-1.0 s; 10,000 orders ×
-/// 5 s, three windows, two runs each, interleaved: 0.32% mean gap against 0.37%).
+/// background thread frees does not hold up the one that allocates. Checking the
+/// plan while the solver's memory is freed, reading the instance and the solve
+/// itself all do better with it (docs/tuning.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -691,8 +690,7 @@ fn main() -> ExitCode {
 /// What is left of the command's `--time-limit` for the solver after reading the
 /// instance in `read`: the budget covers the whole command, and checking and
 /// writing the plan afterwards take about half as long as reading the instance
-/// did (10,000 orders: read 0.115 s, check 0.053 s, write 0.010 s; 100,000: 0.83,
-/// 0.23 and 0.10 s), plus 10 ms to exit. At least 10 ms.
+/// did (docs/tuning.md), plus 10 ms to exit. At least 10 ms.
 fn command_budget(time_limit: f64, read: Duration) -> Duration {
     let keep_back = read + read / 2 + Duration::from_millis(10);
     Duration::from_secs_f64(time_limit)

@@ -101,9 +101,8 @@ impl NodeTerm {
 
 /// Every order's node terms before resource prices, computed once per window: the
 /// lanes and rate-card look-ups behind them do not change with the prices, and
-/// reading them instead of recomputing them takes a third off a bound on 10,000
-/// orders (0.042 s against 0.065 s) and a fifth on 100,000 (about 1.1 s against
-/// 1.35 s).
+/// reading them instead of recomputing them makes every bound faster
+/// (docs/tuning.md).
 pub(super) struct NodeTerms {
     /// Per order: its first term; one more entry closes the last order's.
     first: Vec<usize>,
@@ -217,8 +216,8 @@ impl NodeTerms {
 
     /// [`NodeTerms::priced`] into `terms`, reusing its buffers. A bound prices every
     /// order's terms; reusing these and the other per-order buffers ([`Scratch`])
-    /// took a bound on 10,000 orders at the ascent's prices from 0.060-0.062 s to
-    /// 0.048-0.053 s (fastest of 30, three runs each), with the same value.
+    /// instead of allocating them afresh makes a bound faster, with the same value
+    /// (docs/tuning.md).
     fn priced_into(&self, net: &Network, prices: &Prices, order: usize, terms: &mut Vec<NodeTerm>) {
         let price = |r: Resource| prices.get(r);
         let lines = &net.lines[order];

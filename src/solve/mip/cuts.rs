@@ -5,8 +5,9 @@
 //! some number of them; when a set `C` of orders, each taking at least `u_k` units,
 //! would need more than `S` (`Σ_C u_k > S`), at most `|C| − 1` of them can take
 //! that many. The LP does not know this: it takes half of an order whose two units
-//! the row can only hold one of. On generated 1,000-order windows these cuts close
-//! 70-95% of the gap between the LP and the integer optimum (models/option-model.md).
+//! the row can only hold one of. On generated windows these cuts close most of the
+//! gap between the LP and the integer optimum (models/option-model.md; figures in
+//! docs/tuning.md).
 //!
 //! A cut's dual price falls on the options of its orders that take at least their
 //! threshold, so it is an extra cost per option ([`CutPrices::extra`]) beside the
@@ -280,8 +281,8 @@ pub(super) fn raise_bound(
     bound.value -= cut_prices.cost_of_rhs();
     let mut orders: Vec<usize> = cut_prices.orders().collect();
     orders.sort_unstable();
-    // Orders are independent: split them over the threads (10,000 orders: about
-    // 900 cut orders, 65 ms on one thread).
+    // Orders are independent: split them over the threads (large windows have
+    // enough cut orders to keep a second thread busy; docs/tuning.md).
     let chunk = orders.len().div_ceil(threads.max(1)).max(1);
     let responses = &bound.responses;
     let parts: Vec<&[usize]> = orders.chunks(chunk).collect();
@@ -402,9 +403,9 @@ pub(super) fn separate(
     found
 }
 
-/// Most rows a {0, ½}-cut sums: wider sums rarely pay for their density (1,000
-/// orders, seed 5's master: the cuts over up to 12 rows raised its LP as far as
-/// those over any number did).
+/// Most rows a {0, ½}-cut sums: wider sums rarely pay for their density, and the
+/// cuts within this limit raise the LP as far as those over any number of rows
+/// (docs/tuning.md).
 const ZERO_HALF_MAX_ROWS: usize = 12;
 /// Most {0, ½}-cuts added per round, the most violated first.
 const ZERO_HALF_PER_ROUND: usize = 200;

@@ -530,10 +530,9 @@ impl Pool {
     /// divided by `capacity^0.75` (a diagonal preconditioner): a node's shipment
     /// row, shared by thousands of orders, has excesses in the hundreds where a
     /// stock row's are a unit or two, and unscaled it takes the whole step while
-    /// the stock prices hardly move. On the 10,000-order window this took the bound
-    /// reached in 5 s from 207.8k to 208.3k (LP 208.37k), and on 100,000 orders in
-    /// 60 s from 1,718k to 1,752k. Any prices `π ≥ 0` give a valid bound, so the
-    /// scaling costs no validity.
+    /// the stock prices hardly move. Scaled, the ascent reaches a clearly higher
+    /// bound in the same time (docs/tuning.md). Any prices `π ≥ 0` give a valid
+    /// bound, so the scaling costs no validity.
     pub(super) fn ascend(
         &self,
         start: &[f64],
@@ -617,9 +616,8 @@ impl Pool {
                 }
                 // Projected subgradient: rows at price 0 with slack do not move.
                 // Without branches (whether a row moves is data, and mispredicted branches
-                // took the step's time outside `evaluate_step` on 10,000 orders to 0.15-0.16
-                // ms against 0.09-0.10 ms without): a row that stays gets +0.0, as the
-                // branch gave it, so the steps are the same.
+                // make the step markedly slower; docs/tuning.md): a row that stays gets
+                // +0.0, as the branch gave it, so the steps are the same.
                 for r in 0..rows {
                     let g = usage[r] - self.capacity[r];
                     let moves = !(prices[r] <= 0.0 && g <= 0.0);

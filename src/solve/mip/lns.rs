@@ -17,11 +17,11 @@ use crate::cost::Network;
 use crate::solve::{SolveOptions, Usage};
 
 /// Orders freed per neighbourhood. Grown from the orders furthest above their best
-/// response, small neighbourhoods pay best: 10,000 orders in 5 s, LNS saved 100-170
-/// with 800 (3-4 neighbourhoods), 360-610 with 200, 440-620 with 100, 570-600 with 50.
+/// response, small neighbourhoods pay best: many quick sub-MIPs save more than a
+/// few large ones in the same time (docs/tuning.md).
 const NEIGHBOURHOOD_ORDERS: usize = 100;
-/// Candidate options per order for a sub-MIP: the cheapest by reduced cost (100
-/// orders in 5 s: 6 saved 440-620, 10 saved 830-870).
+/// Candidate options per order for a sub-MIP: the cheapest by reduced cost; more
+/// candidates let a sub-MIP save more (docs/tuning.md).
 pub(super) const OPTIONS_PER_ORDER: usize = 10;
 /// Longest HiGHS run per neighbourhood.
 const SUB_MIP_LIMIT: Duration = Duration::from_millis(700);
@@ -73,9 +73,9 @@ pub(super) fn search(
         return stats;
     }
     let workers = workers.max(1);
-    // One HiGHS thread per sub-MIP: on these small MIPs a second one mostly spins
-    // (100,000 orders, the spare-core ascent on the other core: sub-MIPs took 22 ms
-    // each with two threads, 10 ms with one).
+    // One HiGHS thread per sub-MIP: on these small MIPs a second one mostly spins,
+    // and with the spare-core ascent on the other core it slows each sub-MIP down
+    // (docs/tuning.md).
     let mut sub_opts = quiet(opts);
     sub_opts.threads = 1;
     let mut usage = Usage::new(net);

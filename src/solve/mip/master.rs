@@ -18,9 +18,8 @@ const SIMPLEX_DUAL: i32 = 1;
 const SIMPLEX_PRIMAL: i32 = 4;
 
 /// A master LP kept alive in HiGHS between column-generation rounds: new columns
-/// and cut rows join it, and the simplex method restarts from the last basis (a
-/// cold interior-point solve of a 1,000-order master took 0.08-0.1 s a round; a
-/// warm restart after a round of cuts, a few milliseconds).
+/// and cut rows join it, and the simplex method restarts from the last basis, far
+/// quicker than a cold interior-point solve every round (docs/tuning.md).
 pub(super) struct LpSession {
     highs: *mut std::ffi::c_void,
     orders: usize,
@@ -187,9 +186,8 @@ impl LpSession {
             );
             highs_sys::Highs_zeroAllClocks(self.highs);
             // New columns leave the last basis primal feasible, new cut rows leave it
-            // dual feasible: primal simplex for the one, dual for the other. (1,000
-            // orders: the first master in 0.03-0.06 s by primal against 0.16-0.23 s
-            // by dual, and column generation's LPs in 0.12-0.21 s against 0.32-0.46.)
+            // dual feasible: primal simplex for the one, dual for the other; each
+            // restarts from that basis faster than the other method (docs/tuning.md).
             let strategy = if self.cuts.len() > self.cuts_at_last_solve {
                 SIMPLEX_DUAL
             } else {

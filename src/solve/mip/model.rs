@@ -414,10 +414,9 @@ pub(super) fn run_rough_lp(
 }
 
 /// [`run_guarded`] for a neighbourhood's small MIP, started from `start`: no
-/// presolve (on these sub-MIPs it costs more than it saves: 10,000 orders × 5 s,
-/// 190-240 neighbourhoods instead of 120-170) and no symmetry detection (100,000
-/// orders: the same 400 neighbourhoods in 5.05 s instead of 5.56 s, 10,000 orders:
-/// 1,500 in 5.9 s instead of 6.2 s, with the same savings).
+/// presolve and no symmetry detection. On these sub-MIPs both cost more time than
+/// they save, so without them more neighbourhoods are searched in the same time,
+/// with the same savings each (docs/tuning.md).
 pub(super) fn run_neighbourhood_mip(
     problem: ColProblem,
     start: Vec<f64>,

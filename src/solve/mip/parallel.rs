@@ -2,10 +2,9 @@
 
 /// Runs `work(0)`, …, `work(parts − 1)` at once, `work(0)` on the calling thread and
 /// each other part on a thread of its own; returns the results in part order. One
-/// part runs without spawning anything (on this VM a spawned thread costs about as
-/// much as a millisecond of work in its slow moments; with the bounds, cut bounds
-/// and sub-MIP pairs split this way, the 1,000-order windows at 1 s were proved in
-/// 0.50 s on average on seeds 1-4 instead of 0.57 s, two runs each, interleaved).
+/// part runs without spawning anything: spawning a thread can cost as much as a
+/// small part's work, and the small windows' bounds, cut bounds and sub-MIP pairs
+/// finish sooner when the calling thread takes a part itself (docs/tuning.md).
 pub(super) fn in_parts<T: Send>(parts: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
     if parts <= 1 {
         return (0..parts).map(&work).collect();

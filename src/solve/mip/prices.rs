@@ -4,8 +4,8 @@
 use super::options::{FulfillmentOption, Resource};
 
 /// Resource → row position, as a dense table over the nodes and skus the rows
-/// mention. (A hash lookup per price was a tenth of a 100,000-order solve's time:
-/// Lagrangian bounds look up every order × node × sku.)
+/// mention. (Lagrangian bounds look up every order × node × sku, and a hash lookup
+/// per price took a sizeable share of a large window's solve; docs/tuning.md.)
 #[derive(Debug, Clone, Default)]
 pub(super) struct RowIndex {
     nodes: usize,

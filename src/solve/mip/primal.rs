@@ -40,8 +40,8 @@ pub(super) fn give_back(usage: &mut Usage, option: &FulfillmentOption) {
 
 /// Rounds of the price-directed construction. Regret once over all options (the
 /// order fixed up front) left plans far above where ejection chains end: the
-/// orders last in line found every cheap node full (100,000 orders: 1,898k against
-/// 1,816-1,836k with 20 rounds, and plans 4-6k lower after local search).
+/// orders last in line found every cheap node full. In rounds the plans start
+/// lower and stay lower after local search (docs/tuning.md).
 const CONSTRUCTION_ROUNDS: usize = 20;
 
 /// Price-directed construction: every order ranks its options by reduced cost
@@ -185,9 +185,9 @@ pub(super) enum MoveRule {
     /// The cheapest that room can be made for.
     Cheapest,
     /// The one whose whole move saves most: every cheaper option is tried and
-    /// undone first. 10,000 orders, six runs of 5 s: plans 209.45-209.59k against
-    /// 209.59-209.76k, for 0.45-0.5 s of chains instead of 0.35 s. 100,000 orders
-    /// × 60 s: the chains ran 1-3 s longer and the plans ended 1-2k higher.
+    /// undone first. In mid-sized windows it finds cheaper plans for a little more
+    /// time; in the largest the longer chains cost more than they save
+    /// (docs/tuning.md).
     MostSaving,
 }
 
@@ -274,8 +274,8 @@ pub(super) fn eject(
                 }
             }
         }
-        // Later passes save less and less (100,000 orders: 163k, 25k, 5k, 1k in
-        // about 9 s each); past a small share the time is better spent elsewhere.
+        // Later passes save less and less, each taking about as long as the first
+        // (docs/tuning.md); past a small share the time is better spent elsewhere.
         let pass_saved = stats.saved - saved_before;
         if !improved || pass_saved < LAST_PASS_SHARE * stats.saved {
             *choice = plan.choice;
@@ -543,10 +543,10 @@ enum Held {
 }
 
 /// Holders of one resource an eviction looks at, at most: a node can have a
-/// thousand, looked at cheapest to move first. 10,000 orders, the same two starts:
-/// scanning 64 in the order they came left 210.72k and 210.43-210.51k, cheapest
-/// first 210.06k and 210.09k, in less time. Keyed without regard to stock it did
-/// worse than unordered; 32 or 128 cheapest did worse than 64.
+/// thousand, looked at cheapest to move first: that leaves cheaper plans, in less
+/// time, than scanning them in the order they came, as long as the key asks
+/// whether the order's other options fit the stock left. Fewer or more than 64
+/// did worse (docs/tuning.md).
 const EVICTION_SCAN: usize = 64;
 
 #[cfg(test)]

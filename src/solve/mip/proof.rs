@@ -77,8 +77,8 @@ impl Search<'_> {
     fn prepare_passes(&mut self) -> Passes {
         let net = self.net;
         // Large windows without an LP master run no MIP and need none of its
-        // preparation (100,000 orders: 0.9 s); local search finds the best plan's
-        // options without it.
+        // preparation, which would take a noticeable part of their budget; local
+        // search finds the best plan's options without it.
         let mip_skipped = self.sched.large && (self.last_lp.is_none() || self.sched.tied_lp);
         let by_room = net.order_count() <= self.p.full_mip_orders && self.best_bound.is_some();
         if by_room && !mip_skipped {

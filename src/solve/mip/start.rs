@@ -24,8 +24,8 @@ pub(super) struct Start {
 }
 
 /// Runs the greedy policies and enumerates every order's options; the two are
-/// independent, so with a second thread they run side by side (100,000 orders: 3 s
-/// and 4 s one after the other). Their times go to `stats`.
+/// independent, so with a second thread they run side by side (each takes seconds
+/// in the largest windows; docs/tuning.md). Their times go to `stats`.
 pub(super) fn greedy_and_options(
     net: &Network,
     threads: u32,

@@ -50,7 +50,7 @@ impl StopWhen {
 /// Seconds of root reserve per squared binary column: the central rounding
 /// fixes every binary once per line-search step, each fix propagated, so its
 /// length grows faster than the model. Fitted to the longest stretches seen on
-/// room MIPs of 1,000–5,600 columns (up to 4.7 s at 5,558).
+/// room MIPs (docs/tuning.md).
 const ROOT_RESERVE_PER_COL2: f64 = 1.6e-7;
 
 /// Longest root reserve: beyond it a MIP is left its whole budget.
