@@ -257,11 +257,12 @@ async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
     Ok(Json(json!({"status": "ready"})))
 }
 
-async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    (
+async fn metrics(State(state): State<Arc<AppState>>) -> ApiResult<impl IntoResponse> {
+    let pending = blocking(&state, |s| Ok(s.pending_count()?)).await?;
+    Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(state.pending.load(Ordering::SeqCst)),
-    )
+        state.metrics.render(pending),
+    ))
 }
 
 async fn openapi() -> impl IntoResponse {
@@ -498,7 +499,7 @@ async fn submit_orders(
         .fetch_add(outcome.accepted as u64, Ordering::Relaxed);
     m.orders_duplicate
         .fetch_add(outcome.duplicates as u64, Ordering::Relaxed);
-    let pending = state.pending.fetch_add(outcome.accepted, Ordering::SeqCst) + outcome.accepted;
+    let pending = blocking(&state, |s| Ok(s.pending_count()?)).await?;
     if pending >= state.config.max_orders {
         state.wake.notify_one();
     }
@@ -528,10 +529,6 @@ async fn cancel_order(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let rec = blocking(&state, move |s| Ok(s.db().cancel(&id)?)).await?;
-    if rec.decision.is_none() {
-        // It was pending: it left the pending queue.
-        state.pending.fetch_sub(1, Ordering::SeqCst);
-    }
     Ok(Json(serde_json::to_value(rec).expect("records serialize")))
 }
 
@@ -559,7 +556,6 @@ async fn reroute_order(
         });
     }
     let rec = blocking(&state, move |s| Ok(s.db().reroute(&id, &r.exclude_node)?)).await?;
-    state.pending.fetch_add(1, Ordering::SeqCst);
     Ok(Json(serde_json::to_value(rec).expect("records serialize")))
 }
 

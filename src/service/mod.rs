@@ -14,7 +14,7 @@ pub mod store;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ use tokio::sync::{Notify, Semaphore};
 use crate::check::check;
 use crate::domain::{INSTANCE_FORMAT, Instance, InventoryRow, Node, PlanStatus};
 use crate::solve::{SolveOptions, solve, solve_keeping_leftovers};
-use store::{Intake, NetworkConfig, Store, WindowRecord, now};
+use store::{DbResult, Intake, NetworkConfig, Store, WindowRecord, now};
 
 /// How the service runs.
 #[derive(Debug, Clone)]
@@ -72,12 +72,13 @@ pub struct AppState {
     pub store: Mutex<Store>,
     /// The intake database, written by submits only.
     pub intake: Mutex<Intake>,
+    /// A second ledger connection for counting pending orders: in WAL mode it reads
+    /// the last committed state without waiting for a window's commit.
+    pub reader: Mutex<Store>,
     /// The network, cached as JSON for validating submitted orders.
     pub network: RwLock<Option<Arc<serde_json::Value>>>,
     /// Counters for `/metrics`.
     pub metrics: metrics::Metrics,
-    /// Pending orders (mirrors the database).
-    pub pending: AtomicUsize,
     /// Wakes the window loop (window full, or shutting down).
     pub wake: Notify,
     /// Bounded pool of solve slots.
@@ -87,22 +88,22 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Opens the database and restores the cached network and pending count.
+    /// Opens the database and restores the cached network.
     pub fn open(config: ServiceConfig) -> Result<Arc<AppState>, rusqlite::Error> {
         let intake = Intake::open(&config.data_dir)?;
         let store = Store::open(&config.data_dir)?;
+        let reader = Store::open(&config.data_dir)?;
         let network = store
             .network()?
             .map(|n| Arc::new(serde_json::to_value(n).expect("network serializes")));
-        let pending = store.pending_count()?;
         Ok(Arc::new(AppState {
             solve_pool: Semaphore::new(config.solve_slots.max(1)),
             config,
             store: Mutex::new(store),
             intake: Mutex::new(intake),
+            reader: Mutex::new(reader),
             network: RwLock::new(network),
             metrics: metrics::Metrics::default(),
-            pending: AtomicUsize::new(pending),
             wake: Notify::new(),
             stopping: AtomicBool::new(false),
         }))
@@ -117,6 +118,32 @@ impl AppState {
     /// Locks the intake.
     pub fn intake(&self) -> std::sync::MutexGuard<'_, Intake> {
         self.intake.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Orders waiting for a window, counted in the database (there is no counter
+    /// to drift from it). Blocking: call from a blocking thread.
+    pub fn pending_count(&self) -> DbResult<usize> {
+        self.reader
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pending_count()
+    }
+}
+
+/// [`AppState::pending_count`] from the async runtime; `None` when the database fails
+/// (logged).
+pub async fn pending_now(state: &Arc<AppState>) -> Option<usize> {
+    let s = state.clone();
+    match tokio::task::spawn_blocking(move || s.pending_count()).await {
+        Ok(Ok(n)) => Some(n),
+        Ok(Err(e)) => {
+            tracing::error!("counting pending orders failed: {e}");
+            None
+        }
+        Err(e) => {
+            tracing::error!("counting pending orders panicked: {e}");
+            None
+        }
     }
 }
 
@@ -166,23 +193,26 @@ async fn shutdown_signal() {
 /// Closes windows by length or size until shutdown, deciding each in turn (windows
 /// are decided one after another so each sees the previous one's reservations).
 async fn window_loop(state: Arc<AppState>) {
+    let max = state.config.max_orders;
     let mut opened = now();
     loop {
         let deadline = opened + state.config.window.as_secs_f64();
         let wait = Duration::from_secs_f64((deadline - now()).max(0.0));
-        if state.pending.load(Ordering::SeqCst) < state.config.max_orders {
+        if pending_now(&state).await.is_none_or(|n| n < max) {
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {},
                 _ = state.wake.notified() => {},
             }
         }
         let stopping = state.stopping.load(Ordering::SeqCst);
-        let full = state.pending.load(Ordering::SeqCst) >= state.config.max_orders;
+        let pending = pending_now(&state).await;
+        let full = pending.is_some_and(|n| n >= max);
         if !stopping && !full && now() < deadline {
             continue;
         }
         let closed = now();
-        if state.pending.load(Ordering::SeqCst) > 0 {
+        // A failed count still tries the window: deciding reads the queue itself.
+        if pending != Some(0) {
             let permit = state.solve_pool.acquire().await.expect("pool never closes");
             let s = state.clone();
             let result =
@@ -344,7 +374,6 @@ fn decide_window(state: &AppState, opened: f64, closed: f64) -> Result<(), Strin
         .metrics
         .last_overhead_bits
         .store(overhead.to_bits(), Ordering::Relaxed);
-    state.pending.fetch_sub(committed, Ordering::SeqCst);
     let m = &state.metrics;
     m.windows.fetch_add(1, Ordering::Relaxed);
     m.orders_decided

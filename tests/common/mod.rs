@@ -1,6 +1,8 @@
 //! Shared test helpers: a small hand-made instance and plan assertions.
 #![allow(dead_code)]
 
+pub mod server;
+
 use domopt::check::check;
 use domopt::domain::{Instance, Plan};
 use serde_json::{Value, json};
