@@ -60,3 +60,73 @@ async fn cancelling_a_pending_order_takes_it_out_of_the_count() {
         Some("1")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventory_counts_are_capped_and_never_cut_to_32_bits() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &["--window", "600"]);
+    load_example(&s).await;
+    let node = "DC-001-Oakland-CA";
+    let before = get(&s, "/v1/atp/SKU-00009").await.1;
+    let delta = |kind: &str, qty: i64| json!({"deltas": [{"node": node, "sku": "SKU-00009", "kind": kind, "qty": qty}]});
+    for (kind, qty) in [
+        ("receipt", 1i64 << 32),
+        ("safety_stock", 1 << 32),
+        ("adjustment", -(1 << 32)),
+    ] {
+        let (st, e) = send(&s, "POST", "/v1/inventory/deltas", &delta(kind, qty)).await;
+        assert_eq!(
+            (st, e["error"]["code"].as_str()),
+            (422, Some("E4001")),
+            "{e}"
+        );
+        assert_eq!(e["error"]["details"][0]["code"], "E1007", "{e}");
+        assert_eq!(e["error"]["details"][0]["path"], "$.deltas[0].qty", "{e}");
+    }
+    let snapshot = json!({"rows": [{"node": node, "sku": "SKU-00009", "on_hand": 1u64 << 32, "safety_stock": 1u64 << 32}]});
+    let (st, e) = send(&s, "PUT", "/v1/inventory", &snapshot).await;
+    assert_eq!(st, 422, "{e}");
+    let paths: Vec<&str> = e["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "E1007")
+        .map(|d| d["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["$.rows[0].on_hand", "$.rows[0].safety_stock"]);
+    assert_eq!(get(&s, "/v1/atp/SKU-00009").await.1, before);
+
+    // Counts up to the limit are kept whole; a batch that would pass it is refused.
+    let (st, e) = send(
+        &s,
+        "POST",
+        "/v1/inventory/deltas",
+        &delta("receipt", 999_999_990),
+    )
+    .await;
+    assert_eq!(st, 200, "{e}");
+    let (_, atp) = get(&s, "/v1/atp/SKU-00009").await;
+    let row = atp["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["node"] == node)
+        .unwrap()
+        .clone();
+    let on_hand = row["on_hand"].as_i64().unwrap();
+    assert!(on_hand > 999_999_990, "{row}");
+    let (st, e) = send(
+        &s,
+        "POST",
+        "/v1/inventory/deltas",
+        &delta("receipt", 1_000_000_000),
+    )
+    .await;
+    assert_eq!(
+        (st, e["error"]["code"].as_str()),
+        (409, Some("E4005")),
+        "{e}"
+    );
+    let (_, again) = get(&s, "/v1/atp/SKU-00009").await;
+    assert_eq!(again, atp);
+}

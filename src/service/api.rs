@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::store::{InventoryDelta, NetworkConfig, StoreError};
+use super::store::{InventoryDelta, MAX_COUNT, NetworkConfig, StoreError};
 use crate::check::check;
 use crate::domain::{INSTANCE_FORMAT, InventoryRow, Order};
 use crate::format::{Issue, ReadError, instance_from_value, parse_instance};
@@ -338,9 +338,16 @@ fn ids<'a>(network: &'a Value, list: &str) -> std::collections::HashSet<&'a str>
 struct SnapshotRow {
     node: String,
     sku: String,
-    on_hand: u32,
+    on_hand: u64,
     #[serde(default)]
-    safety_stock: u32,
+    safety_stock: u64,
+}
+
+/// An E1007 detail when a count is above [`MAX_COUNT`].
+fn too_large(path: String, n: u64) -> Option<Value> {
+    (n > MAX_COUNT as u64).then(|| {
+        json!({"code": "E1007", "path": path, "message": format!("{n} is larger than {MAX_COUNT}"), "hint": "counts are at most 1000000000"})
+    })
 }
 
 #[derive(Deserialize)]
@@ -367,11 +374,16 @@ async fn put_inventory(
         if !skus.contains(r.sku.as_str()) {
             details.push(json!({"code": "E1201", "path": format!("$.rows[{i}].sku"), "message": format!("unknown sku \"{}\"", r.sku)}));
         }
+        details.extend(too_large(format!("$.rows[{i}].on_hand"), r.on_hand));
+        details.extend(too_large(
+            format!("$.rows[{i}].safety_stock"),
+            r.safety_stock,
+        ));
     }
     if !details.is_empty() {
         return Err(ApiError {
             code: "E4001",
-            message: "inventory rows name unknown nodes or skus".into(),
+            message: "inventory rows break the format".into(),
             details,
         });
     }
@@ -381,9 +393,10 @@ async fn put_inventory(
         .map(|r| InventoryRow {
             node: r.node,
             sku: r.sku,
-            on_hand: r.on_hand,
+            // Both were checked against MAX_COUNT above.
+            on_hand: u32::try_from(r.on_hand).unwrap_or(u32::MAX),
             reserved: 0,
-            safety_stock: r.safety_stock,
+            safety_stock: u32::try_from(r.safety_stock).unwrap_or(u32::MAX),
         })
         .collect();
     let n = rows.len();
@@ -419,6 +432,10 @@ async fn post_deltas(
         if x.kind != "adjustment" && x.qty < 0 {
             details.push(json!({"code": "E1004", "path": format!("$.deltas[{i}].qty"), "message": "only adjustments may be negative"}));
         }
+        details.extend(too_large(
+            format!("$.deltas[{i}].qty"),
+            x.qty.unsigned_abs(),
+        ));
     }
     if !details.is_empty() {
         return Err(ApiError {
@@ -441,7 +458,7 @@ async fn atp(
         return Err(ApiError::new("E4040", format!("sku \"{sku}\" not found")));
     }
     let rows = blocking(&state, move |s| Ok(s.db().inventory_of(&sku)?)).await?;
-    let total: u64 = rows.iter().map(|r| u64::from(r.available())).sum();
+    let total: i64 = rows.iter().map(|r| r.available()).sum();
     let nodes: Vec<Value> = rows
         .iter()
         .map(|r| json!({"node": r.node, "on_hand": r.on_hand, "reserved": r.reserved, "safety_stock": r.safety_stock, "available": r.available()}))

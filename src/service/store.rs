@@ -20,6 +20,11 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::{Instance, InventoryRow, Order, Plan, Shipment, Unfilled};
 
+/// The largest count the service stores in an inventory field (on_hand, reserved,
+/// safety stock) or accepts as a delta's quantity: the instance format's limit
+/// (docs/formats.md, E1007), so every stored row fits the window's instance.
+pub const MAX_COUNT: i64 = 1_000_000_000;
+
 /// A database error, reported as `E5000`.
 pub type DbResult<T> = Result<T, rusqlite::Error>;
 
@@ -150,6 +155,28 @@ pub struct InventoryDelta {
     pub kind: String,
     /// Units.
     pub qty: i64,
+}
+
+/// One stored inventory row with its 64-bit counts, as `/v1/atp` reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StockLevel {
+    /// Node id.
+    pub node: String,
+    /// Sku id.
+    pub sku: String,
+    /// Physical units on hand.
+    pub on_hand: i64,
+    /// Units promised to decided orders.
+    pub reserved: i64,
+    /// Units that must stay on the shelf.
+    pub safety_stock: i64,
+}
+
+impl StockLevel {
+    /// Units still available to promise: max(0, on_hand − reserved − safety_stock).
+    pub fn available(&self) -> i64 {
+        (self.on_hand - self.reserved - self.safety_stock).max(0)
+    }
 }
 
 /// The stored window summary.
@@ -391,13 +418,21 @@ impl Store {
         rows.collect()
     }
 
-    /// Inventory rows of one sku.
-    pub fn inventory_of(&self, sku: &str) -> DbResult<Vec<InventoryRow>> {
+    /// Inventory rows of one sku, as stored (64-bit counts).
+    pub fn inventory_of(&self, sku: &str) -> DbResult<Vec<StockLevel>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT node, sku, on_hand, reserved, safety_stock FROM inventory
              WHERE sku = ?1 ORDER BY node",
         )?;
-        let rows = stmt.query_map(params![sku], row_to_inventory)?;
+        let rows = stmt.query_map(params![sku], |r| {
+            Ok(StockLevel {
+                node: r.get(0)?,
+                sku: r.get(1)?,
+                on_hand: r.get(2)?,
+                reserved: r.get(3)?,
+                safety_stock: r.get(4)?,
+            })
+        })?;
         rows.collect()
     }
 
@@ -448,6 +483,12 @@ impl Store {
             if on_hand < 0 || reserved < 0 || safety < 0 {
                 return Err(StoreError::State(format!(
                     "deltas[{i}]: {} {} of {} at {} would leave on_hand {on_hand}, reserved {reserved}",
+                    d.kind, d.qty, d.sku, d.node
+                )));
+            }
+            if on_hand > MAX_COUNT || safety > MAX_COUNT {
+                return Err(StoreError::State(format!(
+                    "deltas[{i}]: {} {} of {} at {} would leave on_hand {on_hand}, safety stock {safety}, above the largest count {MAX_COUNT}",
                     d.kind, d.qty, d.sku, d.node
                 )));
             }
@@ -824,12 +865,18 @@ fn empty_decision() -> Decision {
     }
 }
 
+/// A stored row as the instance format's [`InventoryRow`]. Stored counts are at most
+/// [`MAX_COUNT`]; a larger one (written by an older version) saturates rather than
+/// wrapping, so availability is never overstated by a cut-off high half.
 fn row_to_inventory(r: &rusqlite::Row) -> DbResult<InventoryRow> {
+    let count = |i: usize| -> DbResult<u32> {
+        Ok(u32::try_from(r.get::<_, i64>(i)?.max(0)).unwrap_or(u32::MAX))
+    };
     Ok(InventoryRow {
         node: r.get(0)?,
         sku: r.get(1)?,
-        on_hand: r.get::<_, i64>(2)?.max(0) as u32,
-        reserved: r.get::<_, i64>(3)?.max(0) as u32,
-        safety_stock: r.get::<_, i64>(4)?.max(0) as u32,
+        on_hand: count(2)?,
+        reserved: count(3)?,
+        safety_stock: count(4)?,
     })
 }

@@ -20,15 +20,7 @@ pub struct Server {
 
 impl Server {
     pub fn start(data: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_domopt"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .args(extra)
-            .env("RUST_LOG", "warn,highs=error")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the binary starts");
+        let mut child = spawn(data, extra, Stdio::inherit());
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("stdout is piped"))
             .read_line(&mut line)
@@ -174,6 +166,19 @@ pub fn ids_of(v: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Starts `domopt serve` on a free loopback port with stdout piped.
+fn spawn(data: &Path, extra: &[&str], stderr: Stdio) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_domopt"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .args(extra)
+        .env("RUST_LOG", "warn,highs=error")
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("the binary starts")
+}
+
 /// The value of a metric line `NAME VALUE` in `/metrics`.
 pub async fn metric(s: &Server, name: &str) -> Option<String> {
     let (_, m) = get(s, "/metrics").await;
@@ -204,15 +209,7 @@ pub async fn decided(s: &Server, id: &str) -> Value {
 /// Runs `domopt serve` expecting it to refuse to start: its exit code and stderr.
 /// A server that starts after all is killed and reported with code `None`.
 pub fn refused_start(data: &Path, extra: &[&str]) -> (Option<i32>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_domopt"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .args(extra)
-        .env("RUST_LOG", "warn,highs=error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
+    let mut child = spawn(data, extra, Stdio::piped());
     let mut line = String::new();
     let _ = BufReader::new(child.stdout.take().expect("stdout is piped")).read_line(&mut line);
     if line.starts_with("listening on") {
