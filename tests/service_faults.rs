@@ -130,3 +130,84 @@ async fn inventory_counts_are_capped_and_never_cut_to_32_bits() {
     let (_, again) = get(&s, "/v1/atp/SKU-00009").await;
     assert_eq!(again, atp);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_order_fields_and_unbounded_ids_are_refused_with_their_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &["--window", "600"]);
+    load_example(&s).await;
+    let details = |e: &serde_json::Value| -> Vec<(String, String)> {
+        e["error"]["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["code"].as_str().unwrap().to_string(),
+                    d["path"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let mut typo = order("T-1", "SKU-00009", 2);
+    typo["ship_compelte"] = json!(true);
+    let (st, e) = send(&s, "POST", "/v1/orders", &typo).await;
+    assert_eq!(
+        (st, e["error"]["code"].as_str()),
+        (422, Some("E4001")),
+        "{e}"
+    );
+    assert_eq!(
+        details(&e),
+        [("E1009".into(), "$.orders[0].ship_compelte".into())]
+    );
+    assert!(
+        e["error"]["details"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ship_complete")
+    );
+
+    let mut nested = order("T-2", "SKU-00009", 1);
+    nested["ship_to"]["latitude"] = json!(1.0);
+    nested["lines"][0]["quantity"] = json!(1);
+    let (st, e) = send(
+        &s,
+        "POST",
+        "/v1/orders",
+        &json!({"orders": [nested], "priority": 1}),
+    )
+    .await;
+    assert_eq!(st, 422, "{e}");
+    let found = details(&e);
+    for want in [
+        "$.priority",
+        "$.orders[0].ship_to.latitude",
+        "$.orders[0].lines[0].quantity",
+    ] {
+        assert!(
+            found.contains(&("E1009".into(), want.into())),
+            "{want} missing from {found:?}"
+        );
+    }
+
+    for bad_id in ["X".repeat(257), "NEW\nLINE".into(), "TAB\tID".into()] {
+        let (st, e) = send(&s, "POST", "/v1/orders", &order(&bad_id, "SKU-00009", 1)).await;
+        assert_eq!(st, 422, "{e}");
+        assert_eq!(details(&e), [("E1010".into(), "$.orders[0].id".into())]);
+    }
+    for id in ["T-1", "T-2"] {
+        assert_eq!(get(&s, &format!("/v1/orders/{id}")).await.0, 404);
+    }
+    // The longest id allowed is stored, read back and cancelled through its URL.
+    let long = "L".repeat(256);
+    assert_eq!(
+        send(&s, "POST", "/v1/orders", &order(&long, "SKU-00009", 1))
+            .await
+            .0,
+        202
+    );
+    assert_eq!(get(&s, &format!("/v1/orders/{long}")).await.0, 200);
+    let (st, c) = send(&s, "POST", &format!("/v1/orders/{long}/cancel"), &json!({})).await;
+    assert_eq!((st, c["status"].as_str()), (200, Some("cancelled")));
+}

@@ -345,4 +345,17 @@ fn readme_lists_every_code() {
     for (code, _, _) in domopt::service::api::SERVICE_CODES {
         assert!(readme.contains(code), "README.md does not document {code}");
     }
+    let errors =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/errors.md")).unwrap();
+    for (code, _, _) in domopt::service::fields::DETAIL_CODES {
+        assert!(readme.contains(code), "README.md does not document {code}");
+        assert!(
+            errors.contains(code),
+            "docs/errors.md does not document {code}"
+        );
+        assert!(
+            CODES.iter().all(|(c, _, _)| c != code),
+            "{code} is both a reader code and a service detail code"
+        );
+    }
 }

@@ -16,10 +16,10 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::store::{InventoryDelta, MAX_COUNT, NetworkConfig, StoreError};
+use super::{AppState, fields};
 use crate::check::check;
-use crate::domain::{INSTANCE_FORMAT, InventoryRow, Order};
+use crate::domain::{INSTANCE_FORMAT, Instance, InventoryRow, Order};
 use crate::format::{Issue, ReadError, instance_from_value, parse_instance};
 use crate::solve::{SOLVER_NAMES, SolveOptions, solve};
 
@@ -274,18 +274,31 @@ fn validate_network(value: &Value) -> ApiResult<NetworkConfig> {
     let Value::Object(map) = value else {
         return Err(ApiError::new("E4000", "the network is a JSON object"));
     };
+    let ids = fields::network_issues(value);
     let mut doc = map.clone();
     doc.insert("format".into(), INSTANCE_FORMAT.into());
     doc.insert("name".into(), "network".into());
     doc.insert("inventory".into(), json!([]));
     doc.insert("orders".into(), json!([]));
-    let inst = instance_from_value(&Value::Object(doc)).map_err(|e| invalid(&e))?;
+    let inst = read_with(instance_from_value(&Value::Object(doc)), ids)?;
     Ok(NetworkConfig {
         nodes: inst.nodes,
         skus: inst.skus,
         rate_card: inst.rate_card,
         costs: inst.costs,
     })
+}
+
+/// The instance read, or `E4001` listing the service's own `issues` first and then
+/// the reader's.
+fn read_with(read: Result<Instance, ReadError>, issues: Vec<Value>) -> ApiResult<Instance> {
+    let mut e = match read {
+        Ok(inst) if issues.is_empty() => return Ok(inst),
+        Ok(_) => ApiError::new("E4001", "the document breaks the format"),
+        Err(e) => invalid(&e),
+    };
+    e.details.splice(0..0, issues);
+    Err(e)
 }
 
 fn invalid(e: &ReadError) -> ApiError {
@@ -476,9 +489,16 @@ async fn reset_capacity(State(state): State<Arc<AppState>>) -> ApiResult<Json<Va
 /// Validates a submit body (`{"orders": [...]}` or one order object) against the
 /// network, reporting every violation with its path.
 fn validate_orders(network: &Value, body: Value) -> ApiResult<Vec<Order>> {
-    let orders = match body {
-        Value::Object(mut m) if m.contains_key("orders") => m.remove("orders").unwrap_or_default(),
-        Value::Object(m) if m.contains_key("id") => Value::Array(vec![Value::Object(m)]),
+    let (orders, issues) = match body {
+        Value::Object(mut m) if m.contains_key("orders") => {
+            let orders = m.remove("orders").unwrap_or_default();
+            let issues = fields::order_issues(Some(&m), &orders);
+            (orders, issues)
+        }
+        Value::Object(m) if m.contains_key("id") => {
+            let orders = Value::Array(vec![Value::Object(m)]);
+            (orders.clone(), fields::order_issues(None, &orders))
+        }
         _ => {
             return Err(ApiError::new(
                 "E4000",
@@ -497,9 +517,7 @@ fn validate_orders(network: &Value, body: Value) -> ApiResult<Vec<Order>> {
     doc.insert("name".into(), "submit".into());
     doc.insert("inventory".into(), json!([]));
     doc.insert("orders".into(), orders);
-    instance_from_value(&Value::Object(doc))
-        .map(|i| i.orders)
-        .map_err(|e| invalid(&e))
+    read_with(instance_from_value(&Value::Object(doc)), issues).map(|i| i.orders)
 }
 
 async fn submit_orders(
