@@ -211,3 +211,48 @@ async fn unknown_order_fields_and_unbounded_ids_are_refused_with_their_path() {
     let (st, c) = send(&s, "POST", &format!("/v1/orders/{long}/cancel"), &json!({})).await;
     assert_eq!((st, c["status"].as_str()), (200, Some("cancelled")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_and_path_refusals_keep_the_error_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &["--window", "600"]);
+    let (_, v) = load_example(&s).await;
+    let cases: Vec<(&str, &str, u16, &str, Option<&str>)> = vec![
+        ("GET", "/v1/windows?limit=-1", 422, "E4001", Some("?limit")),
+        ("GET", "/v1/windows?limit=abc", 422, "E4001", Some("?limit")),
+        ("GET", "/v1/windows?limt=5", 422, "E4001", Some("?limt")),
+        (
+            "POST",
+            "/v1/plan?time_limit=abc",
+            422,
+            "E4001",
+            Some("?time_limit"),
+        ),
+        (
+            "POST",
+            "/v1/plan?time_limit=0",
+            422,
+            "E4001",
+            Some("?time_limit"),
+        ),
+        (
+            "GET",
+            "/v1/windows?limit=%FF%FE",
+            422,
+            "E4001",
+            Some("?limit"),
+        ),
+        ("GET", "/v1/orders/%FF%FE", 400, "E4000", None),
+        ("POST", "/v1/orders/%FF%FE/cancel", 400, "E4000", None),
+        ("GET", "/v1/atp/%C0", 400, "E4000", None),
+    ];
+    for (method, path, want_status, want_code, want_path) in cases {
+        let body = (method == "POST").then(|| v.to_string());
+        let (st, e) = call(method, format!("{}{path}", s.url), body).await;
+        assert_error(st, &e, want_status, want_code, &format!("{method} {path}"));
+        if let Some(p) = want_path {
+            assert_eq!(e["error"]["details"][0]["path"], p, "{method} {path}: {e}");
+        }
+    }
+    assert_eq!(get(&s, "/v1/windows?limit=3").await.0, 200);
+}

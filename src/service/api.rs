@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -16,8 +16,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::extract::{Params, Segment};
 use super::store::{InventoryDelta, MAX_COUNT, NetworkConfig, StoreError};
-use super::{AppState, fields};
+use super::{AppState, extract, fields};
 use crate::check::check;
 use crate::domain::{INSTANCE_FORMAT, Instance, InventoryRow, Order};
 use crate::format::{Issue, ReadError, instance_from_value, parse_instance};
@@ -29,7 +30,7 @@ pub const SERVICE_CODES: &[(&str, u16, &str)] = &[
     (
         "E4000",
         400,
-        "the body is not JSON or not the expected shape",
+        "the body is not JSON or not the expected shape, or the query string or path does not decode",
     ),
     (
         "E4001",
@@ -54,6 +55,11 @@ pub const SERVICE_CODES: &[(&str, u16, &str)] = &[
     ),
     ("E4040", 404, "no such order, sku or route"),
     ("E4050", 405, "method not allowed on this route"),
+    (
+        "E4310",
+        431,
+        "the request line or headers are larger than the limit",
+    ),
     (
         "E5000",
         500,
@@ -84,6 +90,19 @@ impl ApiError {
             code,
             message: message.into(),
             details: Vec::new(),
+        }
+    }
+
+    /// An error with a code from [`SERVICE_CODES`] and its `details` entries.
+    pub fn with_details(
+        code: &'static str,
+        message: impl Into<String>,
+        details: Vec<Value>,
+    ) -> ApiError {
+        ApiError {
+            code,
+            message: message.into(),
+            details,
         }
     }
 
@@ -215,6 +234,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             ApiError::new("E4050", "method not allowed on this route")
         })
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(extract::error_shape))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
@@ -462,10 +482,7 @@ async fn post_deltas(
     Ok(Json(json!({"applied": n})))
 }
 
-async fn atp(
-    State(state): State<Arc<AppState>>,
-    Path(sku): Path<String>,
-) -> ApiResult<Json<Value>> {
+async fn atp(State(state): State<Arc<AppState>>, Segment(sku): Segment) -> ApiResult<Json<Value>> {
     let network = current_network(&state)?;
     if !ids(&network, "skus").contains(sku.as_str()) {
         return Err(ApiError::new("E4040", format!("sku \"{sku}\" not found")));
@@ -548,7 +565,7 @@ async fn submit_orders(
 
 async fn get_order(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    Segment(id): Segment,
 ) -> ApiResult<Json<Value>> {
     let rec = blocking(&state, move |s| {
         s.db()
@@ -561,7 +578,7 @@ async fn get_order(
 
 async fn cancel_order(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    Segment(id): Segment,
 ) -> ApiResult<Json<Value>> {
     let rec = blocking(&state, move |s| Ok(s.db().cancel(&id)?)).await?;
     Ok(Json(serde_json::to_value(rec).expect("records serialize")))
@@ -576,7 +593,7 @@ struct Reroute {
 
 async fn reroute_order(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    Segment(id): Segment,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
     let r: Reroute = typed(&body_bytes(body)?)?;
@@ -594,33 +611,26 @@ async fn reroute_order(
     Ok(Json(serde_json::to_value(rec).expect("records serialize")))
 }
 
-#[derive(Deserialize)]
-struct Limit {
-    limit: Option<usize>,
-}
-
-async fn list_windows(
-    State(state): State<Arc<AppState>>,
-    Query(q): Query<Limit>,
-) -> ApiResult<Json<Value>> {
-    let limit = q.limit.unwrap_or(50).min(10_000);
+async fn list_windows(State(state): State<Arc<AppState>>, q: Params) -> ApiResult<Json<Value>> {
+    q.only(&["limit"])?;
+    let limit = q
+        .get::<usize>("limit", "a whole number >= 0")?
+        .unwrap_or(50)
+        .min(10_000);
     let windows = blocking(&state, move |s| Ok(s.db().windows(limit)?)).await?;
     Ok(Json(json!({"windows": windows})))
 }
 
-#[derive(Deserialize)]
-struct PlanQuery {
-    solver: Option<String>,
-    time_limit: Option<f64>,
-}
-
 async fn plan(
     State(state): State<Arc<AppState>>,
-    Query(q): Query<PlanQuery>,
+    q: Params,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
     let bytes = body_bytes(body)?;
-    let solver = q.solver.unwrap_or_else(|| "mip".into());
+    q.only(&["solver", "time_limit"])?;
+    let solver = q
+        .get::<String>("solver", "a solver name")?
+        .unwrap_or_else(|| "mip".into());
     if !SOLVER_NAMES.contains(&solver.as_str()) {
         return Err(ApiError {
             code: "E4001",
@@ -630,7 +640,9 @@ async fn plan(
             ],
         });
     }
-    let time_limit = q.time_limit.unwrap_or(10.0);
+    let time_limit = q
+        .get::<f64>("time_limit", "seconds in (0, 300]")?
+        .unwrap_or(10.0);
     if !(time_limit > 0.0 && time_limit <= 300.0) {
         return Err(ApiError {
             code: "E4001",

@@ -242,3 +242,17 @@ pub fn raw(s: &Server, bytes: &[u8], wait: Duration) -> String {
     let _ = conn.read_to_end(&mut out);
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// Asserts that a response is an error in the service's one shape with this status
+/// and code; `ctx` names the request in the failure message.
+pub fn assert_error(status: u16, body: &Value, want_status: u16, want_code: &str, ctx: &str) {
+    assert_eq!(status, want_status, "{ctx}: {body}");
+    assert_eq!(body["error"]["code"], want_code, "{ctx}: {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{ctx}: {body}"
+    );
+    assert!(body["error"]["details"].is_array(), "{ctx}: {body}");
+}
