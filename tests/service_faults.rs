@@ -256,3 +256,65 @@ async fn query_and_path_refusals_keep_the_error_shape() {
     }
     assert_eq!(get(&s, "/v1/windows?limit=3").await.0, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_stranded_by_a_smaller_network_leave_the_queue_unfilled() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Server::start(dir.path(), &["--window", "600"]);
+    let (_, v) = load_example(&s).await;
+    let gone_node = "ST-004-Concord-CA";
+    let mut pickup = order("S-2", "SKU-00001", 1);
+    pickup["pickup_node"] = json!(gone_node);
+    for o in [order("S-1", "SKU-00009", 1), pickup] {
+        let (st, e) = send(&s, "POST", "/v1/orders", &o).await;
+        assert_eq!(st, 202, "{e}");
+    }
+    // The network loses SKU-00009 and the pickup node; then a valid order arrives.
+    let skus: Vec<_> = v["skus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["id"] != "SKU-00009")
+        .cloned()
+        .collect();
+    let nodes: Vec<_> = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["id"] != gone_node)
+        .cloned()
+        .collect();
+    let network =
+        json!({"nodes": nodes, "skus": skus, "rate_card": v["rate_card"], "costs": v["costs"]});
+    assert_eq!(send(&s, "PUT", "/v1/network", &network).await.0, 200);
+    assert_eq!(
+        send(&s, "POST", "/v1/orders", &order("V-1", "SKU-00001", 1))
+            .await
+            .0,
+        202
+    );
+    s.kill();
+
+    // Restarted with windows of one order, the stranded orders come first.
+    let s = Server::start(
+        dir.path(),
+        &["--window", "0.2", "--max-orders", "1", "--budget", "1"],
+    );
+    for (id, reason) in [("S-1", "UNKNOWN_SKU"), ("S-2", "UNKNOWN_NODE")] {
+        let rec = decided(&s, id).await;
+        assert_eq!(rec["status"], "unfilled", "{rec}");
+        assert_eq!(rec["window"], json!(null), "{rec}");
+        let unfilled = rec["decision"]["unfilled"].as_array().unwrap();
+        assert_eq!(unfilled.len(), 1, "{rec}");
+        assert_eq!(unfilled[0]["reason"], reason, "{rec}");
+        assert!(rec["decision"]["cost"].as_f64().unwrap() > 0.0, "{rec}");
+    }
+    let rec = decided(&s, "V-1").await;
+    assert_eq!(rec["window"], 1, "{rec}");
+    drain(&s).await;
+    // Only the valid order's window was written, and no window is empty.
+    let (_, w) = get(&s, "/v1/windows").await;
+    let windows = w["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 1, "{w}");
+    assert_eq!(windows[0]["kpis"]["orders"], 1, "{w}");
+}

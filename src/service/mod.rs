@@ -23,7 +23,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
 
 use crate::check::check;
-use crate::domain::{INSTANCE_FORMAT, Instance, InventoryRow, Node, PlanStatus};
+use crate::domain::{INSTANCE_FORMAT, Instance, InventoryRow, Node, PLAN_FORMAT, Plan, PlanStatus};
 use crate::solve::{SolveOptions, solve, solve_keeping_leftovers};
 use store::{DbResult, Intake, NetworkConfig, Store, WindowRecord, now};
 
@@ -234,8 +234,9 @@ async fn window_loop(state: Arc<AppState>) {
 }
 
 /// Builds the instance of one window from the stored network, live inventory and
-/// capacity left, and the oldest pending orders. Orders that name skus or nodes the
-/// network no longer has are left out (they stay pending and are logged).
+/// capacity left, and the oldest pending orders. Orders that name skus or pickup nodes
+/// the network no longer has are left out (the commit decides them unfilled, see
+/// [`Store::commit_window`]).
 pub fn window_instance(
     name: String,
     network: &NetworkConfig,
@@ -266,7 +267,7 @@ pub fn window_instance(
                 .as_deref()
                 .is_none_or(|n| node_ids.contains(n));
         if !ok {
-            tracing::warn!(order = %o.id, "order names a sku or node the network no longer has");
+            tracing::warn!(order = %o.id, "order names a sku or node the network no longer has; it is decided unfilled");
         }
         ok
     });
@@ -289,6 +290,48 @@ pub fn window_instance(
     }
 }
 
+/// Decides a window whose every order names a sku or pickup node the network no longer
+/// has: they leave the queue `unfilled` without a solve, and no window is written.
+fn decide_stranded(
+    state: &AppState,
+    network: &NetworkConfig,
+    taken: &[store::PendingOrder],
+    instance: &Instance,
+) -> Result<(), String> {
+    let none = Plan {
+        format: PLAN_FORMAT.into(),
+        instance: instance.name.clone(),
+        solver: "none".into(),
+        status: PlanStatus::Optimal,
+        objective: 0.0,
+        lower_bound: None,
+        solve_seconds: 0.0,
+        shipments: Vec::new(),
+        unfilled: Vec::new(),
+        stats: None,
+    };
+    let window = WindowRecord {
+        id: 0,
+        opened_at: 0.0,
+        closed_at: 0.0,
+        decided_at: 0.0,
+        kpis: serde_json::Value::Null,
+    };
+    let (stranded, _) = state
+        .db()
+        .commit_window(&window, network, taken, instance, &none)
+        .map_err(|e| e.to_string())?;
+    state
+        .metrics
+        .orders_decided
+        .fetch_add(stranded as u64, Ordering::Relaxed);
+    tracing::warn!(
+        orders = stranded,
+        "orders naming a sku or pickup node the network no longer has left the queue unfilled"
+    );
+    Ok(())
+}
+
 /// Decides one window: solve, check, commit. Runs on a blocking thread.
 fn decide_window(state: &AppState, opened: f64, closed: f64) -> Result<(), String> {
     let err = |e: rusqlite::Error| e.to_string();
@@ -309,6 +352,9 @@ fn decide_window(state: &AppState, opened: f64, closed: f64) -> Result<(), Strin
         let instance = window_instance(format!("window-{id}"), &network, inventory, &used, orders);
         (network, taken, instance, id)
     };
+    if instance.orders.is_empty() {
+        return decide_stranded(state, &network, &taken, &instance);
+    }
     let read_seconds = read_started.elapsed().as_secs_f64();
     let started = std::time::Instant::now();
     // The budget covers reading, solving, checking and committing the window: the
