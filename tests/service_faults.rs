@@ -318,3 +318,20 @@ async fn orders_stranded_by_a_smaller_network_leave_the_queue_unfilled() {
     assert_eq!(windows.len(), 1, "{w}");
     assert_eq!(windows[0]["kpis"]["orders"], 1, "{w}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_on_the_same_data_directory_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = Server::start(dir.path(), &["--window", "600"]);
+    let (code, err) = refused_start(dir.path(), &["--window", "600"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("another domopt serve is using the data directory"),
+        "{err}"
+    );
+    assert_eq!(get(&first, "/healthz").await.0, 200);
+    // The lock goes with the process, even when it is killed.
+    first.kill();
+    let second = Server::start(dir.path(), &["--window", "600"]);
+    assert_eq!(get(&second, "/healthz").await.0, 200);
+}

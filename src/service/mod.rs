@@ -87,11 +87,44 @@ pub struct AppState {
     pub solve_pool: Semaphore,
     /// Set when shutdown begins.
     pub stopping: AtomicBool,
+    /// The data directory's lock file, held (locked) for the process's lifetime.
+    _lock: std::fs::File,
+}
+
+/// Why the service refused to start.
+pub type StartError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Takes the exclusive lock on `dir/lock` so that a second server on the same data
+/// directory refuses to start instead of failing writes with "database is locked".
+/// The operating system releases the lock when the process exits, even when killed.
+fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, StartError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
+    let path = dir.join("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+            "another domopt serve is using the data directory {} (it holds {}); stop it first or give this one another --data",
+            dir.display(),
+            path.display()
+        )
+        .into()),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(format!("cannot lock {}: {e}", path.display()).into())
+        }
+    }
 }
 
 impl AppState {
-    /// Opens the database and restores the cached network.
-    pub fn open(config: ServiceConfig) -> Result<Arc<AppState>, rusqlite::Error> {
+    /// Locks the data directory, opens the databases and restores the cached network.
+    pub fn open(config: ServiceConfig) -> Result<Arc<AppState>, StartError> {
+        let lock = lock_data_dir(&config.data_dir)?;
         let intake = Intake::open(&config.data_dir)?;
         let store = Store::open(&config.data_dir)?;
         let reader = Store::open(&config.data_dir)?;
@@ -108,6 +141,7 @@ impl AppState {
             metrics: metrics::Metrics::default(),
             wake: Notify::new(),
             stopping: AtomicBool::new(false),
+            _lock: lock,
         }))
     }
 
@@ -154,7 +188,7 @@ pub async fn pending_now(state: &Arc<AppState>) -> Option<usize> {
 pub async fn serve(
     config: ServiceConfig,
     on_listen: impl FnOnce(SocketAddr),
-) -> Result<(), Box<dyn std::error::Error>> {
+) -> Result<(), StartError> {
     let state = AppState::open(config.clone())?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     on_listen(listener.local_addr()?);
