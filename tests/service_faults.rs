@@ -335,3 +335,53 @@ async fn a_second_server_on_the_same_data_directory_refuses_to_start() {
     let second = Server::start(dir.path(), &["--window", "600"]);
     assert_eq!(get(&second, "/healthz").await.0, 200);
 }
+
+/// libfaketime (Debian/Ubuntu package `faketime`), which moves the wall clock of one
+/// process while its monotonic clock runs on.
+const FAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wall_clock_step_back_does_not_stall_windows() {
+    if !std::path::Path::new(FAKETIME).exists() {
+        eprintln!("skipped: {FAKETIME} is not installed (apt-get install faketime)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let offset = dir.path().join("faketime");
+    std::fs::write(&offset, "+0\n").unwrap();
+    let data = dir.path().join("data");
+    let offset_path = offset.to_str().unwrap();
+    let s = Server::start_with_env(
+        &data,
+        &["--window", "1", "--budget", "1"],
+        &[
+            ("LD_PRELOAD", FAKETIME),
+            ("FAKETIME_TIMESTAMP_FILE", offset_path),
+            ("FAKETIME_NO_CACHE", "1"),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+        ],
+    );
+    load_example(&s).await;
+    assert_eq!(
+        send(&s, "POST", "/v1/orders", &order("W-1", "SKU-00009", 1))
+            .await
+            .0,
+        202
+    );
+    let first = decided(&s, "W-1").await;
+    // The wall clock of the server steps back an hour; the next window still closes
+    // after its length on the monotonic clock (the wait below gives up long before
+    // an hour).
+    std::fs::write(&offset, "-3600\n").unwrap();
+    assert_eq!(
+        send(&s, "POST", "/v1/orders", &order("W-2", "SKU-00009", 1))
+            .await
+            .0,
+        202
+    );
+    let second = decided(&s, "W-2").await;
+    assert!(
+        second["received_at"].as_f64().unwrap() < first["received_at"].as_f64().unwrap() - 3000.0,
+        "the server's wall clock did not move: {first} {second}"
+    );
+}

@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, Semaphore};
 
@@ -230,29 +230,31 @@ async fn shutdown_signal() {
 /// are decided one after another so each sees the previous one's reservations).
 async fn window_loop(state: Arc<AppState>) {
     let max = state.config.max_orders;
-    let mut opened = now();
+    // Windows are timed on the monotonic clock, so a step of the wall clock neither
+    // stalls nor rushes them; wall time only labels them (opened_at, closed_at).
+    let mut opened = (Instant::now(), now());
     loop {
-        let deadline = opened + state.config.window.as_secs_f64();
-        let wait = Duration::from_secs_f64((deadline - now()).max(0.0));
+        let deadline = opened.0 + state.config.window;
         if pending_now(&state).await.is_none_or(|n| n < max) {
             tokio::select! {
-                _ = tokio::time::sleep(wait) => {},
+                _ = tokio::time::sleep_until(deadline.into()) => {},
                 _ = state.wake.notified() => {},
             }
         }
         let stopping = state.stopping.load(Ordering::SeqCst);
         let pending = pending_now(&state).await;
         let full = pending.is_some_and(|n| n >= max);
-        if !stopping && !full && now() < deadline {
+        if !stopping && !full && Instant::now() < deadline {
             continue;
         }
-        let closed = now();
+        let closed = (Instant::now(), now());
         // A failed count still tries the window: deciding reads the queue itself.
         if pending != Some(0) {
             let permit = state.solve_pool.acquire().await.expect("pool never closes");
             let s = state.clone();
+            let labels = (opened.1, closed.1);
             let result =
-                tokio::task::spawn_blocking(move || decide_window(&s, opened, closed)).await;
+                tokio::task::spawn_blocking(move || decide_window(&s, labels.0, labels.1)).await;
             drop(permit);
             match result {
                 Ok(Ok(())) => {}

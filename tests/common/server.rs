@@ -20,7 +20,12 @@ pub struct Server {
 
 impl Server {
     pub fn start(data: &Path, extra: &[&str]) -> Server {
-        let mut child = spawn(data, extra, Stdio::inherit());
+        Server::start_with_env(data, extra, &[])
+    }
+
+    /// [`Server::start`] with extra environment variables.
+    pub fn start_with_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut child = spawn(data, extra, env, Stdio::inherit());
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("stdout is piped"))
             .read_line(&mut line)
@@ -167,12 +172,13 @@ pub fn ids_of(v: &Value) -> Vec<String> {
 }
 
 /// Starts `domopt serve` on a free loopback port with stdout piped.
-fn spawn(data: &Path, extra: &[&str], stderr: Stdio) -> Child {
+fn spawn(data: &Path, extra: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Child {
     Command::new(env!("CARGO_BIN_EXE_domopt"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
         .args(extra)
         .env("RUST_LOG", "warn,highs=error")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()
@@ -209,7 +215,7 @@ pub async fn decided(s: &Server, id: &str) -> Value {
 /// Runs `domopt serve` expecting it to refuse to start: its exit code and stderr.
 /// A server that starts after all is killed and reported with code `None`.
 pub fn refused_start(data: &Path, extra: &[&str]) -> (Option<i32>, String) {
-    let mut child = spawn(data, extra, Stdio::piped());
+    let mut child = spawn(data, extra, &[], Stdio::piped());
     let mut line = String::new();
     let _ = BufReader::new(child.stdout.take().expect("stdout is piped")).read_line(&mut line);
     if line.starts_with("listening on") {
