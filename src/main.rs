@@ -149,6 +149,16 @@ enum Command {
         #[arg(long, default_value_t = 32)]
         max_body_mib: usize,
     },
+    /// Copy the service's two databases consistently (SQLite online backup; safe while
+    /// the server runs).
+    Backup {
+        /// Data directory of the service.
+        #[arg(long, default_value = "domopt-data")]
+        data: PathBuf,
+        /// Directory to write ledger.sqlite and intake.sqlite into (new or empty).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Load-test a running service: submit generated orders in batches at a rate.
     Load {
         /// Base URL of the service.
@@ -587,6 +597,16 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Backup { data, out } => match domopt::service::store::backup(&data, &out) {
+            Ok(()) => {
+                println!("backed up {} to {}", data.display(), out.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Load {
             url,
             rate,

@@ -11,6 +11,12 @@ fn order(id: &str, sku: &str, qty: u32) -> serde_json::Value {
            "lines": [{"sku": sku, "qty": qty}]})
 }
 
+/// Submits `order(id, sku, qty)` and asserts it was accepted.
+async fn submit(s: &Server, id: &str, sku: &str, qty: u32) {
+    let (st, body) = send(s, "POST", "/v1/orders", &order(id, sku, qty)).await;
+    assert_eq!(st, 202, "{body}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_a_decided_order_leaves_the_pending_count_true() {
     let dir = tempfile::tempdir().unwrap();
@@ -42,12 +48,7 @@ async fn cancelling_a_pending_order_takes_it_out_of_the_count() {
     let s = Server::start(dir.path(), &["--window", "600"]);
     load_example(&s).await;
     for id in ["P-1", "P-2"] {
-        assert_eq!(
-            send(&s, "POST", "/v1/orders", &order(id, "SKU-00009", 1))
-                .await
-                .0,
-            202
-        );
+        submit(&s, id, "SKU-00009", 1).await;
     }
     assert_eq!(
         metric(&s, "domopt_pending_orders").await.as_deref(),
@@ -287,12 +288,7 @@ async fn orders_stranded_by_a_smaller_network_leave_the_queue_unfilled() {
     let network =
         json!({"nodes": nodes, "skus": skus, "rate_card": v["rate_card"], "costs": v["costs"]});
     assert_eq!(send(&s, "PUT", "/v1/network", &network).await.0, 200);
-    assert_eq!(
-        send(&s, "POST", "/v1/orders", &order("V-1", "SKU-00001", 1))
-            .await
-            .0,
-        202
-    );
+    submit(&s, "V-1", "SKU-00001", 1).await;
     s.kill();
 
     // Restarted with windows of one order, the stranded orders come first.
@@ -362,26 +358,65 @@ async fn a_wall_clock_step_back_does_not_stall_windows() {
         ],
     );
     load_example(&s).await;
-    assert_eq!(
-        send(&s, "POST", "/v1/orders", &order("W-1", "SKU-00009", 1))
-            .await
-            .0,
-        202
-    );
+    submit(&s, "W-1", "SKU-00009", 1).await;
     let first = decided(&s, "W-1").await;
     // The wall clock of the server steps back an hour; the next window still closes
     // after its length on the monotonic clock (the wait below gives up long before
     // an hour).
     std::fs::write(&offset, "-3600\n").unwrap();
-    assert_eq!(
-        send(&s, "POST", "/v1/orders", &order("W-2", "SKU-00009", 1))
-            .await
-            .0,
-        202
-    );
+    submit(&s, "W-2", "SKU-00009", 1).await;
     let second = decided(&s, "W-2").await;
     assert!(
         second["received_at"].as_f64().unwrap() < first["received_at"].as_f64().unwrap() - 3000.0,
         "the server's wall clock did not move: {first} {second}"
     );
+}
+
+/// Replaces `data`'s intake database by `from` (or removes it), with its WAL files.
+fn replace_intake(data: &std::path::Path, from: Option<&std::path::Path>) {
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(data.join(format!("intake.sqlite{ext}")));
+    }
+    if let Some(f) = from {
+        std::fs::copy(f, data.join("intake.sqlite")).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_or_older_intake_is_refused_and_a_backup_restores_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, saved) = (dir.path().join("data"), dir.path().join("backup"));
+    let mut s = Server::start(&data, &["--window", "0.2", "--budget", "1"]);
+    load_example(&s).await;
+    submit(&s, "B-1", "SKU-00009", 1).await;
+    decided(&s, "B-1").await;
+    // Backed up while the server runs.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_domopt"))
+        .args(["backup", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    submit(&s, "B-2", "SKU-00009", 1).await;
+    decided(&s, "B-2").await;
+    s.kill();
+
+    // An older intake (from the backup) and a lost one are both refused.
+    replace_intake(&data, Some(&saved.join("intake.sqlite")));
+    let (code, err) = refused_start(&data, &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("intake.sqlite is missing or older"), "{err}");
+    assert!(err.contains("domopt backup"), "{err}");
+    replace_intake(&data, None);
+    let (code, err) = refused_start(&data, &[]);
+    assert_eq!(code, Some(2), "{err}");
+
+    // The backup itself starts, knows the first order and decides new ones.
+    let s = Server::start(&saved, &["--window", "0.2", "--budget", "1"]);
+    assert_ne!(get(&s, "/v1/orders/B-1").await.1["status"], "pending");
+    assert_eq!(get(&s, "/v1/orders/B-2").await.0, 404);
+    submit(&s, "B-3", "SKU-00009", 1).await;
+    decided(&s, "B-3").await;
 }

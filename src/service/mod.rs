@@ -127,6 +127,7 @@ impl AppState {
         let lock = lock_data_dir(&config.data_dir)?;
         let intake = Intake::open(&config.data_dir)?;
         let store = Store::open(&config.data_dir)?;
+        store.check_intake()?;
         let reader = Store::open(&config.data_dir)?;
         let network = store
             .network()?

@@ -318,6 +318,48 @@ impl Intake {
     }
 }
 
+/// Copies the two databases of `data` into the directory `out` (created; it must not
+/// hold them already) with SQLite's online backup, safe while the server runs. The
+/// ledger is copied first, then the intake: the intake only grows, so its copy holds
+/// every order the ledger's copy refers to, and the pair passes
+/// [`Store::check_intake`].
+pub fn backup(data: &Path, out: &Path) -> Result<(), String> {
+    for name in ["ledger.sqlite", "intake.sqlite"] {
+        if !data.join(name).is_file() {
+            return Err(format!("{} has no {name}", data.display()));
+        }
+        if out.join(name).exists() {
+            return Err(format!(
+                "{} exists; back up into a new or empty directory",
+                out.join(name).display()
+            ));
+        }
+    }
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    for name in ["ledger.sqlite", "intake.sqlite"] {
+        let (from, to) = (data.join(name), out.join(name));
+        let copy = || -> DbResult<()> {
+            let src = Connection::open_with_flags(
+                &from,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            src.busy_timeout(std::time::Duration::from_secs(30))?;
+            let mut dst = Connection::open(&to)?;
+            let b = rusqlite::backup::Backup::new(&src, &mut dst)?;
+            // All pages in one step: one read transaction, one consistent snapshot.
+            loop {
+                match b.step(-1)? {
+                    rusqlite::backup::StepResult::Done => return Ok(()),
+                    _ => std::thread::sleep(std::time::Duration::from_millis(50)),
+                }
+            }
+        };
+        copy().map_err(|e| format!("backing up {}: {e}", from.display()))?;
+    }
+    Ok(())
+}
+
 /// An order waiting for a window, with its intake sequence number.
 #[derive(Debug, Clone)]
 pub struct PendingOrder {
@@ -382,6 +424,35 @@ impl Store {
             [],
             |r| r.get(0),
         )
+    }
+
+    /// Refuses an intake database that is missing or older than the ledger: the
+    /// ledger has decided (or requeued) orders up to a sequence number the intake
+    /// does not reach, so new orders would get numbers at or below that watermark
+    /// and never be decided.
+    pub fn check_intake(&self) -> Result<(), String> {
+        let err = |e: rusqlite::Error| format!("cannot read the databases: {e}");
+        let wm = self.watermark().map_err(err)?;
+        let requeued: i64 = self
+            .conn
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM requeue", [], |r| {
+                r.get(0)
+            })
+            .map_err(err)?;
+        let intake: i64 = self
+            .conn
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM intake.orders", [], |r| {
+                r.get(0)
+            })
+            .map_err(err)?;
+        let ledger = wm.max(requeued);
+        if intake >= ledger {
+            return Ok(());
+        }
+        Err(format!(
+            "intake.sqlite is missing or older than ledger.sqlite: the ledger has taken orders up to sequence number {ledger} but the intake's last order is number {intake}, so new orders would never be decided. \
+             Restore intake.sqlite together with ledger.sqlite from one backup (`domopt backup --data DIR --out DIR` takes both consistently), or move both away to start empty"
+        ))
     }
 
     /// Number of orders waiting for a window.
