@@ -148,6 +148,16 @@ enum Command {
         /// Largest request body in MiB.
         #[arg(long, default_value_t = 32)]
         max_body_mib: usize,
+        /// Seconds a request's line and headers may take to arrive; also the idle
+        /// timeout of keep-alive connections.
+        #[arg(long, default_value_t = 30.0)]
+        header_timeout: f64,
+        /// Seconds a request's body may take to arrive.
+        #[arg(long, default_value_t = 60.0)]
+        body_timeout: f64,
+        /// Open connections at most (lowered to fit the open-files limit).
+        #[arg(long, default_value_t = 1024)]
+        max_connections: usize,
     },
     /// Copy the service's two databases consistently (SQLite online backup; safe while
     /// the server runs).
@@ -558,17 +568,23 @@ fn main() -> ExitCode {
             solver,
             threads,
             max_body_mib,
+            header_timeout,
+            body_timeout,
+            max_connections,
         } => {
-            let positive = |x: f64| x.is_finite() && x > 0.0;
+            let positive = |x: f64| x.is_finite() && x > 0.0 && x < 1e9;
             if !SOLVER_NAMES.contains(&solver.as_str())
                 || !positive(window)
                 || !positive(budget)
+                || !positive(header_timeout)
+                || !positive(body_timeout)
                 || max_orders == 0
                 || threads == 0
                 || max_body_mib == 0
+                || max_connections == 0
             {
                 eprintln!(
-                    "error: --solver is one of {}; --window and --budget > 0; --max-orders, --threads, --max-body-mib >= 1",
+                    "error: --solver is one of {}; --window, --budget, --header-timeout and --body-timeout > 0; --max-orders, --threads, --max-body-mib, --max-connections >= 1",
                     SOLVER_NAMES.join(", ")
                 );
                 return ExitCode::from(2);
@@ -583,6 +599,9 @@ fn main() -> ExitCode {
                 solver_threads: threads,
                 solve_slots: 1,
                 max_body_bytes: max_body_mib << 20,
+                header_timeout: Duration::from_secs_f64(header_timeout),
+                body_timeout: Duration::from_secs_f64(body_timeout),
+                max_connections,
             };
             let result = runtime().block_on(domopt::service::serve(config, |addr| {
                 println!("listening on http://{addr}");

@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::server::*;
 use serde_json::json;
 
@@ -419,4 +421,91 @@ async fn a_lost_or_older_intake_is_refused_and_a_backup_restores_both() {
     assert_eq!(get(&s, "/v1/orders/B-2").await.0, 404);
     submit(&s, "B-3", "SKU-00009", 1).await;
     decided(&s, "B-3").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_idle_clients_are_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(
+        dir.path(),
+        &[
+            "--window",
+            "600",
+            "--header-timeout",
+            "1",
+            "--body-timeout",
+            "1",
+        ],
+    );
+    let long = Duration::from_secs(100);
+    // A partial header, and a connection that sends nothing: both closed.
+    let (text, closed) = raw(&s, b"GET /healthz HTTP/1.1\r\nHost: x\r\n", long);
+    assert!(closed, "a partial header held the connection: {text:?}");
+    let (text, closed) = raw(&s, b"", long);
+    assert!(
+        closed && text.is_empty(),
+        "an idle connection stayed open: {text:?}"
+    );
+    // A body that stops after 1 byte of 100: 408 in the error shape.
+    let (text, _) = raw(
+        &s,
+        b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+        long,
+    );
+    assert!(text.starts_with("HTTP/1.1 408"), "{text:?}");
+    assert_eq!(raw_body(&text)["error"]["code"], "E4080", "{text:?}");
+    assert_eq!(get(&s, "/healthz").await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_are_capped_heads_bounded_and_the_open_files_limit_raised() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &["--window", "600", "--max-connections", "2"]);
+    let addr = s.url.trim_start_matches("http://").to_string();
+    let held: Vec<_> = (0..2)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    let (text, _) = raw(
+        &s,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+        Duration::from_secs(100),
+    );
+    assert!(text.starts_with("HTTP/1.1 503"), "{text:?}");
+    assert!(
+        text.to_ascii_lowercase().contains("retry-after: 1"),
+        "{text:?}"
+    );
+    assert_eq!(raw_body(&text)["error"]["code"], "E5030", "{text:?}");
+    drop(held);
+    let start = std::time::Instant::now();
+    while get(&s, "/healthz").await.0 != 200 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "slots never freed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Headers beyond the limit: 431 in the error shape.
+    let big = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(200 << 10)
+    );
+    let (text, _) = raw(&s, big.as_bytes(), Duration::from_secs(100));
+    assert!(
+        text.starts_with("HTTP/1.1 431"),
+        "{:?}",
+        &text[..text.len().min(200)]
+    );
+    assert_eq!(raw_body(&text)["error"]["code"], "E4310");
+    #[cfg(target_os = "linux")]
+    {
+        let limits = std::fs::read_to_string(format!("/proc/{}/limits", s.child.id())).unwrap();
+        let files: Vec<&str> = limits
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        assert_eq!(files[3], files[4], "soft limit not raised: {limits}");
+    }
 }

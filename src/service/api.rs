@@ -56,6 +56,11 @@ pub const SERVICE_CODES: &[(&str, u16, &str)] = &[
     ("E4040", 404, "no such order, sku or route"),
     ("E4050", 405, "method not allowed on this route"),
     (
+        "E4080",
+        408,
+        "the request body did not arrive within the body timeout",
+    ),
+    (
         "E4310",
         431,
         "the request line or headers are larger than the limit",
@@ -68,7 +73,7 @@ pub const SERVICE_CODES: &[(&str, u16, &str)] = &[
     (
         "E5030",
         503,
-        "not ready: the database does not answer or no network is loaded",
+        "not ready: the database does not answer, no network is loaded, the server is shutting down, or the connection limit is reached",
     ),
 ];
 
@@ -234,6 +239,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             ApiError::new("E4050", "method not allowed on this route")
         })
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            super::server::read_body,
+        ))
         .layer(middleware::from_fn(extract::error_shape))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)

@@ -125,6 +125,9 @@ pub async fn run(p: &LoadParams) -> Result<LoadReport, String> {
     });
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(p.concurrency)
+        // Below the server's default idle timeout (--header-timeout 30), so the pool
+        // never reuses a connection the server is closing.
+        .pool_idle_timeout(Duration::from_secs(20))
         .build()
         .map_err(|e| e.to_string())?;
     let base = p.url.trim_end_matches('/').to_string();

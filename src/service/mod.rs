@@ -12,6 +12,7 @@ pub mod extract;
 pub mod fields;
 pub mod load;
 pub mod metrics;
+pub mod server;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -48,6 +49,13 @@ pub struct ServiceConfig {
     pub solve_slots: usize,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// A request's line and headers must arrive within this; also the idle timeout
+    /// of keep-alive connections.
+    pub header_timeout: Duration,
+    /// A request's body must arrive within this (`408 E4080`).
+    pub body_timeout: Duration,
+    /// Open connections at most; one more is answered `503 E5030`.
+    pub max_connections: usize,
 }
 
 impl Default for ServiceConfig {
@@ -62,6 +70,9 @@ impl Default for ServiceConfig {
             solver_threads: 1,
             solve_slots: 1,
             max_body_bytes: 32 << 20,
+            header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(60),
+            max_connections: 1024,
         }
     }
 }
@@ -190,20 +201,35 @@ pub async fn serve(
     config: ServiceConfig,
     on_listen: impl FnOnce(SocketAddr),
 ) -> Result<(), StartError> {
+    let files = server::raise_open_files_limit();
+    let mut config = config;
+    if let Some(files) = files {
+        // Keep descriptors for the databases, the solver and logs.
+        let most = usize::try_from(files.saturating_sub(64).max(1)).unwrap_or(usize::MAX);
+        if config.max_connections > most {
+            tracing::warn!(
+                open_files = files,
+                "--max-connections {} lowered to {most} to fit the open-files limit",
+                config.max_connections
+            );
+            config.max_connections = most;
+        }
+    }
     let state = AppState::open(config.clone())?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     on_listen(listener.local_addr()?);
     let windows = tokio::spawn(window_loop(state.clone()));
     let app = api::router(state.clone());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let shutdown_state = state.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down: closing the open window");
-            shutdown_state.stopping.store(true, Ordering::SeqCst);
-            shutdown_state.wake.notify_one();
-        })
-        .await?;
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: closing the open window");
+        shutdown_state.stopping.store(true, Ordering::SeqCst);
+        shutdown_state.wake.notify_one();
+        let _ = stop_tx.send(true);
+    });
+    server::run(listener, app, state.clone(), stop_rx).await;
     windows.await?;
     Ok(())
 }

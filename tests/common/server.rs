@@ -236,17 +236,45 @@ pub fn refused_start(data: &Path, extra: &[&str]) -> (Option<i32>, String) {
     )
 }
 
-/// Sends raw bytes over a new TCP connection and returns everything the server
-/// answers before it closes the connection (or `wait` passes).
-pub fn raw(s: &Server, bytes: &[u8], wait: Duration) -> String {
+/// Sends raw bytes over a new TCP connection and reads the answer: until one whole
+/// response (head and `content-length` body) has arrived, the server closes the
+/// connection, or `wait` passes. Returns the text and whether the server closed the
+/// connection.
+pub fn raw(s: &Server, bytes: &[u8], wait: Duration) -> (String, bool) {
     use std::io::Write;
     let addr = s.url.trim_start_matches("http://");
     let mut conn = std::net::TcpStream::connect(addr).expect("connects");
     conn.set_read_timeout(Some(wait)).unwrap();
     conn.write_all(bytes).expect("writes");
     let mut out = Vec::new();
-    let _ = conn.read_to_end(&mut out);
-    String::from_utf8_lossy(&out).into_owned()
+    let mut buf = [0u8; 65536];
+    loop {
+        match conn.read(&mut buf) {
+            Ok(0) => return (String::from_utf8_lossy(&out).into_owned(), true),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return (String::from_utf8_lossy(&out).into_owned(), true);
+            }
+            Err(_) => return (String::from_utf8_lossy(&out).into_owned(), false),
+        }
+        let text = String::from_utf8_lossy(&out).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let len = head.lines().find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+            });
+            if len.is_some_and(|n| body.len() >= n) {
+                return (text, false);
+            }
+        }
+    }
+}
+
+/// The JSON body of a raw HTTP response.
+pub fn raw_body(response: &str) -> Value {
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    serde_json::from_str(body).unwrap_or(Value::Null)
 }
 
 /// Asserts that a response is an error in the service's one shape with this status
