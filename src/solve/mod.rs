@@ -5,6 +5,7 @@
 //! unfilled units and writes the `domopt.plan/1` document, so no solver prices
 //! anything on its own.
 
+pub mod arc;
 pub mod greedy;
 pub mod mip;
 
@@ -62,6 +63,8 @@ pub enum Solver {
     /// The MIP over fulfillment options, solved with HiGHS ([`mip`]).
     #[default]
     Mip,
+    /// The textbook arc formulation in good_lp, for small windows ([`arc`]).
+    Arc,
     /// Greedy: the largest saving first.
     Cheapest,
     /// Greedy: the nearest node first.
@@ -72,8 +75,9 @@ pub enum Solver {
 
 impl Solver {
     /// Every solver, in the order reports list them.
-    pub const ALL: [Solver; 4] = [
+    pub const ALL: [Solver; 5] = [
         Solver::Mip,
+        Solver::Arc,
         Solver::Cheapest,
         Solver::Closest,
         Solver::FewestSplits,
@@ -83,6 +87,7 @@ impl Solver {
     pub fn name(self) -> &'static str {
         match self {
             Solver::Mip => "mip",
+            Solver::Arc => arc::NAME,
             Solver::Cheapest => Policy::Cheapest.name(),
             Solver::Closest => Policy::Closest.name(),
             Solver::FewestSplits => Policy::FewestSplits.name(),
@@ -92,7 +97,7 @@ impl Solver {
     /// The greedy policy this solver runs, if it is one.
     fn policy(self) -> Option<Policy> {
         match self {
-            Solver::Mip => None,
+            Solver::Mip | Solver::Arc => None,
             Solver::Cheapest => Some(Policy::Cheapest),
             Solver::Closest => Some(Policy::Closest),
             Solver::FewestSplits => Some(Policy::FewestSplits),
@@ -118,13 +123,13 @@ impl std::str::FromStr for Solver {
 }
 
 /// Names accepted by [`solve`] and the CLI's `--solver`: [`Solver::name`] of each.
-pub const SOLVER_NAMES: &[&str] = &["mip", "cheapest", "closest", "fewest-splits"];
+pub const SOLVER_NAMES: &[&str] = &["mip", "arc", "cheapest", "closest", "fewest-splits"];
 
 /// Error from [`solve`].
 #[derive(Debug, thiserror::Error)]
 pub enum SolveError {
     /// The solver name is not one of [`SOLVER_NAMES`].
-    #[error("unknown solver \"{0}\"; expected one of: mip, cheapest, closest, fewest-splits")]
+    #[error("unknown solver \"{0}\"; expected one of: mip, arc, cheapest, closest, fewest-splits")]
     UnknownSolver(String),
 }
 
@@ -172,9 +177,10 @@ pub fn run_keeping_leftovers(instance: &Instance, opts: &SolveOptions) -> (Plan,
     let started = std::time::Instant::now();
     let net = Network::new(instance);
     let mut leftovers = Leftovers::default();
-    let plan = match opts.solver.policy() {
-        None => mip::solve(&net, opts, started, &mut leftovers),
-        Some(policy) => {
+    let plan = match (opts.solver, opts.solver.policy()) {
+        (Solver::Arc, _) => arc::solve(&net, opts, started),
+        (_, None) => mip::solve(&net, opts, started, &mut leftovers),
+        (_, Some(policy)) => {
             let allocations = greedy::allocate(&net, policy);
             let mut plan = assemble_plan(&net, &allocations, policy.name(), PlanStatus::Feasible);
             plan.solve_seconds = started.elapsed().as_secs_f64();

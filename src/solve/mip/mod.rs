@@ -56,6 +56,7 @@ pub use params::MipParams;
 use prices::Prices;
 use schedule::Schedule;
 pub use stats::MipStats;
+pub(crate) use stop::SchedulerRelease;
 
 /// Reduced cost below which an option improves the master.
 const RC_EPS: f64 = 1e-6;
