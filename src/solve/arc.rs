@@ -84,6 +84,10 @@ pub const NAME: &str = "arc";
 /// Time kept back from HiGHS for reading its solution and assembling the plan.
 const FINISH_MARGIN: Duration = Duration::from_millis(50);
 
+/// Time kept back per column and row: good_lp hands HiGHS the model row by row and
+/// HiGHS's clock starts only once it is copied in column form (about 1 µs each).
+const PASS_MARGIN: Duration = Duration::from_micros(2);
+
 /// Most columns the model may have. A larger window gets the fallback plan at once:
 /// its model would take more memory than a window deserves and would not solve.
 pub const MAX_COLUMNS: usize = 1_000_000;
@@ -139,10 +143,17 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     stats["arcs"] = json!(cols.arcs.len());
     stats["columns"] = json!(cols.vars.len());
     stats["rows"] = json!(rows.len());
+    let size = cols.vars.len() + rows.len();
+    let problem = cols
+        .vars
+        .minimise(objective.clone())
+        .using(highs)
+        .with_all(rows);
     stats["build_seconds"] = json!(started.elapsed().as_secs_f64());
+    let margin = FINISH_MARGIN + PASS_MARGIN * u32::try_from(size).unwrap_or(u32::MAX);
     let Some(left) = deadline
         .saturating_duration_since(Instant::now())
-        .checked_sub(FINISH_MARGIN)
+        .checked_sub(margin)
     else {
         return fallback(net, "no time left after building the model", stats, started);
     };
@@ -153,11 +164,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     if cancelled {
         return fallback(net, "cancelled", stats, started);
     }
-    let problem = cols
-        .vars
-        .minimise(objective.clone())
-        .using(highs)
-        .with_all(rows)
+    let problem = problem
         .set_time_limit(left.as_secs_f64())
         .set_threads(opts.threads.max(1))
         .set_option("mip_rel_gap", opts.gap)
