@@ -172,6 +172,25 @@ fn excluded_nodes_are_respected() {
 }
 
 #[test]
+fn a_window_without_stock_ships_nothing_and_says_it_is_optimal() {
+    let mut inst = common::instance(&common::tiny());
+    inst.inventory.clear();
+    let plan = solved(&inst, "arc", 10.0, 1e-9);
+    assert_eq!(plan.status, PlanStatus::Optimal);
+    assert!(plan.shipments.is_empty());
+    let empty = generate(&GenParams {
+        orders: 0,
+        nodes: 3,
+        skus: 5,
+        ..Default::default()
+    });
+    assert_eq!(
+        solved(&empty, "arc", 10.0, 1e-9).status,
+        PlanStatus::Optimal
+    );
+}
+
+#[test]
 fn a_budget_too_short_gives_a_valid_fallback_in_time() {
     let inst = generate(&GenParams {
         orders: 2000,

@@ -139,6 +139,12 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
         Ok(cols) => cols,
         Err(reason) => return fallback(net, reason, stats, started),
     };
+    if cols.arcs.is_empty() {
+        // No shipment is allowed: shipping nothing is the only plan.
+        let mut plan = assemble_plan(net, &[], NAME, PlanStatus::Optimal);
+        plan.solve_seconds = started.elapsed().as_secs_f64();
+        return plan;
+    }
     let (objective, rows) = (objective(net, &cols), rows(net, &cols));
     stats["arcs"] = json!(cols.arcs.len());
     stats["columns"] = json!(cols.vars.len());
