@@ -48,7 +48,7 @@
 //!      Σ_{a∈A(n), l} x[a,l] ≤ capacity_units(n)     when set
 //! ```
 //!
-//! At an optimum u[o] = 1 whenever order o ships, so the split term is
+//! At an optimum `u[o] = 1` whenever order o ships, so the split term is
 //! σ · max(0, shipments − 1). The model is exact: it can choose any allowed
 //! service of a shipment, not only the cheapest, and every cost of the formats is
 //! linear in these variables. Its plan is still priced again by
@@ -92,15 +92,15 @@ const PASS_MARGIN: Duration = Duration::from_micros(2);
 /// its model would take more memory than a window deserves and would not solve.
 pub const MAX_COLUMNS: usize = 1_000_000;
 
-/// Units of one order line on one arc: the column x[a,l].
+/// Units of one order line on one arc: the column `x[a,l]`.
 struct Units {
     /// Index of the line in the order.
     line: usize,
     /// SKU index of the line.
     sku: usize,
-    /// Upper bound of x[a,l]: min(q(l), avail(n, k(l))).
+    /// Upper bound of `x[a,l]`: `min(q(l), avail(n, k(l)))`.
     most: u32,
-    /// Cost per unit, c[a,l].
+    /// Cost per unit, `c[a,l]`.
     cost: f64,
     /// The column.
     x: Variable,
@@ -111,9 +111,9 @@ struct Arc {
     order: usize,
     node: usize,
     service: ServiceChoice,
-    /// Cost of the shipment without its units, f[a].
+    /// Cost of the shipment without its units, `f[a]`.
     fixed: f64,
-    /// The column y[a].
+    /// The column `y[a]`.
     y: Variable,
     /// The order's lines the node has stock of.
     units: Vec<Units>,
@@ -126,7 +126,7 @@ struct Columns {
     arcs: Vec<Arc>,
     /// Each order's arcs in `arcs`.
     order_arcs: Vec<Range<usize>>,
-    /// u[o] for every order.
+    /// `u[o]` for every order.
     ships: Vec<Variable>,
 }
 
@@ -202,7 +202,7 @@ pub fn solve(net: &Network, opts: &SolveOptions, started: Instant) -> Plan {
     plan
 }
 
-/// Every arc of the window with its columns y[a] and x[a,l], and u[o]; `Err`
+/// Every arc of the window with its columns `y[a]` and `x[a,l]`, and `u[o]`; `Err`
 /// when the budget runs out or the model would pass [`MAX_COLUMNS`].
 fn columns(net: &Network, deadline: Instant) -> Result<Columns, &'static str> {
     let services = net.instance.rate_card.services.len();
@@ -306,7 +306,7 @@ fn rows(net: &Network, cols: &Columns) -> Vec<Constraint> {
 }
 
 /// The rows of one order: one shipment per node, each line at most once (all of it
-/// or none under ship-complete), u[o], and the order's shipment limit.
+/// or none under ship-complete), `u[o]`, and the order's shipment limit.
 fn order_rows(net: &Network, o: usize, arcs: &[Arc], ship: Variable, rows: &mut Vec<Constraint>) {
     let order = net.order(o);
     for at_node in arcs.chunk_by(|a, b| a.node == b.node) {
