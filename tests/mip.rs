@@ -537,3 +537,24 @@ fn cover_cuts_and_reduced_cost_enumeration_prove_optimality_where_the_lp_bound_c
         "{stats}"
     );
 }
+
+#[test]
+fn a_window_whose_lp_fixes_every_order_is_still_proved_optimal() {
+    // The LP decides all 50 orders at the greedy plan's choice: the first MIP has
+    // nothing to decide, and the reduced-cost rooms prove the plan.
+    let inst = generate(&GenParams {
+        orders: 50,
+        nodes: 5,
+        skus: 15,
+        seed: 3,
+        pickup_share: 0.3,
+        late_penalty_per_day: Some(4.0),
+        ..Default::default()
+    });
+    let plan = mip(&inst, 30.0);
+    let stats = plan.stats.as_ref().unwrap();
+    assert_eq!(stats["mip0_status"], "every order fixed", "{stats}");
+    assert_eq!(plan.status, PlanStatus::Optimal, "{stats}");
+    let lb = plan.lower_bound.expect("a bound");
+    assert!(plan.objective - lb <= 1e-4 * plan.objective, "{lb}");
+}

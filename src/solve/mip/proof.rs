@@ -276,6 +276,18 @@ impl Search<'_> {
             .filter(|&j| self.included[j] && !(fixing && ps.fixed[self.options[j].order]))
             .collect();
         let master = self.pass_master(pass, ps, &ids, &start_by_order);
+        if master.option_ids.is_empty() && master.arc_columns() == 0 {
+            // Every order is fixed (the LP decided them all): the plan is the fixed
+            // orders' allocations, with nothing for HiGHS to decide, and the room
+            // passes may still prove it.
+            self.stats.pass(pass).status = Some("every order fixed".into());
+            let chosen: Vec<Allocation> =
+                ps.fixed_allocs.iter().filter(|_| fixing).cloned().collect();
+            let plan = assemble_plan(net, &chosen, "mip", PlanStatus::Feasible);
+            self.stats.pass(pass).objective = Some(plan.objective);
+            self.offer(plan, chosen);
+            return true;
+        }
         let start: Vec<f64> = ids
             .iter()
             .map(|&j| {
