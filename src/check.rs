@@ -309,9 +309,12 @@ impl Checker<'_> {
     }
 
     /// Every node's shipments and units within its capacities, and every (node,
-    /// sku)'s shipped units within its available stock.
+    /// sku)'s shipped units within its available stock (only pairs a shipment
+    /// overdrew are looked at, so the cost follows the plan, not nodes × skus).
     fn capacities_and_stock(&mut self) {
         let (instance, net) = (self.instance, self.net);
+        let overdrawn = self.usage.overdrawn();
+        let mut overdrawn = overdrawn.into_iter().peekable();
         for (n, node) in instance.nodes.iter().enumerate() {
             if self.usage.shipments[n] < 0 {
                 let over = -self.usage.shipments[n];
@@ -333,20 +336,17 @@ impl Checker<'_> {
                     ),
                 );
             }
-            for (k, sku) in instance.skus.iter().enumerate() {
-                let left = self.usage.stock_left(n, k);
-                if left < 0 {
-                    self.push(
-                        "E3020",
-                        format!(
-                            "node \"{}\" ships {} units of \"{}\" more than its available {}",
-                            node.id,
-                            -left,
-                            sku.id,
-                            net.available(n, k)
-                        ),
-                    );
-                }
+            while let Some((_, k, left)) = overdrawn.next_if(|&(node_of, _, _)| node_of == n) {
+                self.push(
+                    "E3020",
+                    format!(
+                        "node \"{}\" ships {} units of \"{}\" more than its available {}",
+                        node.id,
+                        -left,
+                        instance.skus[k].id,
+                        net.available(n, k)
+                    ),
+                );
             }
         }
     }

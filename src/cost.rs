@@ -2,7 +2,8 @@
 //! shipment cost, split and unfilled penalties. This module is the one source of
 //! truth: every solver and the plan checker price shipments through it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use crate::domain::{Instance, Order, Point, RateCard};
 
@@ -105,7 +106,9 @@ pub struct Network<'a> {
     pub order_index: HashMap<&'a str, usize>,
     /// Weight per sku index.
     pub sku_weight: Vec<f64>,
-    /// Available units per `node * skus + sku` (on_hand − reserved − safety, ≥ 0).
+    /// Where each stocked (node, sku) pair's figures live (see [`StockIndex`]).
+    pub stock_index: Arc<StockIndex>,
+    /// Available units per stock slot (on_hand − reserved − safety, ≥ 0).
     pub stock: Vec<u32>,
     /// Each order's lines as (sku index, qty).
     pub lines: Vec<Vec<(usize, u32)>>,
@@ -126,16 +129,7 @@ impl<'a> Network<'a> {
         let node_index = index(instance.nodes.iter().map(|n| n.id.as_str()).collect());
         let sku_index = index(instance.skus.iter().map(|s| s.id.as_str()).collect());
         let order_index = index(instance.orders.iter().map(|o| o.id.as_str()).collect());
-        let skus = instance.skus.len();
-        let mut stock = vec![0u32; instance.nodes.len() * skus];
-        for row in &instance.inventory {
-            if let (Some(&n), Some(&s)) = (
-                node_index.get(row.node.as_str()),
-                sku_index.get(row.sku.as_str()),
-            ) {
-                stock[n * skus + s] = row.available();
-            }
-        }
+        let (stock_index, stock) = StockIndex::new(instance, &node_index, &sku_index);
         let lines = instance
             .orders
             .iter()
@@ -188,6 +182,7 @@ impl<'a> Network<'a> {
             node_index,
             sku_index,
             order_index,
+            stock_index: Arc::new(stock_index),
             stock,
             lines,
             pickup,
@@ -210,15 +205,16 @@ impl<'a> Network<'a> {
         self.instance.orders.len()
     }
 
-    /// The slot of (`node`, `sku`) in per-(node, sku) tables: `node * skus + sku`, the
-    /// layout of [`Network::stock`] and of `Usage::stock`.
-    pub fn stock_slot(&self, node: usize, sku: usize) -> usize {
-        node * self.sku_count() + sku
+    /// The stock slot of (`node`, `sku`), the index into [`Network::stock`] and
+    /// `Usage::stock`; `None` when the inventory has no row for the pair.
+    pub fn stock_slot(&self, node: usize, sku: usize) -> Option<usize> {
+        self.stock_index.slot(node, sku)
     }
 
-    /// Available units of `sku` at `node` in the instance.
+    /// Available units of `sku` at `node` in the instance (0 without a row).
     pub fn available(&self, node: usize, sku: usize) -> u32 {
-        self.stock[self.stock_slot(node, sku)]
+        self.stock_slot(node, sku)
+            .map_or(0, |slot| self.stock[slot])
     }
 
     /// Distance and zone from node to order.
@@ -381,9 +377,12 @@ impl<'a> Network<'a> {
 /// can use it to detect overuse.
 #[derive(Debug, Clone)]
 pub struct Usage {
-    skus: usize,
-    /// Stock left per `node * skus + sku`.
+    index: Arc<StockIndex>,
+    /// Stock left per stock slot ([`Network::stock_slot`]).
     pub stock: Vec<i64>,
+    /// Units taken of (node, sku) pairs the inventory has no row for (negative:
+    /// only a plan that ships stock a node does not hold has any).
+    pub unstocked: BTreeMap<(usize, usize), i64>,
     /// Shipments left per node (`i64::MAX` when unlimited).
     pub shipments: Vec<i64>,
     /// Units left per node (`i64::MAX` when unlimited).
@@ -395,8 +394,9 @@ impl Usage {
     pub fn new(net: &Network) -> Usage {
         let cap = |c: Option<u32>| c.map_or(i64::MAX, i64::from);
         Usage {
-            skus: net.sku_count(),
+            index: Arc::clone(&net.stock_index),
             stock: net.stock.iter().map(|&s| i64::from(s)).collect(),
+            unstocked: BTreeMap::new(),
             shipments: net
                 .instance
                 .nodes
@@ -414,14 +414,25 @@ impl Usage {
 
     /// Stock left of `sku` at `node`.
     pub fn stock_left(&self, node: usize, sku: usize) -> i64 {
-        self.stock[node * self.skus + sku]
+        match self.index.slot(node, sku) {
+            Some(slot) => self.stock[slot],
+            None => self.unstocked.get(&(node, sku)).copied().unwrap_or(0),
+        }
+    }
+
+    /// Adds `delta` to the stock left of `sku` at `node`.
+    fn add_stock(&mut self, node: usize, sku: usize, delta: i64) {
+        match self.index.slot(node, sku) {
+            Some(slot) => self.stock[slot] += delta,
+            None => *self.unstocked.entry((node, sku)).or_default() += delta,
+        }
     }
 
     /// Books one shipment of `lines` from `node`.
     pub fn take(&mut self, node: usize, lines: &[(usize, u32)]) {
         self.shipments[node] -= 1;
         for &(sku, qty) in lines {
-            self.stock[node * self.skus + sku] -= i64::from(qty);
+            self.add_stock(node, sku, -i64::from(qty));
             self.units[node] -= i64::from(qty);
         }
     }
@@ -430,8 +441,105 @@ impl Usage {
     pub fn give_back(&mut self, node: usize, lines: &[(usize, u32)]) {
         self.shipments[node] += 1;
         for &(sku, qty) in lines {
-            self.stock[node * self.skus + sku] += i64::from(qty);
+            self.add_stock(node, sku, i64::from(qty));
             self.units[node] += i64::from(qty);
         }
+    }
+
+    /// Every (node, sku) whose stock left is negative, with it, by node then sku.
+    pub fn overdrawn(&self) -> Vec<(usize, usize, i64)> {
+        let mut out: Vec<(usize, usize, i64)> = (0..self.stock.len())
+            .filter(|&slot| self.stock[slot] < 0)
+            .map(|slot| {
+                let (node, sku) = self.index.pair(slot);
+                (node, sku, self.stock[slot])
+            })
+            .chain(
+                self.unstocked
+                    .iter()
+                    .filter(|&(_, &left)| left < 0)
+                    .map(|(&(node, sku), &left)| (node, sku, left)),
+            )
+            .collect();
+        out.sort_unstable();
+        out
+    }
+}
+
+/// Where each stocked (node, sku) pair's figures live: one slot per pair the
+/// inventory has a row for (a later row for the same pair replaces the earlier), so
+/// tables indexed by slot grow with the inventory, not with nodes × skus.
+#[derive(Debug, Clone, Default)]
+pub struct StockIndex {
+    /// Per sku: (node, slot), by node.
+    by_sku: Vec<Vec<(u32, u32)>>,
+    /// Per slot: (node, sku).
+    pairs: Vec<(usize, usize)>,
+}
+
+impl StockIndex {
+    /// The index of `instance`'s inventory, with each slot's available units.
+    fn new(
+        instance: &Instance,
+        node_index: &HashMap<&str, usize>,
+        sku_index: &HashMap<&str, usize>,
+    ) -> (StockIndex, Vec<u32>) {
+        let mut index = StockIndex {
+            by_sku: vec![Vec::new(); instance.skus.len()],
+            pairs: Vec::new(),
+        };
+        let mut stock = Vec::new();
+        for row in &instance.inventory {
+            let (Some(&n), Some(&s)) = (
+                node_index.get(row.node.as_str()),
+                sku_index.get(row.sku.as_str()),
+            ) else {
+                continue;
+            };
+            let slot = index.slot(n, s).unwrap_or_else(|| {
+                let slot = index.pairs.len();
+                let holders = &mut index.by_sku[s];
+                let at = holders.partition_point(|&(node, _)| (node as usize) < n);
+                holders.insert(at, (n as u32, slot as u32));
+                index.pairs.push((n, s));
+                stock.push(0);
+                slot
+            });
+            stock[slot] = row.available();
+        }
+        (index, stock)
+    }
+
+    /// The slot of (`node`, `sku`), if the inventory has a row for it.
+    pub fn slot(&self, node: usize, sku: usize) -> Option<usize> {
+        let holders = self.by_sku.get(sku)?;
+        holders
+            .binary_search_by_key(&node, |&(n, _)| n as usize)
+            .ok()
+            .map(|i| holders[i].1 as usize)
+    }
+
+    /// The (node, sku) pair of `slot`.
+    pub fn pair(&self, slot: usize) -> (usize, usize) {
+        self.pairs[slot]
+    }
+
+    /// The nodes with an inventory row for `sku`, by node index, with their slots.
+    pub fn holders(&self, sku: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.by_sku
+            .get(sku)
+            .into_iter()
+            .flatten()
+            .map(|&(n, slot)| (n as usize, slot as usize))
+    }
+
+    /// Number of slots (stocked pairs).
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Whether no pair is stocked.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
     }
 }

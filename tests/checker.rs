@@ -120,6 +120,13 @@ fn each_broken_rule_is_reported_with_its_code() {
             "E3020",
             Box::new(|i, _| i["inventory"][1]["on_hand"] = json!(0)),
         ),
+        // A shipment of stock the node has no inventory row for at all.
+        (
+            "E3020",
+            Box::new(|i, _| {
+                i["inventory"].as_array_mut().unwrap().remove(1);
+            }),
+        ),
         (
             "E3021",
             Box::new(|i, _| i["nodes"][0]["capacity_shipments"] = json!(1)),

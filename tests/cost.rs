@@ -139,3 +139,46 @@ fn split_and_unfilled_penalties() {
     assert_eq!(net.available(0, 0), 35); // 40 on hand − 3 reserved − 2 safety
     assert_eq!(net.available(1, 0), 0); // no row
 }
+
+#[test]
+fn stock_tables_grow_with_the_inventory_rows_not_with_nodes_times_skus() {
+    // A wide catalog and many nodes, three inventory rows: every per-(node, sku)
+    // table has three slots.
+    let mut inst = common::example();
+    let node = inst.nodes[0].clone();
+    let sku = inst.skus[0].clone();
+    for n in 0..1_000 {
+        let mut extra = node.clone();
+        extra.id = format!("ST-{n:04}");
+        inst.nodes.push(extra);
+    }
+    for k in 0..200_000 {
+        let mut extra = sku.clone();
+        extra.id = format!("SKU-{k:06}");
+        inst.skus.push(extra);
+    }
+    let row = inst.inventory[0].clone();
+    inst.inventory.clear();
+    for (node, sku, on_hand) in [("ST-0999", "SKU-199999", 7), ("ST-0003", "SKU-199999", 2)] {
+        let mut r = row.clone();
+        (r.node, r.sku, r.on_hand, r.reserved, r.safety_stock) =
+            (node.into(), sku.into(), on_hand, 0, 0);
+        inst.inventory.push(r);
+    }
+    let mut again = inst.inventory[0].clone();
+    again.on_hand = 9;
+    inst.inventory.push(again); // a later row for the same pair replaces the first
+    let net = Network::new(&inst);
+    assert_eq!(net.stock.len(), 2);
+    let (n999, n3) = (net.node_index["ST-0999"], net.node_index["ST-0003"]);
+    let k = net.sku_index["SKU-199999"];
+    assert_eq!(net.available(n999, k), 9);
+    assert_eq!(net.available(n3, k), 2);
+    assert_eq!(net.available(n3, k - 1), 0);
+    let holders: Vec<usize> = net.stock_index.holders(k).map(|(n, _)| n).collect();
+    assert_eq!(holders, vec![n3, n999]);
+    let mut usage = domopt::cost::Usage::new(&net);
+    usage.take(n3, &[(k, 5), (k - 1, 1)]);
+    assert_eq!(usage.stock_left(n3, k), -3);
+    assert_eq!(usage.overdrawn(), vec![(n3, k - 1, -1), (n3, k, -3)]);
+}

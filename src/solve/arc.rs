@@ -341,13 +341,16 @@ fn order_rows(net: &Network, o: usize, arcs: &[Arc], ship: Variable, rows: &mut 
 /// The rows of the nodes: stock per (node, SKU), shipment and unit capacities.
 fn node_rows(net: &Network, arcs: &[Arc], rows: &mut Vec<Constraint>) {
     let nodes = net.node_count();
-    let mut stock: Vec<Vec<Variable>> = vec![Vec::new(); nodes * net.sku_count()];
+    let mut stock: Vec<Vec<Variable>> = vec![Vec::new(); net.stock.len()];
     let mut shipments: Vec<Vec<Variable>> = vec![Vec::new(); nodes];
     let mut units: Vec<Vec<Variable>> = vec![Vec::new(); nodes];
     for arc in arcs {
         shipments[arc.node].push(arc.y);
         for u in &arc.units {
-            stock[net.stock_slot(arc.node, u.sku)].push(u.x);
+            // Arcs carry units only of skus their node holds, so the slot exists.
+            if let Some(slot) = net.stock_slot(arc.node, u.sku) {
+                stock[slot].push(u.x);
+            }
             units[arc.node].push(u.x);
         }
     }

@@ -56,7 +56,10 @@ impl Packed {
                 packed.node.push(index(a.node));
                 packed.units.push(a.units());
                 for &(sku, q) in &a.lines {
-                    packed.slot.push(index(net.stock_slot(a.node, sku)));
+                    let slot = net
+                        .stock_slot(a.node, sku)
+                        .expect("options ship only (node, sku) pairs with stock");
+                    packed.slot.push(index(slot));
                     packed.qty.push(q);
                 }
                 packed.first_line.push(index(packed.slot.len()));
