@@ -158,6 +158,15 @@ enum Command {
         /// Open connections at most (lowered to fit the open-files limit).
         #[arg(long, default_value_t = 1024)]
         max_connections: usize,
+        /// `/v1/plan` solves that may run at once (apart from the windows' solves).
+        #[arg(long, default_value_t = 1)]
+        plan_slots: usize,
+        /// `/v1/plan` requests that may wait for a slot; more get 429.
+        #[arg(long, default_value_t = 4)]
+        plan_queue: usize,
+        /// Largest `time_limit` a `/v1/plan` request may ask for, in seconds.
+        #[arg(long, default_value_t = 60.0)]
+        max_plan_seconds: f64,
     },
     /// Copy the service's two databases consistently (SQLite online backup; safe while
     /// the server runs).
@@ -571,6 +580,9 @@ fn main() -> ExitCode {
             header_timeout,
             body_timeout,
             max_connections,
+            plan_slots,
+            plan_queue,
+            max_plan_seconds,
         } => {
             let positive = |x: f64| x.is_finite() && x > 0.0 && x < 1e9;
             if !SOLVER_NAMES.contains(&solver.as_str())
@@ -578,13 +590,15 @@ fn main() -> ExitCode {
                 || !positive(budget)
                 || !positive(header_timeout)
                 || !positive(body_timeout)
+                || !positive(max_plan_seconds)
+                || plan_slots == 0
                 || max_orders == 0
                 || threads == 0
                 || max_body_mib == 0
                 || max_connections == 0
             {
                 eprintln!(
-                    "error: --solver is one of {}; --window, --budget, --header-timeout and --body-timeout > 0; --max-orders, --threads, --max-body-mib, --max-connections >= 1",
+                    "error: --solver is one of {}; --window, --budget, --header-timeout, --body-timeout and --max-plan-seconds > 0; --max-orders, --threads, --max-body-mib, --max-connections, --plan-slots >= 1",
                     SOLVER_NAMES.join(", ")
                 );
                 return ExitCode::from(2);
@@ -598,16 +612,23 @@ fn main() -> ExitCode {
                 solver,
                 solver_threads: threads,
                 solve_slots: 1,
+                plan_slots,
+                plan_queue,
+                max_plan_seconds,
                 max_body_bytes: max_body_mib << 20,
                 header_timeout: Duration::from_secs_f64(header_timeout),
                 body_timeout: Duration::from_secs_f64(body_timeout),
                 max_connections,
             };
-            let result = runtime().block_on(domopt::service::serve(config, |addr| {
+            let rt = runtime();
+            let result = rt.block_on(domopt::service::serve(config, |addr| {
                 println!("listening on http://{addr}");
                 use std::io::Write;
                 let _ = std::io::stdout().flush();
             }));
+            // Windows are decided before `serve` returns; what may still run is a
+            // cancelled `/v1/plan` solve, which the exit abandons.
+            rt.shutdown_timeout(Duration::from_secs(1));
             match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

@@ -509,3 +509,86 @@ async fn connections_are_capped_heads_bounded_and_the_open_files_limit_raised() 
         assert_eq!(files[3], files[4], "soft limit not raised: {limits}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plans_have_their_own_bounded_pool_and_stop_at_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let big_path = dir.path().join("big.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_domopt"))
+        .args([
+            "generate", "--orders", "20000", "--nodes", "40", "--skus", "1000",
+        ])
+        .args(["--tightness", "1.3", "--min-lines", "2", "--out"])
+        .arg(&big_path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let big = std::fs::read_to_string(&big_path).unwrap();
+    let s = Server::start(
+        &dir.path().join("data"),
+        &[
+            "--window",
+            "0.5",
+            "--budget",
+            "1",
+            "--plan-slots",
+            "1",
+            "--plan-queue",
+            "0",
+        ],
+    );
+    let (_, example) = load_example(&s).await;
+    let (st, e) = send(&s, "POST", "/v1/plan?time_limit=61", &example).await;
+    assert_error(st, &e, 422, "E4001", "time_limit above --max-plan-seconds");
+    assert_eq!(e["error"]["details"][0]["path"], "?time_limit");
+
+    // One long plan takes the only slot.
+    let url = s.url.clone();
+    let long = tokio::spawn(async move {
+        call("POST", format!("{url}/v1/plan?time_limit=60"), Some(big)).await
+    });
+    let start = std::time::Instant::now();
+    while metric(&s, "domopt_plans_running").await.as_deref() != Some("1") {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the plan never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A second plan finds no slot and no queue place: 429 with Retry-After.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/plan", s.url))
+        .body(example.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 429);
+    assert!(resp.headers().contains_key("retry-after"));
+    let e: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "E4290", "{e}");
+    // A window is decided while the plan runs: it does not wait behind it.
+    submit(&s, "PL-1", "SKU-00009", 1).await;
+    decided(&s, "PL-1").await;
+    assert_eq!(
+        metric(&s, "domopt_plans_running").await.as_deref(),
+        Some("1"),
+        "the plan ended before the window was decided; the test needs a harder instance"
+    );
+    assert_eq!(
+        metric(&s, "domopt_plans_rejected_total").await.as_deref(),
+        Some("1")
+    );
+
+    // Shutdown cancels the running plan: the server exits, and the plan is answered
+    // 503 (or 200 if the solver returned first).
+    let mut s = s;
+    let status = tokio::task::spawn_blocking(move || s.terminate())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let (st, plan) = long.await.unwrap();
+    assert!(
+        (st == 503 && plan["error"]["code"] == "E5030") || st == 200,
+        "{st} {plan}"
+    );
+}

@@ -19,10 +19,8 @@ use serde_json::{Value, json};
 use super::extract::{Params, Segment};
 use super::store::{InventoryDelta, MAX_COUNT, NetworkConfig, StoreError};
 use super::{AppState, extract, fields};
-use crate::check::check;
 use crate::domain::{INSTANCE_FORMAT, Instance, InventoryRow, Order};
-use crate::format::{Issue, ReadError, instance_from_value, parse_instance};
-use crate::solve::{SOLVER_NAMES, SolveOptions, solve};
+use crate::format::{Issue, ReadError, instance_from_value};
 
 /// Every service error code with its HTTP status and meaning (the README's code list is
 /// checked against this list).
@@ -59,6 +57,11 @@ pub const SERVICE_CODES: &[(&str, u16, &str)] = &[
         "E4080",
         408,
         "the request body did not arrive within the body timeout",
+    ),
+    (
+        "E4290",
+        429,
+        "too many requests: every /v1/plan slot and queue place is taken (see Retry-After)",
     ),
     (
         "E4310",
@@ -111,7 +114,7 @@ impl ApiError {
         }
     }
 
-    fn with_issues(code: &'static str, message: &str, issues: &[Issue]) -> ApiError {
+    pub(super) fn with_issues(code: &'static str, message: &str, issues: &[Issue]) -> ApiError {
         ApiError {
             code,
             message: message.into(),
@@ -162,7 +165,7 @@ impl From<StoreError> for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(super) type ApiResult<T> = Result<T, ApiError>;
 
 /// Runs database work on a blocking thread.
 async fn blocking<T: Send + 'static>(
@@ -175,7 +178,7 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::new("E5000", format!("worker failed: {e}")))?
 }
 
-fn body_bytes(body: Result<Bytes, BytesRejection>) -> ApiResult<Bytes> {
+pub(super) fn body_bytes(body: Result<Bytes, BytesRejection>) -> ApiResult<Bytes> {
     body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new("E4002", "request body is larger than the limit")
@@ -233,7 +236,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/orders/{id}/cancel", post(cancel_order))
         .route("/v1/orders/{id}/reroute", post(reroute_order))
         .route("/v1/windows", get(list_windows))
-        .route("/v1/plan", post(plan))
+        .route("/v1/plan", post(super::plan::plan))
         .fallback(|| async { ApiError::new("E4040", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new("E4050", "method not allowed on this route")
@@ -330,7 +333,7 @@ fn read_with(read: Result<Instance, ReadError>, issues: Vec<Value>) -> ApiResult
     Err(e)
 }
 
-fn invalid(e: &ReadError) -> ApiError {
+pub(super) fn invalid(e: &ReadError) -> ApiError {
     ApiError::with_issues("E4001", "the document breaks the format", e.issues())
 }
 
@@ -628,71 +631,4 @@ async fn list_windows(State(state): State<Arc<AppState>>, q: Params) -> ApiResul
         .min(10_000);
     let windows = blocking(&state, move |s| Ok(s.db().windows(limit)?)).await?;
     Ok(Json(json!({"windows": windows})))
-}
-
-async fn plan(
-    State(state): State<Arc<AppState>>,
-    q: Params,
-    body: Result<Bytes, BytesRejection>,
-) -> ApiResult<Json<Value>> {
-    let bytes = body_bytes(body)?;
-    q.only(&["solver", "time_limit"])?;
-    let solver = q
-        .get::<String>("solver", "a solver name")?
-        .unwrap_or_else(|| "mip".into());
-    if !SOLVER_NAMES.contains(&solver.as_str()) {
-        return Err(ApiError {
-            code: "E4001",
-            message: format!("unknown solver \"{solver}\""),
-            details: vec![
-                json!({"code": "E4001", "path": "?solver", "message": format!("one of {}", SOLVER_NAMES.join(", "))}),
-            ],
-        });
-    }
-    let time_limit = q
-        .get::<f64>("time_limit", "seconds in (0, 300]")?
-        .unwrap_or(10.0);
-    if !(time_limit > 0.0 && time_limit <= 300.0) {
-        return Err(ApiError {
-            code: "E4001",
-            message: "time_limit is seconds in (0, 300]".into(),
-            details: vec![
-                json!({"code": "E4001", "path": "?time_limit", "message": "seconds in (0, 300]"}),
-            ],
-        });
-    }
-    let instance = parse_instance(&bytes).map_err(|e| {
-        if e.issues().iter().any(|i| i.code == "E1000") {
-            ApiError::with_issues("E4000", "the body is not valid JSON", e.issues())
-        } else {
-            invalid(&e)
-        }
-    })?;
-    let _permit = state
-        .solve_pool
-        .acquire()
-        .await
-        .map_err(|_| ApiError::new("E5030", "shutting down"))?;
-    let threads = state.config.solver_threads;
-    let plan = tokio::task::spawn_blocking(move || {
-        let opts = SolveOptions {
-            time_limit: std::time::Duration::from_secs_f64(time_limit),
-            threads,
-            ..SolveOptions::default()
-        };
-        let plan =
-            solve(&instance, &solver, &opts).map_err(|e| ApiError::new("E4001", e.to_string()))?;
-        let report = check(&instance, &plan);
-        if !report.is_valid() {
-            tracing::error!(violations = ?report.violations, "plan failed the checker");
-            return Err(ApiError::new(
-                "E5000",
-                "the solver's plan failed the checker",
-            ));
-        }
-        Ok(plan)
-    })
-    .await
-    .map_err(|e| ApiError::new("E5000", format!("solver failed: {e}")))??;
-    Ok(Json(serde_json::to_value(plan).expect("plans serialize")))
 }

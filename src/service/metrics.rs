@@ -27,6 +27,10 @@ pub struct Metrics {
     pub responses_4xx: AtomicU64,
     /// 5xx responses.
     pub responses_5xx: AtomicU64,
+    /// `/v1/plan` solves running now.
+    pub plans_running: AtomicU64,
+    /// `/v1/plan` requests refused because every slot and queue place was taken.
+    pub plans_rejected: AtomicU64,
     /// Seconds the last window spent after its solve (check and commit), as f64 bits.
     pub last_overhead_bits: AtomicU64,
     window: Mutex<WindowStats>,
@@ -102,6 +106,16 @@ impl Metrics {
             "domopt_unfilled_units_total",
             "Units left unfilled.",
             get(&self.unfilled_units),
+        );
+        counter(
+            "domopt_plans_rejected_total",
+            "Plan requests refused with 429 (pool and queue full).",
+            get(&self.plans_rejected),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP domopt_plans_running Plan solves running.\n# TYPE domopt_plans_running gauge\ndomopt_plans_running {}",
+            get(&self.plans_running)
         );
         let w = self.window.lock().unwrap_or_else(|e| e.into_inner());
         let _ = writeln!(

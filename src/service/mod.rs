@@ -12,6 +12,7 @@ pub mod extract;
 pub mod fields;
 pub mod load;
 pub mod metrics;
+pub mod plan;
 pub mod server;
 pub mod store;
 
@@ -45,8 +46,14 @@ pub struct ServiceConfig {
     pub solver: String,
     /// Threads HiGHS may use per solve.
     pub solver_threads: u32,
-    /// Solves that may run at once (windows and `/v1/plan` share the pool).
+    /// Window solves that may run at once.
     pub solve_slots: usize,
+    /// `/v1/plan` solves that may run at once (a pool of their own).
+    pub plan_slots: usize,
+    /// `/v1/plan` requests that may wait for a slot; more are answered `429`.
+    pub plan_queue: usize,
+    /// Largest `time_limit` of `/v1/plan`, in seconds.
+    pub max_plan_seconds: f64,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// A request's line and headers must arrive within this; also the idle timeout
@@ -69,6 +76,9 @@ impl Default for ServiceConfig {
             solver: "mip".into(),
             solver_threads: 1,
             solve_slots: 1,
+            plan_slots: 1,
+            plan_queue: 4,
+            max_plan_seconds: 60.0,
             max_body_bytes: 32 << 20,
             header_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(60),
@@ -94,8 +104,16 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// Wakes the window loop (window full, or shutting down).
     pub wake: Notify,
-    /// Bounded pool of solve slots.
+    /// Bounded pool of window solve slots.
     pub solve_pool: Semaphore,
+    /// `/v1/plan` requests admitted (running or waiting): slots plus queue places.
+    pub plan_admission: Semaphore,
+    /// Bounded pool of `/v1/plan` solve slots.
+    pub plan_pool: Semaphore,
+    /// Raised at shutdown to stop running `/v1/plan` solves.
+    pub plan_cancel: Arc<AtomicBool>,
+    /// Turns true when shutdown begins (the listener, connections and plans watch it).
+    pub stop: tokio::sync::watch::Sender<bool>,
     /// Set when shutdown begins.
     pub stopping: AtomicBool,
     /// The data directory's lock file, held (locked) for the process's lifetime.
@@ -145,6 +163,10 @@ impl AppState {
             .map(|n| Arc::new(serde_json::to_value(n).expect("network serializes")));
         Ok(Arc::new(AppState {
             solve_pool: Semaphore::new(config.solve_slots.max(1)),
+            plan_admission: Semaphore::new(config.plan_slots.max(1) + config.plan_queue),
+            plan_pool: Semaphore::new(config.plan_slots.max(1)),
+            plan_cancel: Arc::new(AtomicBool::new(false)),
+            stop: tokio::sync::watch::channel(false).0,
             config,
             store: Mutex::new(store),
             intake: Mutex::new(intake),
@@ -220,16 +242,16 @@ pub async fn serve(
     on_listen(listener.local_addr()?);
     let windows = tokio::spawn(window_loop(state.clone()));
     let app = api::router(state.clone());
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let shutdown_state = state.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: closing the open window");
         shutdown_state.stopping.store(true, Ordering::SeqCst);
+        shutdown_state.plan_cancel.store(true, Ordering::SeqCst);
         shutdown_state.wake.notify_one();
-        let _ = stop_tx.send(true);
+        shutdown_state.stop.send_replace(true);
     });
-    server::run(listener, app, state.clone(), stop_rx).await;
+    server::run(listener, app, state.clone(), state.stop.subscribe()).await;
     windows.await?;
     Ok(())
 }
