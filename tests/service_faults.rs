@@ -592,3 +592,32 @@ async fn plans_have_their_own_bounded_pool_and_stop_at_shutdown() {
         "{st} {plan}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventory_rows_naming_an_unknown_node_get_e1203() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &["--window", "600"]);
+    load_example(&s).await;
+    for (path, body, at) in [
+        (
+            "/v1/inventory",
+            json!({"rows": [{"node": "NOPE", "sku": "SKU-00001", "on_hand": 1}]}),
+            "$.rows[0].node",
+        ),
+        (
+            "/v1/inventory/deltas",
+            json!({"deltas": [{"node": "NOPE", "sku": "SKU-00001", "kind": "receipt", "qty": 1}]}),
+            "$.deltas[0].node",
+        ),
+    ] {
+        let method = if path == "/v1/inventory" {
+            "PUT"
+        } else {
+            "POST"
+        };
+        let (st, e) = send(&s, method, path, &body).await;
+        assert_error(st, &e, 422, "E4001", path);
+        assert_eq!(e["error"]["details"][0]["code"], "E1203", "{e}");
+        assert_eq!(e["error"]["details"][0]["path"], at, "{e}");
+    }
+}

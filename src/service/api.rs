@@ -414,7 +414,7 @@ async fn put_inventory(
     let mut details = Vec::new();
     for (i, r) in snap.rows.iter().enumerate() {
         if !nodes.contains(r.node.as_str()) {
-            details.push(json!({"code": "E1202", "path": format!("$.rows[{i}].node"), "message": format!("unknown node \"{}\"", r.node)}));
+            details.push(json!({"code": "E1203", "path": format!("$.rows[{i}].node"), "message": format!("unknown node \"{}\"", r.node)}));
         }
         if !skus.contains(r.sku.as_str()) {
             details.push(json!({"code": "E1201", "path": format!("$.rows[{i}].sku"), "message": format!("unknown sku \"{}\"", r.sku)}));
@@ -466,7 +466,7 @@ async fn post_deltas(
     let mut details = Vec::new();
     for (i, x) in d.deltas.iter().enumerate() {
         if !nodes.contains(x.node.as_str()) {
-            details.push(json!({"code": "E1202", "path": format!("$.deltas[{i}].node"), "message": format!("unknown node \"{}\"", x.node)}));
+            details.push(json!({"code": "E1203", "path": format!("$.deltas[{i}].node"), "message": format!("unknown node \"{}\"", x.node)}));
         }
         if !skus.contains(x.sku.as_str()) {
             details.push(json!({"code": "E1201", "path": format!("$.deltas[{i}].sku"), "message": format!("unknown sku \"{}\"", x.sku)}));
