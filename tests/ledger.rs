@@ -92,7 +92,7 @@ fn stock_removed_during_the_solve_defers_orders_instead_of_overselling() {
             qty: -i64::from(row.on_hand),
         });
     }
-    store.apply_deltas(&deltas).unwrap();
+    store.apply_deltas(&deltas, false).unwrap();
     let cancelled = plan
         .shipments
         .iter()

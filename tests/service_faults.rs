@@ -621,3 +621,42 @@ async fn inventory_rows_naming_an_unknown_node_get_e1203() {
         assert_eq!(e["error"]["details"][0]["path"], at, "{e}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_adjustment_below_what_is_reserved_is_refused_or_reroutes_with_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &["--window", "0.2", "--budget", "1"]);
+    let (_, v) = example();
+    let network = json!({"nodes": v["nodes"], "skus": v["skus"], "rate_card": v["rate_card"], "costs": v["costs"]});
+    assert_eq!(send(&s, "PUT", "/v1/network", &network).await.0, 200);
+    let node = "DC-001-Oakland-CA";
+    let rows = json!({"rows": [{"node": node, "sku": "SKU-00009", "on_hand": 5}]});
+    assert_eq!(send(&s, "PUT", "/v1/inventory", &rows).await.0, 200);
+    submit(&s, "A-1", "SKU-00009", 2).await;
+    submit(&s, "A-2", "SKU-00009", 3).await;
+    drain(&s).await;
+    let (_, before) = get(&s, "/v1/atp/SKU-00009").await;
+    assert_eq!(before["nodes"][0]["reserved"], 5, "{before}");
+
+    let adjust = |force: bool| json!({"deltas": [{"node": node, "sku": "SKU-00009", "kind": "adjustment", "qty": -3}], "force": force});
+    let (st, e) = send(&s, "POST", "/v1/inventory/deltas", &adjust(false)).await;
+    assert_error(st, &e, 409, "E4005", "adjustment below reserved");
+    let msg = e["error"]["details"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("on_hand 2 below reserved 5"), "{e}");
+    assert!(msg.contains("A-2") || msg.contains("A-1"), "{e}");
+    assert_eq!(get(&s, "/v1/atp/SKU-00009").await.1, before);
+
+    let (st, r) = send(&s, "POST", "/v1/inventory/deltas", &adjust(true)).await;
+    assert_eq!(st, 200, "{r}");
+    let rerouted = r["rerouted"].as_array().unwrap();
+    assert!(!rerouted.is_empty(), "{r}");
+    drain(&s).await;
+    let (_, atp) = get(&s, "/v1/atp/SKU-00009").await;
+    let row = &atp["nodes"][0];
+    assert_eq!(row["on_hand"], 2, "{atp}");
+    assert!(row["reserved"].as_i64().unwrap() <= 2, "{atp}");
+    for id in rerouted {
+        let rec = decided(&s, id.as_str().unwrap()).await;
+        assert!(rec["decision"].is_object(), "{rec}");
+    }
+}

@@ -161,6 +161,13 @@ impl From<StoreError> for ApiError {
             },
             StoreError::NotFound(what) => ApiError::new("E4040", format!("{what} not found")),
             StoreError::State(msg) => ApiError::new("E4005", msg),
+            StoreError::OverPromised(rows) => ApiError::with_details(
+                "E4005",
+                "the deltas leave stock below what decided orders reserve; nothing was applied. Send \"force\": true to apply them and re-route those orders into the next window",
+                rows.into_iter()
+                    .map(|r| json!({"code": "E4005", "path": "$.deltas", "message": r}))
+                    .collect(),
+            ),
         }
     }
 }
@@ -454,6 +461,10 @@ async fn put_inventory(
 #[serde(deny_unknown_fields)]
 struct Deltas {
     deltas: Vec<InventoryDelta>,
+    /// Apply deltas that leave stock below what is reserved, re-routing the orders
+    /// that hold it.
+    #[serde(default)]
+    force: bool,
 }
 
 async fn post_deltas(
@@ -490,8 +501,15 @@ async fn post_deltas(
         });
     }
     let n = d.deltas.len();
-    blocking(&state, move |s| Ok(s.db().apply_deltas(&d.deltas)?)).await?;
-    Ok(Json(json!({"applied": n})))
+    let rerouted = blocking(&state, move |s| {
+        Ok(s.db().apply_deltas(&d.deltas, d.force)?)
+    })
+    .await?;
+    if !rerouted.is_empty() {
+        tracing::warn!(orders = ?rerouted, "inventory deltas re-routed over-promised orders");
+        state.wake.notify_one();
+    }
+    Ok(Json(json!({"applied": n, "rerouted": rerouted})))
 }
 
 async fn atp(State(state): State<Arc<AppState>>, Segment(sku): Segment) -> ApiResult<Json<Value>> {

@@ -177,6 +177,10 @@ pub enum StoreError {
     /// The request is not allowed in the current state.
     #[error("{0}")]
     State(String),
+    /// Inventory deltas would leave rows below what decided orders reserve there:
+    /// one line per row, naming the orders that hold it.
+    #[error("over-promised: {0:?}")]
+    OverPromised(Vec<String>),
 }
 
 /// A change to one inventory row.
@@ -567,10 +571,20 @@ impl Store {
     }
 
     /// Applies inventory deltas atomically; refuses the batch if any row would go
-    /// negative or a pick exceeds what is reserved.
-    pub fn apply_deltas(&mut self, deltas: &[InventoryDelta]) -> Result<(), StoreError> {
+    /// negative or a pick exceeds what is reserved. A batch that leaves a row's on_hand
+    /// below what decided orders reserve there is refused with the over-promised
+    /// orders ([`StoreError::OverPromised`]) unless `force`; with `force` enough of
+    /// those orders (the most recently decided first) return their stock and
+    /// capacity and wait for the next window. Returns the orders so re-routed.
+    pub fn apply_deltas(
+        &mut self,
+        deltas: &[InventoryDelta],
+        force: bool,
+    ) -> Result<Vec<String>, StoreError> {
         let tx = self.conn.transaction()?;
+        let mut touched = Vec::new();
         for (i, d) in deltas.iter().enumerate() {
+            touched.push((d.node.clone(), d.sku.clone()));
             let row: Option<(i64, i64, i64)> = tx
                 .query_row(
                     "SELECT on_hand, reserved, safety_stock FROM inventory
@@ -609,8 +623,61 @@ impl Store {
                 params![d.node, d.sku, on_hand, reserved, safety],
             )?;
         }
+        touched.sort();
+        touched.dedup();
+        let mut short = Vec::new();
+        let mut chosen: Vec<(String, i64, String, Decision)> = Vec::new();
+        for (node, sku) in &touched {
+            let (on_hand, reserved): (i64, i64) = tx.query_row(
+                "SELECT on_hand, reserved FROM inventory WHERE node = ?1 AND sku = ?2",
+                params![node, sku],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            if on_hand >= reserved {
+                continue;
+            }
+            let mut need = reserved - on_hand;
+            let mut ids = Vec::new();
+            for (id, seq, body, d) in holders(&tx, node, sku)? {
+                if need <= 0 {
+                    break;
+                }
+                let held: i64 = d
+                    .shipments
+                    .iter()
+                    .filter(|s| &s.node == node)
+                    .flat_map(|s| &s.lines)
+                    .filter(|l| &l.sku == sku)
+                    .map(|l| i64::from(l.qty))
+                    .sum();
+                need -= held;
+                ids.push(id.clone());
+                if !chosen.iter().any(|c| c.0 == id) {
+                    chosen.push((id, seq, body, d));
+                }
+            }
+            short.push(format!(
+                "{sku} at {node}: on_hand {on_hand} below reserved {reserved}; held by {}",
+                ids.join(", ")
+            ));
+        }
+        if short.is_empty() {
+            tx.commit()?;
+            return Ok(Vec::new());
+        }
+        if !force {
+            return Err(StoreError::OverPromised(short));
+        }
+        for (id, seq, body, d) in &chosen {
+            Self::release(&tx, Some(d))?;
+            tx.execute("DELETE FROM decisions WHERE id = ?1", params![id])?;
+            tx.execute(
+                "INSERT INTO requeue (id, seq, body) VALUES (?1, ?2, ?3)",
+                params![id, seq, body],
+            )?;
+        }
         tx.commit()?;
-        Ok(())
+        Ok(chosen.into_iter().map(|c| c.0).collect())
     }
 
     /// Shipments and units used per node in the current capacity period.
@@ -1096,6 +1163,45 @@ pub fn stranded_decision(network: &NetworkConfig, order: &Order) -> Decision {
         unfilled,
         promised_delivery_days: None,
     }
+}
+
+/// Decided orders that ship `sku` from `node`, the most recently decided first: id,
+/// intake sequence number, body and decision.
+fn holders(
+    tx: &rusqlite::Transaction,
+    node: &str,
+    sku: &str,
+) -> DbResult<Vec<(String, i64, String, Decision)>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT d.id, o.seq, COALESCE(d.body, o.body), d.decision
+         FROM decisions d JOIN intake.orders o ON o.id = d.id
+         WHERE d.status IN ('allocated', 'partial') AND instr(d.decision, ?1) > 0
+           AND instr(d.decision, ?2) > 0
+         ORDER BY d.window_id DESC, o.seq DESC",
+    )?;
+    let rows = stmt.query_map(params![node, sku], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, seq, body, text) = row?;
+        let Ok(d) = serde_json::from_str::<Decision>(&text) else {
+            continue;
+        };
+        let ships = d
+            .shipments
+            .iter()
+            .any(|s| s.node == node && s.lines.iter().any(|l| l.sku == sku));
+        if ships {
+            out.push((id, seq, body, d));
+        }
+    }
+    Ok(out)
 }
 
 fn empty_decision() -> Decision {
