@@ -626,9 +626,7 @@ async fn inventory_rows_naming_an_unknown_node_get_e1203() {
 async fn an_adjustment_below_what_is_reserved_is_refused_or_reroutes_with_force() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path(), &["--window", "0.2", "--budget", "1"]);
-    let (_, v) = example();
-    let network = json!({"nodes": v["nodes"], "skus": v["skus"], "rate_card": v["rate_card"], "costs": v["costs"]});
-    assert_eq!(send(&s, "PUT", "/v1/network", &network).await.0, 200);
+    load_network(&s).await;
     let node = "DC-001-Oakland-CA";
     let rows = json!({"rows": [{"node": node, "sku": "SKU-00009", "on_hand": 5}]});
     assert_eq!(send(&s, "PUT", "/v1/inventory", &rows).await.0, 200);
@@ -659,4 +657,25 @@ async fn an_adjustment_below_what_is_reserved_is_refused_or_reroutes_with_force(
         let rec = decided(&s, id.as_str().unwrap()).await;
         assert!(rec["decision"].is_object(), "{rec}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reroute_that_leaves_no_node_with_stock_reports_no_stock() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &["--window", "0.2", "--budget", "1"]);
+    load_network(&s).await;
+    let rows = json!({"rows": [{"node": "DC-001-Oakland-CA", "sku": "SKU-00009", "on_hand": 5}]});
+    assert_eq!(send(&s, "PUT", "/v1/inventory", &rows).await.0, 200);
+    submit(&s, "N-1", "SKU-00009", 1).await;
+    let rec = decided(&s, "N-1").await;
+    assert_eq!(rec["status"], "allocated", "{rec}");
+    let body = json!({"exclude_node": "DC-001-Oakland-CA"});
+    let (st, r) = send(&s, "POST", "/v1/orders/N-1/reroute", &body).await;
+    assert_eq!(st, 200, "{r}");
+    let rec = decided(&s, "N-1").await;
+    assert_eq!(rec["status"], "unfilled", "{rec}");
+    assert_eq!(
+        rec["decision"]["unfilled"][0]["reason"], "NO_STOCK",
+        "{rec}"
+    );
 }

@@ -859,6 +859,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         let mut left = Left::read(&tx, network)?;
         let mut by_order = decisions_by_order(plan);
+        let stocked = stocked_nodes(instance);
         let in_window: HashMap<&str, &Order> =
             instance.orders.iter().map(|o| (o.id.as_str(), o)).collect();
         let window_id = (!instance.orders.is_empty()).then_some(window.id);
@@ -876,6 +877,7 @@ impl Store {
                 let mut d = by_order
                     .remove(order.id.as_str())
                     .unwrap_or_else(empty_decision);
+                no_stock_left(&mut d, order, &stocked);
                 let need = Need::of(&d);
                 if !left.fits(&need) {
                     w.requeue(p)?;
@@ -1110,6 +1112,34 @@ impl Left {
             cap.execute(params![node, s, u])?;
         }
         Ok(())
+    }
+}
+
+/// The nodes holding available stock of each sku in the window.
+fn stocked_nodes(instance: &Instance) -> HashMap<&str, Vec<&str>> {
+    let mut out: HashMap<&str, Vec<&str>> = HashMap::new();
+    for r in instance.inventory.iter().filter(|r| r.available() > 0) {
+        out.entry(r.sku.as_str()).or_default().push(r.node.as_str());
+    }
+    out
+}
+
+/// An order that excludes every node still holding a sku (re-routed away from all of
+/// them) is short of stock, not of a fast enough node: its `SLA` lines of that sku
+/// become `NO_STOCK`.
+fn no_stock_left(d: &mut Decision, order: &Order, stocked: &HashMap<&str, Vec<&str>>) {
+    if order.exclude_nodes.is_empty() {
+        return;
+    }
+    for u in d.unfilled.iter_mut().filter(|u| u.reason == "SLA") {
+        let open = stocked.get(u.sku.as_str()).is_some_and(|nodes| {
+            nodes
+                .iter()
+                .any(|n| !order.exclude_nodes.iter().any(|x| x == n))
+        });
+        if !open {
+            u.reason = "NO_STOCK".into();
+        }
     }
 }
 

@@ -91,6 +91,15 @@ pub fn example() -> (Instance, Value) {
     (inst, value)
 }
 
+/// Loads the example's network (no stock) and returns the example as JSON.
+pub async fn load_network(s: &Server) -> Value {
+    let (_, v) = example();
+    let network = json!({"nodes": v["nodes"], "skus": v["skus"], "rate_card": v["rate_card"], "costs": v["costs"]});
+    let (st, body) = send(s, "PUT", "/v1/network", &network).await;
+    assert_eq!(st, 200, "{body}");
+    v
+}
+
 /// Loads the example's network and stock: on_hand net of the example's reservations,
 /// so that availability is the example's exactly.
 pub async fn load_example(s: &Server) -> (Instance, Value) {
