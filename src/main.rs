@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use domopt::bench::BenchCase;
 use domopt::check::check;
@@ -28,219 +28,257 @@ struct Cli {
     command: Command,
 }
 
+/// The commands; each one's options are a struct of their own below (their
+/// comments are plain `//` ones: clap would show doc comments as help text).
 #[derive(Subcommand)]
 enum Command {
     /// Solve an instance and write a plan (stdout unless --out).
-    Solve {
-        /// Instance file (.json or .json.gz).
-        instance: PathBuf,
-        /// Solver.
-        #[arg(long, value_enum, default_value_t = Solver::Mip)]
-        solver: Solver,
-        /// Wall-clock budget in seconds for the whole solve.
-        #[arg(long, default_value_t = 10.0)]
-        time_limit: f64,
-        /// Threads for the MIP solver.
-        #[arg(long, default_value_t = 1)]
-        threads: u32,
-        /// Seed for randomized choices.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Relative gap at which the MIP stops and reports optimal.
-        #[arg(long, default_value_t = 1e-4)]
-        gap: f64,
-        /// Output plan file (.json or .json.gz).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Also write the MIP model to this file (.lp or .mps).
-        #[arg(long)]
-        write_model: Option<PathBuf>,
-    },
+    Solve(SolveArgs),
     /// Check a plan against its instance. Exit 0 valid, 1 invalid, 2 unreadable.
-    Check {
-        /// Instance file.
-        instance: PathBuf,
-        /// Plan file.
-        plan: PathBuf,
-    },
+    Check(CheckArgs),
     /// Benchmark the MIP against the greedy policies on generated windows and print
     /// the README's table.
-    Bench {
-        /// Comma-separated ORDERSxNODESxSKUS:SECONDS cases.
-        #[arg(
-            long,
-            default_value = "1000x20x500:1,10000x50x2000:5,100000x100x5000:60"
-        )]
-        sizes: String,
-        /// Generator and solver seed.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Threads for the MIP solver.
-        #[arg(long, default_value_t = 2)]
-        threads: u32,
-    },
+    Bench(BenchArgs),
     /// Run solvers on instances, check every plan, write CSV, JSON, report.md and plots.
-    Compare {
-        /// Instance files or directories of them (.json, .json.gz).
-        #[arg(required = true)]
-        inputs: Vec<PathBuf>,
-        /// Comma-separated solvers.
-        #[arg(long, default_value = "mip,cheapest,closest,fewest-splits")]
-        solvers: String,
-        /// Budget per solve in seconds.
-        #[arg(long, default_value_t = 10.0)]
-        time_limit: f64,
-        /// HiGHS threads.
-        #[arg(long, default_value_t = 1)]
-        threads: u32,
-        /// Vary a parameter: split_penalty, unfilled_penalty, late_penalty, capacity
-        /// (factor) or a MIP tuning parameter `mip.NAME` (docs/tuning.md), e.g.
-        /// `split_penalty=0,2,5,10` or `mip.ascent_share=0.05,0.1,0.2`.
-        #[arg(long)]
-        sweep: Option<String>,
-        /// Output directory.
-        #[arg(long, default_value = "compare-out")]
-        out: PathBuf,
-    },
+    Compare(CompareArgs),
     /// Replay timestamped orders (`placed_at`) through windows of a given length.
-    Replay {
-        /// Instance whose orders carry `placed_at` (see `generate --timestamps`).
-        orders: PathBuf,
-        /// Window lengths, comma-separated (e.g. `5m,15m,1h`); one replay per length.
-        #[arg(long, default_value = "15m")]
-        window: String,
-        /// Solver.
-        #[arg(long, default_value = "mip")]
-        solver: String,
-        /// Budget per window in seconds.
-        #[arg(long, default_value_t = 2.0)]
-        time_limit: f64,
-        /// HiGHS threads.
-        #[arg(long, default_value_t = 1)]
-        threads: u32,
-        /// Write the per-window results as JSON here.
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    Replay(ReplayArgs),
     /// Run the order allocation service (HTTP API, windows, embedded SQLite).
-    Serve {
-        /// Address to listen on (port 0 picks a free one; the address is printed).
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: std::net::SocketAddr,
-        /// Data directory of the embedded database.
-        #[arg(long, default_value = "domopt-data")]
-        data: PathBuf,
-        /// Window length in seconds.
-        #[arg(long, default_value_t = 5.0)]
-        window: f64,
-        /// A window closes early when it holds this many orders.
-        #[arg(long, default_value_t = 25_000)]
-        max_orders: usize,
-        /// Time budget of each window's solve, in seconds.
-        #[arg(long, default_value_t = 2.0)]
-        budget: f64,
-        /// Window solver: mip, cheapest, closest, fewest-splits.
-        #[arg(long, default_value = "mip")]
-        solver: String,
-        /// HiGHS threads per solve.
-        #[arg(long, default_value_t = 1)]
-        threads: u32,
-        /// Largest request body in MiB.
-        #[arg(long, default_value_t = 32)]
-        max_body_mib: usize,
-        /// Seconds a request's line and headers may take to arrive; also the idle
-        /// timeout of keep-alive connections.
-        #[arg(long, default_value_t = 30.0)]
-        header_timeout: f64,
-        /// Seconds a request's body may take to arrive.
-        #[arg(long, default_value_t = 60.0)]
-        body_timeout: f64,
-        /// Open connections at most (lowered to fit the open-files limit).
-        #[arg(long, default_value_t = 1024)]
-        max_connections: usize,
-        /// `/v1/plan` solves that may run at once (apart from the windows' solves).
-        #[arg(long, default_value_t = 1)]
-        plan_slots: usize,
-        /// `/v1/plan` requests that may wait for a slot; more get 429.
-        #[arg(long, default_value_t = 4)]
-        plan_queue: usize,
-        /// Largest `time_limit` a `/v1/plan` request may ask for, in seconds.
-        #[arg(long, default_value_t = 60.0)]
-        max_plan_seconds: f64,
-    },
+    Serve(ServeArgs),
     /// Copy the service's two databases consistently (SQLite online backup; safe while
     /// the server runs).
-    Backup {
-        /// Data directory of the service.
-        #[arg(long, default_value = "domopt-data")]
-        data: PathBuf,
-        /// Directory to write ledger.sqlite and intake.sqlite into (new or empty).
-        #[arg(long)]
-        out: PathBuf,
-    },
+    Backup(BackupArgs),
     /// Load-test a running service: submit generated orders in batches at a rate.
-    Load {
-        /// Base URL of the service.
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
-        /// Target orders per second.
-        #[arg(long, default_value_t = 5000.0)]
-        rate: f64,
-        /// Orders per request.
-        #[arg(long, default_value_t = 100)]
-        batch: usize,
-        /// Seconds to send.
-        #[arg(long, default_value_t = 30.0)]
-        seconds: f64,
-        /// Concurrent clients.
-        #[arg(long, default_value_t = 16)]
-        concurrency: usize,
-        /// Generator seed.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Nodes of the generated network.
-        #[arg(long, default_value_t = 50)]
-        nodes: usize,
-        /// Skus of the generated network.
-        #[arg(long, default_value_t = 2000)]
-        skus: usize,
-        /// Do not load the network and stock first.
-        #[arg(long)]
-        no_setup: bool,
-    },
+    Load(LoadArgs),
     /// Generate a realistic synthetic instance.
-    Generate {
-        /// Number of orders.
-        #[arg(long, default_value_t = 1000)]
-        orders: usize,
-        /// Number of nodes.
-        #[arg(long, default_value_t = 20)]
-        nodes: usize,
-        /// Number of skus.
-        #[arg(long, default_value_t = 500)]
-        skus: usize,
-        /// Random seed.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Demand against supply (1.0 normal, higher is tighter).
-        #[arg(long, default_value_t = 1.0)]
-        tightness: f64,
-        /// Per-day late penalty (soft SLA); hard SLA when absent.
-        #[arg(long)]
-        late_penalty: Option<f64>,
-        /// Share of orders picked up in store.
-        #[arg(long, default_value_t = 0.03)]
-        pickup_share: f64,
-        /// Minimum lines per order (raise for split-heavy windows).
-        #[arg(long, default_value_t = 1)]
-        min_lines: usize,
-        /// Give orders `placed_at` times over one day (for `domopt replay`).
-        #[arg(long)]
-        timestamps: bool,
-        /// Output file (.json or .json.gz); stdout when absent.
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    Generate(GenerateArgs),
+}
+
+// `domopt solve`'s options.
+#[derive(Args)]
+struct SolveArgs {
+    /// Instance file (.json or .json.gz).
+    instance: PathBuf,
+    /// Solver.
+    #[arg(long, value_enum, default_value_t = Solver::Mip)]
+    solver: Solver,
+    /// Wall-clock budget in seconds for the whole solve.
+    #[arg(long, default_value_t = 10.0)]
+    time_limit: f64,
+    /// Threads for the MIP solver.
+    #[arg(long, default_value_t = 1)]
+    threads: u32,
+    /// Seed for randomized choices.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Relative gap at which the MIP stops and reports optimal.
+    #[arg(long, default_value_t = 1e-4)]
+    gap: f64,
+    /// Output plan file (.json or .json.gz).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Also write the MIP model to this file (.lp or .mps).
+    #[arg(long)]
+    write_model: Option<PathBuf>,
+}
+
+// `domopt check`'s options.
+#[derive(Args)]
+struct CheckArgs {
+    /// Instance file.
+    instance: PathBuf,
+    /// Plan file.
+    plan: PathBuf,
+}
+
+// `domopt bench`'s options.
+#[derive(Args)]
+struct BenchArgs {
+    /// Comma-separated ORDERSxNODESxSKUS:SECONDS cases.
+    #[arg(
+        long,
+        default_value = "1000x20x500:1,10000x50x2000:5,100000x100x5000:60"
+    )]
+    sizes: String,
+    /// Generator and solver seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Threads for the MIP solver.
+    #[arg(long, default_value_t = 2)]
+    threads: u32,
+}
+
+// `domopt compare`'s options.
+#[derive(Args)]
+struct CompareArgs {
+    /// Instance files or directories of them (.json, .json.gz).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Comma-separated solvers.
+    #[arg(long, default_value = "mip,cheapest,closest,fewest-splits")]
+    solvers: String,
+    /// Budget per solve in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    time_limit: f64,
+    /// HiGHS threads.
+    #[arg(long, default_value_t = 1)]
+    threads: u32,
+    /// Vary a parameter: split_penalty, unfilled_penalty, late_penalty, capacity
+    /// (factor) or a MIP tuning parameter `mip.NAME` (docs/tuning.md), e.g.
+    /// `split_penalty=0,2,5,10` or `mip.ascent_share=0.05,0.1,0.2`.
+    #[arg(long)]
+    sweep: Option<String>,
+    /// Output directory.
+    #[arg(long, default_value = "compare-out")]
+    out: PathBuf,
+}
+
+// `domopt replay`'s options.
+#[derive(Args)]
+struct ReplayArgs {
+    /// Instance whose orders carry `placed_at` (see `generate --timestamps`).
+    orders: PathBuf,
+    /// Window lengths, comma-separated (e.g. `5m,15m,1h`); one replay per length.
+    #[arg(long, default_value = "15m")]
+    window: String,
+    /// Solver.
+    #[arg(long, default_value = "mip")]
+    solver: String,
+    /// Budget per window in seconds.
+    #[arg(long, default_value_t = 2.0)]
+    time_limit: f64,
+    /// HiGHS threads.
+    #[arg(long, default_value_t = 1)]
+    threads: u32,
+    /// Write the per-window results as JSON here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+// `domopt serve`'s options.
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// Data directory of the embedded database.
+    #[arg(long, default_value = "domopt-data")]
+    data: PathBuf,
+    /// Window length in seconds.
+    #[arg(long, default_value_t = 5.0)]
+    window: f64,
+    /// A window closes early when it holds this many orders.
+    #[arg(long, default_value_t = 25_000)]
+    max_orders: usize,
+    /// Time budget of each window's solve, in seconds.
+    #[arg(long, default_value_t = 2.0)]
+    budget: f64,
+    /// Window solver: mip, cheapest, closest, fewest-splits.
+    #[arg(long, default_value = "mip")]
+    solver: String,
+    /// HiGHS threads per solve.
+    #[arg(long, default_value_t = 1)]
+    threads: u32,
+    /// Largest request body in MiB.
+    #[arg(long, default_value_t = 32)]
+    max_body_mib: usize,
+    /// Seconds a request's line and headers may take to arrive; also the idle
+    /// timeout of keep-alive connections.
+    #[arg(long, default_value_t = 30.0)]
+    header_timeout: f64,
+    /// Seconds a request's body may take to arrive.
+    #[arg(long, default_value_t = 60.0)]
+    body_timeout: f64,
+    /// Open connections at most (lowered to fit the open-files limit).
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// `/v1/plan` solves that may run at once (apart from the windows' solves).
+    #[arg(long, default_value_t = 1)]
+    plan_slots: usize,
+    /// `/v1/plan` requests that may wait for a slot; more get 429.
+    #[arg(long, default_value_t = 4)]
+    plan_queue: usize,
+    /// Largest `time_limit` a `/v1/plan` request may ask for, in seconds.
+    #[arg(long, default_value_t = 60.0)]
+    max_plan_seconds: f64,
+}
+
+// `domopt backup`'s options.
+#[derive(Args)]
+struct BackupArgs {
+    /// Data directory of the service.
+    #[arg(long, default_value = "domopt-data")]
+    data: PathBuf,
+    /// Directory to write ledger.sqlite and intake.sqlite into (new or empty).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+// `domopt load`'s options.
+#[derive(Args)]
+struct LoadArgs {
+    /// Base URL of the service.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Target orders per second.
+    #[arg(long, default_value_t = 5000.0)]
+    rate: f64,
+    /// Orders per request.
+    #[arg(long, default_value_t = 100)]
+    batch: usize,
+    /// Seconds to send.
+    #[arg(long, default_value_t = 30.0)]
+    seconds: f64,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Generator seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Nodes of the generated network.
+    #[arg(long, default_value_t = 50)]
+    nodes: usize,
+    /// Skus of the generated network.
+    #[arg(long, default_value_t = 2000)]
+    skus: usize,
+    /// Do not load the network and stock first.
+    #[arg(long)]
+    no_setup: bool,
+}
+
+// `domopt generate`'s options.
+#[derive(Args)]
+struct GenerateArgs {
+    /// Number of orders.
+    #[arg(long, default_value_t = 1000)]
+    orders: usize,
+    /// Number of nodes.
+    #[arg(long, default_value_t = 20)]
+    nodes: usize,
+    /// Number of skus.
+    #[arg(long, default_value_t = 500)]
+    skus: usize,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Demand against supply (1.0 normal, higher is tighter).
+    #[arg(long, default_value_t = 1.0)]
+    tightness: f64,
+    /// Per-day late penalty (soft SLA); hard SLA when absent.
+    #[arg(long)]
+    late_penalty: Option<f64>,
+    /// Share of orders picked up in store.
+    #[arg(long, default_value_t = 0.03)]
+    pickup_share: f64,
+    /// Minimum lines per order (raise for split-heavy windows).
+    #[arg(long, default_value_t = 1)]
+    min_lines: usize,
+    /// Give orders `placed_at` times over one day (for `domopt replay`).
+    #[arg(long)]
+    timestamps: bool,
+    /// Output file (.json or .json.gz); stdout when absent.
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 fn unreadable(what: &str, e: &ReadError) -> ExitCode {
@@ -274,477 +312,508 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
-        Command::Solve {
-            instance,
-            solver,
-            time_limit,
+        Command::Solve(args) => solve_command(args),
+        Command::Check(args) => check_command(args),
+        Command::Bench(args) => bench_command(args),
+        Command::Compare(args) => compare_command(args),
+        Command::Replay(args) => replay_command(args),
+        Command::Serve(args) => serve_command(args),
+        Command::Backup(args) => backup_command(args),
+        Command::Load(args) => load_command(args),
+        Command::Generate(args) => generate_command(args),
+    }
+}
+
+/// `domopt solve`.
+fn solve_command(args: SolveArgs) -> ExitCode {
+    let SolveArgs {
+        instance,
+        solver,
+        time_limit,
+        threads,
+        seed,
+        gap,
+        out,
+        write_model,
+    } = args;
+    if !time_limit.is_finite() || time_limit <= 0.0 || threads == 0 || gap.is_nan() || gap < 0.0 {
+        eprintln!("error: --time-limit must be > 0, --threads >= 1, --gap >= 0");
+        return ExitCode::from(2);
+    }
+    let started = std::time::Instant::now();
+    let inst = match read_instance(&instance) {
+        Ok(i) => i,
+        Err(e) => return unreadable(&instance.display().to_string(), &e),
+    };
+    let opts = SolveOptions {
+        solver,
+        time_limit: command_budget(time_limit, started.elapsed()),
+        threads,
+        seed,
+        gap,
+        write_model,
+        cancel: None,
+        mip: Default::default(),
+    };
+    let (plan, leftovers) = run_keeping_leftovers(&inst, &opts);
+    // The process ends once the plan is out: the system reclaims the solver's
+    // memory faster than freeing it piece by piece would.
+    std::mem::forget(leftovers);
+    let report = check(&inst, &plan);
+    let s = &report.summary;
+    eprintln!(
+        "{}: {} objective {:.4} bound {} shipments {} splits {} unfilled {} late {} in {:.3}s{}",
+        plan.solver,
+        serde_json::to_value(plan.status)
+            .unwrap_or_default()
+            .as_str()
+            .unwrap_or("?"),
+        plan.objective,
+        plan.lower_bound.map_or("-".into(), |b| format!("{b:.4}")),
+        s.shipments,
+        s.extra_shipments,
+        s.unfilled_units,
+        s.late_shipments,
+        plan.solve_seconds,
+        if report.is_valid() {
+            String::new()
+        } else {
+            format!(" INVALID ({} violations)", report.violations.len())
+        },
+    );
+    if let Err(e) = write_json(&plan, out.as_deref()) {
+        eprintln!("error: writing the plan: {e}");
+        return ExitCode::from(2);
+    }
+    if report.is_valid() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// `domopt check`.
+fn check_command(args: CheckArgs) -> ExitCode {
+    let CheckArgs { instance, plan } = args;
+    let inst = match read_instance(&instance) {
+        Ok(i) => i,
+        Err(e) => return unreadable(&instance.display().to_string(), &e),
+    };
+    let p = match read_plan(&plan) {
+        Ok(p) => p,
+        Err(e) => return unreadable(&plan.display().to_string(), &e),
+    };
+    let report = check(&inst, &p);
+    for v in &report.violations {
+        println!("{} {}", v.code, v.message);
+    }
+    let s = &report.summary;
+    println!(
+        "{}: objective {:.6} shipments {} split_shipments {} unfilled_units {} late_shipments {} violations {}",
+        if report.is_valid() {
+            "VALID"
+        } else {
+            "INVALID"
+        },
+        s.objective,
+        s.shipments,
+        s.extra_shipments,
+        s.unfilled_units,
+        s.late_shipments,
+        report.violations.len()
+    );
+    if report.is_valid() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// `domopt bench`.
+fn bench_command(args: BenchArgs) -> ExitCode {
+    let BenchArgs {
+        sizes,
+        seed,
+        threads,
+    } = args;
+    let cases: Result<Vec<BenchCase>, String> = sizes.split(',').map(BenchCase::parse).collect();
+    let cases = match cases {
+        Ok(c) if threads > 0 => c,
+        Ok(_) => {
+            eprintln!("error: --threads must be >= 1");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("error: --sizes: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rows = domopt::bench::run(&cases, seed, threads);
+    print!("{}", domopt::bench::markdown(&rows));
+    println!(
+        "\n{} cores; MIP with {threads} threads; peak RSS {} MiB",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        domopt::bench::peak_rss_mib().map_or("?".into(), |m| format!("{m:.0}"))
+    );
+    if rows.iter().all(|r| r.all_valid) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// `domopt compare`.
+fn compare_command(args: CompareArgs) -> ExitCode {
+    let CompareArgs {
+        inputs,
+        solvers,
+        time_limit,
+        threads,
+        sweep,
+        out,
+    } = args;
+    use domopt::workbench::compare;
+    let solvers: Vec<String> = solvers.split(',').map(|s| s.trim().to_string()).collect();
+    if let Some(bad) = solvers.iter().find(|s| !SOLVER_NAMES.contains(&s.as_str())) {
+        eprintln!(
+            "error: --solvers: unknown solver \"{bad}\"; expected some of: {}",
+            SOLVER_NAMES.join(", ")
+        );
+        return ExitCode::from(2);
+    }
+    if !(time_limit.is_finite() && time_limit > 0.0) || threads == 0 {
+        eprintln!("error: --time-limit must be > 0 and --threads >= 1");
+        return ExitCode::from(2);
+    }
+    let sweep = match sweep.as_deref().map(compare::Sweep::parse).transpose() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let files = match compare::instance_files(&inputs) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let opts = compare::CompareOptions {
+        solvers,
+        time_limit: Duration::from_secs_f64(time_limit),
+        threads,
+        sweep,
+    };
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let rows = compare::run(&files, &opts, |done, total, label| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        bar.set_message(label.to_string());
+    });
+    bar.finish_and_clear();
+    let rows = match rows {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = compare::write_outputs(&out, &rows, &opts) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let invalid = rows.iter().filter(|r| !r.kpis.valid).count();
+    eprintln!(
+        "{} plans ({} instance files) -> {}/report.md, results.csv, results.json, *.svg{}",
+        rows.len(),
+        files.len(),
+        out.display(),
+        if invalid > 0 {
+            format!("; {invalid} INVALID PLANS")
+        } else {
+            String::new()
+        }
+    );
+    if invalid == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// `domopt replay`.
+fn replay_command(args: ReplayArgs) -> ExitCode {
+    let ReplayArgs {
+        orders,
+        window,
+        solver,
+        time_limit,
+        threads,
+        out,
+    } = args;
+    use domopt::workbench::replay;
+    let valid_options = SOLVER_NAMES.contains(&solver.as_str())
+        && time_limit.is_finite()
+        && time_limit > 0.0
+        && threads > 0;
+    if !valid_options {
+        eprintln!(
+            "error: --solver is one of {}; --time-limit > 0; --threads >= 1",
+            SOLVER_NAMES.join(", ")
+        );
+        return ExitCode::from(2);
+    }
+    let lengths: Result<Vec<f64>, String> = window.split(',').map(replay::parse_duration).collect();
+    let lengths = match lengths {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: --window: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let day = match read_instance(&orders) {
+        Ok(i) => i,
+        Err(e) => return unreadable(&orders.display().to_string(), &e),
+    };
+    println!(
+        "| window | windows | objective | shipments | split shipments | unfilled units | late | solve s | valid |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let mut all = Vec::new();
+    for w in lengths {
+        let r = match replay::replay(
+            &day,
+            w,
+            &solver,
+            Duration::from_secs_f64(time_limit),
             threads,
-            seed,
-            gap,
-            out,
-            write_model,
-        } => {
-            if !time_limit.is_finite()
-                || time_limit <= 0.0
-                || threads == 0
-                || gap.is_nan()
-                || gap < 0.0
-            {
-                eprintln!("error: --time-limit must be > 0, --threads >= 1, --gap >= 0");
-                return ExitCode::from(2);
-            }
-            let started = std::time::Instant::now();
-            let inst = match read_instance(&instance) {
-                Ok(i) => i,
-                Err(e) => return unreadable(&instance.display().to_string(), &e),
-            };
-            let opts = SolveOptions {
-                solver,
-                time_limit: command_budget(time_limit, started.elapsed()),
-                threads,
-                seed,
-                gap,
-                write_model,
-                cancel: None,
-                mip: Default::default(),
-            };
-            let (plan, leftovers) = run_keeping_leftovers(&inst, &opts);
-            // The process ends once the plan is out: the system reclaims the solver's
-            // memory faster than freeing it piece by piece would.
-            std::mem::forget(leftovers);
-            let report = check(&inst, &plan);
-            let s = &report.summary;
-            eprintln!(
-                "{}: {} objective {:.4} bound {} shipments {} splits {} unfilled {} late {} in {:.3}s{}",
-                plan.solver,
-                serde_json::to_value(plan.status)
-                    .unwrap_or_default()
-                    .as_str()
-                    .unwrap_or("?"),
-                plan.objective,
-                plan.lower_bound.map_or("-".into(), |b| format!("{b:.4}")),
-                s.shipments,
-                s.extra_shipments,
-                s.unfilled_units,
-                s.late_shipments,
-                plan.solve_seconds,
-                if report.is_valid() {
-                    String::new()
-                } else {
-                    format!(" INVALID ({} violations)", report.violations.len())
-                },
-            );
-            if let Err(e) = write_json(&plan, out.as_deref()) {
-                eprintln!("error: writing the plan: {e}");
-                return ExitCode::from(2);
-            }
-            if report.is_valid() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
-        Command::Check { instance, plan } => {
-            let inst = match read_instance(&instance) {
-                Ok(i) => i,
-                Err(e) => return unreadable(&instance.display().to_string(), &e),
-            };
-            let p = match read_plan(&plan) {
-                Ok(p) => p,
-                Err(e) => return unreadable(&plan.display().to_string(), &e),
-            };
-            let report = check(&inst, &p);
-            for v in &report.violations {
-                println!("{} {}", v.code, v.message);
-            }
-            let s = &report.summary;
-            println!(
-                "{}: objective {:.6} shipments {} split_shipments {} unfilled_units {} late_shipments {} violations {}",
-                if report.is_valid() {
-                    "VALID"
-                } else {
-                    "INVALID"
-                },
-                s.objective,
-                s.shipments,
-                s.extra_shipments,
-                s.unfilled_units,
-                s.late_shipments,
-                report.violations.len()
-            );
-            if report.is_valid() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
-        Command::Bench {
-            sizes,
-            seed,
-            threads,
-        } => {
-            let cases: Result<Vec<BenchCase>, String> =
-                sizes.split(',').map(BenchCase::parse).collect();
-            let cases = match cases {
-                Ok(c) if threads > 0 => c,
-                Ok(_) => {
-                    eprintln!("error: --threads must be >= 1");
-                    return ExitCode::from(2);
-                }
-                Err(e) => {
-                    eprintln!("error: --sizes: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let rows = domopt::bench::run(&cases, seed, threads);
-            print!("{}", domopt::bench::markdown(&rows));
-            println!(
-                "\n{} cores; MIP with {threads} threads; peak RSS {} MiB",
-                std::thread::available_parallelism().map_or(0, |n| n.get()),
-                domopt::bench::peak_rss_mib().map_or("?".into(), |m| format!("{m:.0}"))
-            );
-            if rows.iter().all(|r| r.all_valid) {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
-        Command::Compare {
-            inputs,
-            solvers,
-            time_limit,
-            threads,
-            sweep,
-            out,
-        } => {
-            use domopt::workbench::compare;
-            let solvers: Vec<String> = solvers.split(',').map(|s| s.trim().to_string()).collect();
-            if let Some(bad) = solvers.iter().find(|s| !SOLVER_NAMES.contains(&s.as_str())) {
-                eprintln!(
-                    "error: --solvers: unknown solver \"{bad}\"; expected some of: {}",
-                    SOLVER_NAMES.join(", ")
-                );
-                return ExitCode::from(2);
-            }
-            if !(time_limit.is_finite() && time_limit > 0.0) || threads == 0 {
-                eprintln!("error: --time-limit must be > 0 and --threads >= 1");
-                return ExitCode::from(2);
-            }
-            let sweep = match sweep.as_deref().map(compare::Sweep::parse).transpose() {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let files = match compare::instance_files(&inputs) {
-                Ok(f) => f,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let opts = compare::CompareOptions {
-                solvers,
-                time_limit: Duration::from_secs_f64(time_limit),
-                threads,
-                sweep,
-            };
-            let bar = indicatif::ProgressBar::new(0);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {msg}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            let rows = compare::run(&files, &opts, |done, total, label| {
-                bar.set_length(total as u64);
-                bar.set_position(done as u64);
-                bar.set_message(label.to_string());
-            });
-            bar.finish_and_clear();
-            let rows = match rows {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            if let Err(e) = compare::write_outputs(&out, &rows, &opts) {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-            let invalid = rows.iter().filter(|r| !r.kpis.valid).count();
-            eprintln!(
-                "{} plans ({} instance files) -> {}/report.md, results.csv, results.json, *.svg{}",
-                rows.len(),
-                files.len(),
-                out.display(),
-                if invalid > 0 {
-                    format!("; {invalid} INVALID PLANS")
-                } else {
-                    String::new()
-                }
-            );
-            if invalid == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
-        Command::Replay {
-            orders,
-            window,
-            solver,
-            time_limit,
-            threads,
-            out,
-        } => {
-            use domopt::workbench::replay;
-            let valid_options = SOLVER_NAMES.contains(&solver.as_str())
-                && time_limit.is_finite()
-                && time_limit > 0.0
-                && threads > 0;
-            if !valid_options {
-                eprintln!(
-                    "error: --solver is one of {}; --time-limit > 0; --threads >= 1",
-                    SOLVER_NAMES.join(", ")
-                );
-                return ExitCode::from(2);
-            }
-            let lengths: Result<Vec<f64>, String> =
-                window.split(',').map(replay::parse_duration).collect();
-            let lengths = match lengths {
-                Ok(l) => l,
-                Err(e) => {
-                    eprintln!("error: --window: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let day = match read_instance(&orders) {
-                Ok(i) => i,
-                Err(e) => return unreadable(&orders.display().to_string(), &e),
-            };
-            println!(
-                "| window | windows | objective | shipments | split shipments | unfilled units | late | solve s | valid |"
-            );
-            println!("|---|---|---|---|---|---|---|---|---|");
-            let mut all = Vec::new();
-            for w in lengths {
-                let r = match replay::replay(
-                    &day,
-                    w,
-                    &solver,
-                    Duration::from_secs_f64(time_limit),
-                    threads,
-                ) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        return ExitCode::from(2);
-                    }
-                };
-                println!(
-                    "| {} s | {} | {:.2} | {} | {} | {} | {} | {:.2} | {} |",
-                    w,
-                    r.windows.len(),
-                    r.objective,
-                    r.shipments,
-                    r.split_shipments,
-                    r.unfilled_units,
-                    r.late_shipments,
-                    r.solve_seconds,
-                    r.all_valid
-                );
-                all.push(r);
-            }
-            if let Some(path) = out
-                && let Err(e) = write_json(&all, Some(&path))
-            {
-                eprintln!("error: writing {}: {e}", path.display());
-                return ExitCode::from(2);
-            }
-            if all.iter().all(|r| r.all_valid) {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
-        Command::Serve {
-            listen,
-            data,
-            window,
-            max_orders,
-            budget,
-            solver,
-            threads,
-            max_body_mib,
-            header_timeout,
-            body_timeout,
-            max_connections,
-            plan_slots,
-            plan_queue,
-            max_plan_seconds,
-        } => {
-            let positive = |x: f64| x.is_finite() && x > 0.0 && x < 1e9;
-            if !SOLVER_NAMES.contains(&solver.as_str())
-                || !positive(window)
-                || !positive(budget)
-                || !positive(header_timeout)
-                || !positive(body_timeout)
-                || !positive(max_plan_seconds)
-                || plan_slots == 0
-                || max_orders == 0
-                || threads == 0
-                || max_body_mib == 0
-                || max_connections == 0
-            {
-                eprintln!(
-                    "error: --solver is one of {}; --window, --budget, --header-timeout, --body-timeout and --max-plan-seconds > 0; --max-orders, --threads, --max-body-mib, --max-connections, --plan-slots >= 1",
-                    SOLVER_NAMES.join(", ")
-                );
-                return ExitCode::from(2);
-            }
-            let config = ServiceConfig {
-                listen,
-                data_dir: data,
-                window: Duration::from_secs_f64(window),
-                max_orders,
-                budget: Duration::from_secs_f64(budget),
-                solver,
-                solver_threads: threads,
-                solve_slots: 1,
-                plan_slots,
-                plan_queue,
-                max_plan_seconds,
-                max_body_bytes: max_body_mib << 20,
-                header_timeout: Duration::from_secs_f64(header_timeout),
-                body_timeout: Duration::from_secs_f64(body_timeout),
-                max_connections,
-            };
-            let rt = runtime();
-            let result = rt.block_on(domopt::service::serve(config, |addr| {
-                println!("listening on http://{addr}");
-                use std::io::Write;
-                let _ = std::io::stdout().flush();
-            }));
-            // Windows are decided before `serve` returns; what may still run is a
-            // cancelled `/v1/plan` solve, which the exit abandons.
-            rt.shutdown_timeout(Duration::from_secs(1));
-            match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(2)
-                }
-            }
-        }
-        Command::Backup { data, out } => match domopt::service::store::backup(&data, &out) {
-            Ok(()) => {
-                println!("backed up {} to {}", data.display(), out.display());
-                ExitCode::SUCCESS
-            }
+        ) {
+            Ok(r) => r,
             Err(e) => {
                 eprintln!("error: {e}");
-                ExitCode::from(2)
-            }
-        },
-        Command::Load {
-            url,
-            rate,
-            batch,
-            seconds,
-            concurrency,
-            seed,
-            nodes,
-            skus,
-            no_setup,
-        } => {
-            if !(rate > 0.0 && seconds > 0.0) || batch == 0 || concurrency == 0 {
-                eprintln!("error: --rate, --seconds > 0; --batch, --concurrency >= 1");
                 return ExitCode::from(2);
             }
-            let params = domopt::service::load::LoadParams {
-                url,
-                rate,
-                batch,
-                seconds,
-                concurrency,
-                seed,
-                nodes,
-                skus,
-                setup: !no_setup,
-            };
-            match runtime().block_on(domopt::service::load::run(&params)) {
-                Ok(r) => {
-                    println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
-                    println!(
-                        "\n{} cores: {:.0} orders/s accepted (target {rate}), p50 {:.1} ms, p99 {:.1} ms, {} failed requests; {} windows, largest {} orders, decided at most {:.2} s after closing; past the budget p99 {:.0} ms, max {:.0} ms",
-                        std::thread::available_parallelism().map_or(0, |n| n.get()),
-                        r.orders_per_second,
-                        r.latency_ms.p50,
-                        r.latency_ms.p99,
-                        r.failed_requests,
-                        r.windows,
-                        r.max_window_orders,
-                        r.max_decision_lag_seconds,
-                        r.decision_overrun_ms.p99,
-                        r.decision_overrun_ms.max
-                    );
-                    if r.failed_requests == 0 {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::from(1)
-                    }
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(2)
-                }
-            }
-        }
-        Command::Generate {
-            orders,
-            nodes,
-            skus,
-            seed,
-            tightness,
-            late_penalty,
-            pickup_share,
-            min_lines,
-            timestamps,
-            out,
-        } => {
-            if !(0.0..=1.0).contains(&pickup_share) || min_lines == 0 {
-                eprintln!("error: --pickup-share is in [0, 1] and --min-lines >= 1");
-                return ExitCode::from(2);
-            }
-            if nodes == 0 || skus == 0 || !(tightness.is_finite() && tightness > 0.0) {
-                eprintln!("error: --nodes and --skus must be >= 1 and --tightness > 0");
-                return ExitCode::from(2);
-            }
-            if late_penalty.is_some_and(|l| !(l.is_finite() && l >= 0.0)) {
-                eprintln!("error: --late-penalty must be a finite number >= 0");
-                return ExitCode::from(2);
-            }
-            let mut inst = generate(&GenParams {
-                orders,
-                nodes,
-                skus,
-                seed,
-                tightness,
-                late_penalty_per_day: late_penalty,
-                pickup_share,
-                min_lines,
-            });
-            if timestamps {
-                domopt::generate::stamp_day(&mut inst, seed);
-            }
-            if let Err(e) = write_json(&inst, out.as_deref()) {
-                eprintln!("error: writing the instance: {e}");
-                return ExitCode::from(2);
-            }
-            ExitCode::SUCCESS
+        };
+        println!(
+            "| {} s | {} | {:.2} | {} | {} | {} | {} | {:.2} | {} |",
+            w,
+            r.windows.len(),
+            r.objective,
+            r.shipments,
+            r.split_shipments,
+            r.unfilled_units,
+            r.late_shipments,
+            r.solve_seconds,
+            r.all_valid
+        );
+        all.push(r);
+    }
+    if let Some(path) = out
+        && let Err(e) = write_json(&all, Some(&path))
+    {
+        eprintln!("error: writing {}: {e}", path.display());
+        return ExitCode::from(2);
+    }
+    if all.iter().all(|r| r.all_valid) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// `domopt serve`.
+fn serve_command(args: ServeArgs) -> ExitCode {
+    let ServeArgs {
+        listen,
+        data,
+        window,
+        max_orders,
+        budget,
+        solver,
+        threads,
+        max_body_mib,
+        header_timeout,
+        body_timeout,
+        max_connections,
+        plan_slots,
+        plan_queue,
+        max_plan_seconds,
+    } = args;
+    let positive = |x: f64| x.is_finite() && x > 0.0 && x < 1e9;
+    if !SOLVER_NAMES.contains(&solver.as_str())
+        || !positive(window)
+        || !positive(budget)
+        || !positive(header_timeout)
+        || !positive(body_timeout)
+        || !positive(max_plan_seconds)
+        || plan_slots == 0
+        || max_orders == 0
+        || threads == 0
+        || max_body_mib == 0
+        || max_connections == 0
+    {
+        eprintln!(
+            "error: --solver is one of {}; --window, --budget, --header-timeout, --body-timeout and --max-plan-seconds > 0; --max-orders, --threads, --max-body-mib, --max-connections, --plan-slots >= 1",
+            SOLVER_NAMES.join(", ")
+        );
+        return ExitCode::from(2);
+    }
+    let config = ServiceConfig {
+        listen,
+        data_dir: data,
+        window: Duration::from_secs_f64(window),
+        max_orders,
+        budget: Duration::from_secs_f64(budget),
+        solver,
+        solver_threads: threads,
+        solve_slots: 1,
+        plan_slots,
+        plan_queue,
+        max_plan_seconds,
+        max_body_bytes: max_body_mib << 20,
+        header_timeout: Duration::from_secs_f64(header_timeout),
+        body_timeout: Duration::from_secs_f64(body_timeout),
+        max_connections,
+    };
+    let rt = runtime();
+    let result = rt.block_on(domopt::service::serve(config, |addr| {
+        println!("listening on http://{addr}");
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+    }));
+    // Windows are decided before `serve` returns; what may still run is a
+    // cancelled `/v1/plan` solve, which the exit abandons.
+    rt.shutdown_timeout(Duration::from_secs(1));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
         }
     }
+}
+
+/// `domopt backup`.
+fn backup_command(args: BackupArgs) -> ExitCode {
+    let BackupArgs { data, out } = args;
+    match domopt::service::store::backup(&data, &out) {
+        Ok(()) => {
+            println!("backed up {} to {}", data.display(), out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `domopt load`.
+fn load_command(args: LoadArgs) -> ExitCode {
+    let LoadArgs {
+        url,
+        rate,
+        batch,
+        seconds,
+        concurrency,
+        seed,
+        nodes,
+        skus,
+        no_setup,
+    } = args;
+    if !(rate > 0.0 && seconds > 0.0) || batch == 0 || concurrency == 0 {
+        eprintln!("error: --rate, --seconds > 0; --batch, --concurrency >= 1");
+        return ExitCode::from(2);
+    }
+    let params = domopt::service::load::LoadParams {
+        url,
+        rate,
+        batch,
+        seconds,
+        concurrency,
+        seed,
+        nodes,
+        skus,
+        setup: !no_setup,
+    };
+    match runtime().block_on(domopt::service::load::run(&params)) {
+        Ok(r) => {
+            println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+            println!(
+                "\n{} cores: {:.0} orders/s accepted (target {rate}), p50 {:.1} ms, p99 {:.1} ms, {} failed requests; {} windows, largest {} orders, decided at most {:.2} s after closing; past the budget p99 {:.0} ms, max {:.0} ms",
+                std::thread::available_parallelism().map_or(0, |n| n.get()),
+                r.orders_per_second,
+                r.latency_ms.p50,
+                r.latency_ms.p99,
+                r.failed_requests,
+                r.windows,
+                r.max_window_orders,
+                r.max_decision_lag_seconds,
+                r.decision_overrun_ms.p99,
+                r.decision_overrun_ms.max
+            );
+            if r.failed_requests == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `domopt generate`.
+fn generate_command(args: GenerateArgs) -> ExitCode {
+    let GenerateArgs {
+        orders,
+        nodes,
+        skus,
+        seed,
+        tightness,
+        late_penalty,
+        pickup_share,
+        min_lines,
+        timestamps,
+        out,
+    } = args;
+    if !(0.0..=1.0).contains(&pickup_share) || min_lines == 0 {
+        eprintln!("error: --pickup-share is in [0, 1] and --min-lines >= 1");
+        return ExitCode::from(2);
+    }
+    if nodes == 0 || skus == 0 || !(tightness.is_finite() && tightness > 0.0) {
+        eprintln!("error: --nodes and --skus must be >= 1 and --tightness > 0");
+        return ExitCode::from(2);
+    }
+    if late_penalty.is_some_and(|l| !(l.is_finite() && l >= 0.0)) {
+        eprintln!("error: --late-penalty must be a finite number >= 0");
+        return ExitCode::from(2);
+    }
+    let mut inst = generate(&GenParams {
+        orders,
+        nodes,
+        skus,
+        seed,
+        tightness,
+        late_penalty_per_day: late_penalty,
+        pickup_share,
+        min_lines,
+    });
+    if timestamps {
+        domopt::generate::stamp_day(&mut inst, seed);
+    }
+    if let Err(e) = write_json(&inst, out.as_deref()) {
+        eprintln!("error: writing the instance: {e}");
+        return ExitCode::from(2);
+    }
+    ExitCode::SUCCESS
 }
 
 /// What is left of the command's `--time-limit` for the solver after reading the
