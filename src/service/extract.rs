@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::api::ApiError;
+use super::error::ApiError;
 
 /// The query string's `name=value` pairs, refusing percent-encoding that is not UTF-8.
 pub struct Params(Vec<(String, String)>);

@@ -8,6 +8,7 @@
 //! transaction. Pending orders survive a restart and join the next window.
 
 pub mod api;
+pub mod error;
 pub mod extract;
 pub mod fields;
 pub mod load;

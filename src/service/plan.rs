@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::api::{ApiError, ApiResult, body_bytes, invalid};
+use super::error::{ApiError, ApiResult, body_bytes, invalid};
 use super::extract::Params;
 use crate::check::check;
 use crate::domain::{Instance, Plan};

@@ -28,7 +28,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
 use super::AppState;
-use super::api::ApiError;
+use super::error::ApiError;
 
 /// Largest request line plus headers answered normally, in bytes.
 pub const MAX_HEAD_BYTES: usize = 64 << 10;
