@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::domain::Instance;
 use crate::generate::{GenParams, generate};
 
 /// What to send.
@@ -132,38 +133,89 @@ pub async fn run(p: &LoadParams) -> Result<LoadReport, String> {
         .map_err(|e| e.to_string())?;
     let base = p.url.trim_end_matches('/').to_string();
     if p.setup {
-        let network = json!({"nodes": inst.nodes, "skus": inst.skus, "rate_card": inst.rate_card, "costs": inst.costs});
-        send(
-            &client,
-            reqwest::Method::PUT,
-            format!("{base}/v1/network"),
-            &network,
-        )
-        .await?;
-        let rows: Vec<Value> = inst
-            .inventory
-            .iter()
-            .map(|r| json!({"node": r.node, "sku": r.sku, "on_hand": r.on_hand, "safety_stock": r.safety_stock}))
-            .collect();
-        send(
-            &client,
-            reqwest::Method::PUT,
-            format!("{base}/v1/inventory"),
-            &json!({"rows": rows, "full": true}),
-        )
-        .await?;
-        send(
-            &client,
-            reqwest::Method::POST,
-            format!("{base}/v1/capacity/reset"),
-            &json!({}),
-        )
-        .await?;
+        set_up(&client, &base, &inst).await?;
     }
+    let batches = order_batches(&inst, p.batch);
+    let t0 = Instant::now();
+    let t0_unix = super::store::now();
+    let sent = submit(&client, &base, batches, p, t0).await?;
+    let send_seconds = (sent.last - t0).as_secs_f64();
+    // Wait until every order was decided.
+    let drain_start = Instant::now();
+    wait_drained(&client, &base).await?;
+    let drain_seconds = drain_start.elapsed().as_secs_f64();
+    let ours = windows_since(&client, &base, t0_unix).await?;
+    let f = |w: &Value, k: &str| w[k].as_f64().unwrap_or(0.0);
+    Ok(LoadReport {
+        orders_accepted: sent.accepted,
+        failed_requests: sent.failed,
+        send_seconds,
+        orders_per_second: sent.accepted as f64 / send_seconds.max(1e-9),
+        latency_ms: percentiles(sent.latencies),
+        windows: ours.len(),
+        max_window_span_seconds: ours
+            .iter()
+            .map(|w| f(w, "decided_at") - f(w, "opened_at"))
+            .fold(0.0, f64::max),
+        max_decision_lag_seconds: ours
+            .iter()
+            .map(|w| f(w, "decided_at") - f(w, "closed_at"))
+            .fold(0.0, f64::max),
+        decision_overrun_ms: percentiles(
+            ours.iter()
+                .map(|w| {
+                    let budget = w["kpis"]["budget_seconds"].as_f64().unwrap_or(0.0);
+                    (f(w, "decided_at") - f(w, "closed_at") - budget) * 1000.0
+                })
+                .collect(),
+        ),
+        max_window_orders: ours
+            .iter()
+            .map(|w| w["kpis"]["orders"].as_u64().unwrap_or(0))
+            .max()
+            .unwrap_or(0),
+        drain_seconds,
+    })
+}
+
+/// Loads the generated network, its inventory and fresh capacity into the server.
+async fn set_up(client: &reqwest::Client, base: &str, inst: &Instance) -> Result<(), String> {
+    let network = json!({"nodes": inst.nodes, "skus": inst.skus, "rate_card": inst.rate_card, "costs": inst.costs});
+    send(
+        client,
+        reqwest::Method::PUT,
+        format!("{base}/v1/network"),
+        &network,
+    )
+    .await?;
+    let rows: Vec<Value> = inst
+        .inventory
+        .iter()
+        .map(|r| json!({"node": r.node, "sku": r.sku, "on_hand": r.on_hand, "safety_stock": r.safety_stock}))
+        .collect();
+    send(
+        client,
+        reqwest::Method::PUT,
+        format!("{base}/v1/inventory"),
+        &json!({"rows": rows, "full": true}),
+    )
+    .await?;
+    send(
+        client,
+        reqwest::Method::POST,
+        format!("{base}/v1/capacity/reset"),
+        &json!({}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The orders in batches of `batch`, each id tagged with the run so that reruns
+/// against one server never collide.
+fn order_batches(inst: &Instance, batch: usize) -> Vec<Value> {
     let run_tag = format!("{:x}", (super::store::now() * 1e3) as u64);
-    let batches: Vec<Value> = inst
-        .orders
-        .chunks(p.batch.max(1))
+    inst.orders
+        .chunks(batch.max(1))
         .map(|chunk| {
             let orders: Vec<Value> = chunk
                 .iter()
@@ -175,16 +227,37 @@ pub async fn run(p: &LoadParams) -> Result<LoadReport, String> {
                 .collect();
             json!({"orders": orders})
         })
-        .collect();
+        .collect()
+}
+
+/// What the submitting workers saw.
+struct Sent {
+    latencies: Vec<f64>,
+    accepted: usize,
+    failed: usize,
+    /// When the last worker finished.
+    last: Instant,
+}
+
+/// Submits `batches` at the run's rate from `concurrency` workers, timing each.
+async fn submit(
+    client: &reqwest::Client,
+    base: &str,
+    batches: Vec<Value>,
+    p: &LoadParams,
+    t0: Instant,
+) -> Result<Sent, String> {
     let batches = Arc::new(batches);
     let next = Arc::new(AtomicUsize::new(0));
-    let t0 = Instant::now();
-    let t0_unix = super::store::now();
     let interval = p.batch as f64 / p.rate;
     let mut workers = Vec::new();
     for _ in 0..p.concurrency.max(1) {
-        let (client, batches, next, base) =
-            (client.clone(), batches.clone(), next.clone(), base.clone());
+        let (client, batches, next, base) = (
+            client.clone(),
+            batches.clone(),
+            next.clone(),
+            base.to_string(),
+        );
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let (mut accepted, mut failed) = (0usize, 0usize);
@@ -221,8 +294,16 @@ pub async fn run(p: &LoadParams) -> Result<LoadReport, String> {
         failed += f;
         last = last.max(end);
     }
-    let send_seconds = (last - t0).as_secs_f64();
-    // Wait until every order was decided.
+    Ok(Sent {
+        latencies,
+        accepted,
+        failed,
+        last,
+    })
+}
+
+/// Waits until the server has no pending order (at most 300 s).
+async fn wait_drained(client: &reqwest::Client, base: &str) -> Result<(), String> {
     let drain_start = Instant::now();
     loop {
         let text = client
@@ -243,50 +324,28 @@ pub async fn run(p: &LoadParams) -> Result<LoadReport, String> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let drain_seconds = drain_start.elapsed().as_secs_f64();
+    Ok(())
+}
+
+/// The windows the server closed since `t0_unix`.
+async fn windows_since(
+    client: &reqwest::Client,
+    base: &str,
+    t0_unix: f64,
+) -> Result<Vec<Value>, String> {
     let resp = client
         .get(format!("{base}/v1/windows?limit=10000"))
         .send()
         .await
         .map_err(|e| e.to_string())?;
     let windows: Value = resp.json().await.map_err(|e| e.to_string())?;
-    let ours: Vec<&Value> = windows["windows"]
+    Ok(windows["windows"]
         .as_array()
         .map(|a| {
             a.iter()
                 .filter(|w| w["closed_at"].as_f64().unwrap_or(0.0) >= t0_unix)
+                .cloned()
                 .collect()
         })
-        .unwrap_or_default();
-    let f = |w: &Value, k: &str| w[k].as_f64().unwrap_or(0.0);
-    Ok(LoadReport {
-        orders_accepted: accepted,
-        failed_requests: failed,
-        send_seconds,
-        orders_per_second: accepted as f64 / send_seconds.max(1e-9),
-        latency_ms: percentiles(latencies),
-        windows: ours.len(),
-        max_window_span_seconds: ours
-            .iter()
-            .map(|w| f(w, "decided_at") - f(w, "opened_at"))
-            .fold(0.0, f64::max),
-        max_decision_lag_seconds: ours
-            .iter()
-            .map(|w| f(w, "decided_at") - f(w, "closed_at"))
-            .fold(0.0, f64::max),
-        decision_overrun_ms: percentiles(
-            ours.iter()
-                .map(|w| {
-                    let budget = w["kpis"]["budget_seconds"].as_f64().unwrap_or(0.0);
-                    (f(w, "decided_at") - f(w, "closed_at") - budget) * 1000.0
-                })
-                .collect(),
-        ),
-        max_window_orders: ours
-            .iter()
-            .map(|w| w["kpis"]["orders"].as_u64().unwrap_or(0))
-            .max()
-            .unwrap_or(0),
-        drain_seconds,
-    })
+        .unwrap_or_default())
 }
