@@ -303,7 +303,9 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| default_filter.into()),
         )
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colour codes only for a terminal: log files and journals get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     // DOMOPT_LOG_FORMAT=json writes one JSON object per event (for log shippers).
     if std::env::var("DOMOPT_LOG_FORMAT").is_ok_and(|f| f == "json") {
         logs.json().init();

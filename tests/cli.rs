@@ -116,3 +116,36 @@ fn bench_prints_a_table_of_checked_plans() {
     assert_eq!(code, 2);
     assert!(err.contains("ORDERSxNODESxSKUS:SECONDS"), "{err}");
 }
+
+#[test]
+fn logs_to_a_pipe_carry_no_colour_codes() {
+    use std::io::{BufRead, Read};
+    let data = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_domopt"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Up once it prints its address; an interrupt then makes it log its shutdown.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut address = String::new();
+    stdout.read_line(&mut address).unwrap();
+    assert!(address.starts_with("listening on"), "{address:?}");
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    child.wait().unwrap();
+    assert!(logs.contains("shutting down"), "{logs:?}");
+    assert!(!logs.contains('\u{1b}'), "colour codes in {logs:?}");
+}
