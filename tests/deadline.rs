@@ -72,3 +72,41 @@ fn short_budgets_exit_zero_with_a_valid_plan() {
         "only {cut_short} of {runs} runs were cut short by their budget"
     );
 }
+
+#[test]
+fn a_raised_cancel_flag_ends_a_long_solve_of_a_large_window_early() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    // A large window (column generation without the warm master, neighbourhood
+    // search) with a budget far longer than the test waits.
+    let inst = generate(&GenParams {
+        orders: 6_000,
+        nodes: 30,
+        skus: 1_500,
+        seed: 3,
+        ..GenParams::default()
+    });
+    let cancel = Arc::new(AtomicBool::new(false));
+    let opts = domopt::SolveOptions {
+        time_limit: Duration::from_secs(600),
+        threads: 2,
+        cancel: Some(cancel.clone()),
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let plan = std::thread::scope(|s| {
+        let solve = s.spawn(|| domopt::solve(&inst, &opts));
+        std::thread::sleep(Duration::from_secs(2));
+        cancel.store(true, Ordering::Relaxed);
+        solve.join().unwrap()
+    });
+    // Far inside the 600 s budget whatever the machine's speed.
+    assert!(
+        started.elapsed() < Duration::from_secs(300),
+        "{:?}",
+        started.elapsed()
+    );
+    common::assert_valid(&inst, &plan);
+    assert_ne!(plan.status, PlanStatus::Optimal, "stopped before any proof");
+}

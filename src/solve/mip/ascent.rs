@@ -68,6 +68,7 @@ impl Search<'_> {
             self.pool
                 .extend(new.iter().map(|&j| (j, &options[j])), &self.zero_prices);
             if Instant::now() >= self.sched.ascent_deadline
+                || self.cancelled()
                 || (new.is_empty() && scale < lagrange::MIN_SCALE)
                 || self.stalled >= p.ascent_stalled_slices
                 || (self.sched.lp_pays && !self.sched.large && slices >= p.ascent_slices_before_lp)
@@ -81,7 +82,7 @@ impl Search<'_> {
                 1.0,
                 p.ascent_steps,
                 self.sched.ascent_deadline,
-                None,
+                self.opts.cancel.as_deref(),
             );
             ascent_seconds += t.elapsed().as_secs_f64();
             scale = ascent.scale;

@@ -80,6 +80,7 @@ impl Search<'_> {
                 && Instant::now() < r.cut_phase_end))
             && Instant::now() < r.deadline
             && skip.is_none()
+            && !self.cancelled()
         {
             if !self.round_of_pricing(&mut r) {
                 break;

@@ -94,7 +94,12 @@ pub(super) fn search(
     stats.rounds = 1;
     let mut improved_at_round = 0;
     let mut next_seed = 0;
-    while Instant::now() + Duration::from_millis(50) < deadline {
+    let cancelled = || {
+        opts.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+    };
+    while Instant::now() + Duration::from_millis(50) < deadline && !cancelled() {
         let mut groups: Vec<Vec<usize>> = Vec::new();
         for _ in 0..workers {
             stats.neighbourhoods += 1;

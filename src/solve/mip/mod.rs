@@ -94,16 +94,20 @@ pub fn solve(
     }
     let mut s = Search::new(net, opts, started, start, listed, stats, laps);
     s.ascend();
-    s.column_generation();
+    if !s.cancelled() {
+        s.column_generation();
+    }
     s.round();
-    if Instant::now() + model::FINISH_MARGIN >= deadline {
+    if Instant::now() + model::FINISH_MARGIN >= deadline || s.cancelled() {
         s.stats.mip_status = Some("skipped: no time left".into());
         let best = cheaper(s.best_plan, s.set_aside);
         let (stats, lb) = (s.stats, s.lower_bound);
         return conclude(best, s.incumbent, false, lb, stats, opts, started);
     }
     s.prove();
-    s.local_search();
+    if !s.cancelled() {
+        s.local_search();
+    }
     s.conclude(leftovers)
 }
 
@@ -236,6 +240,15 @@ impl<'a> Search<'a> {
             ascent_rc: Vec::new(),
             mip_finished: false,
         }
+    }
+
+    /// Whether the caller raised `opts.cancel`: the phases then stop early and the
+    /// best plan so far is returned.
+    fn cancelled(&self) -> bool {
+        self.opts
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// Raises the lower bound to `lb` if that is higher.

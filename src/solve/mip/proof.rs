@@ -45,6 +45,9 @@ impl Search<'_> {
     pub(super) fn prove(&mut self) {
         let mut ps = self.prepare_passes();
         for pass in 0..self.p.mip_passes {
+            if self.cancelled() {
+                break;
+            }
             if ps.by_room && pass > 0 {
                 let saved = self.eject_best();
                 self.included.resize(self.options.len(), false);
