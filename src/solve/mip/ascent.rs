@@ -1,7 +1,7 @@
 //! The Lagrangian ascent phase: a subgradient method prices the resource rows over
 //! every known option; each slice's prices give a lower bound valid for the whole
 //! problem (not only the listed options) and best responses that join the options.
-//! Also the ascent that goes on on the spare core beside the one LP or local search.
+//! Also the ascent that goes on on the spare core beside the node LP or local search.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -289,7 +289,7 @@ pub(super) fn spare_core_ascent(
     }
 }
 
-/// Solves `master` as an LP (to `tied_lp_tolerance`) on one thread while the
+/// Solves `master` as an LP (to `node_lp_tolerance`) on one thread while the
 /// ascent goes on from `prices` on the other (as [`spare_core_ascent`], `pool`
 /// evaluated on one thread) until the LP is done or `deadline`. Returns the LP's
 /// run and what the ascent did.
@@ -317,7 +317,7 @@ pub(super) fn lp_beside_ascent(
             let run = model::run_rough_lp(
                 problem,
                 targets.total_penalty,
-                p.tied_lp_tolerance,
+                p.node_lp_tolerance,
                 &one_thread,
                 deadline,
             );

@@ -2,7 +2,7 @@
 //! ascent's prices favour; its duals price every option and the ones with negative
 //! reduced cost join the master until none is left, each round's duals giving a
 //! lower bound too. Once it converges, cover and {0, 1/2}-cuts the LP violates
-//! join the master. Large windows where the rounds do not fit solve one LP over
+//! join the master. Large windows where the rounds do not fit solve the node LP over
 //! each order's nearly tied options instead (`node_master`).
 
 use std::collections::HashSet;
@@ -41,14 +41,14 @@ struct Rounds {
 }
 
 impl Search<'_> {
-    /// Runs column generation (or the one LP) unless the budget says it cannot pay;
+    /// Runs column generation (or the node LP) unless the budget says it cannot pay;
     /// the last master solved, its duals and solution are kept in `last_lp`.
     pub(super) fn column_generation(&mut self) {
         let (p, started, limit) = (self.p, self.started, self.opts.time_limit);
         self.select_first_master();
-        let tied_lp = self.sched.tied_lp;
-        let deadline = if tied_lp {
-            started + limit.mul_f64(p.tied_lp_share)
+        let node_lp = self.sched.node_lp;
+        let deadline = if node_lp {
+            started + limit.mul_f64(p.node_lp_share)
         } else {
             self.sched.cg_deadline
         };
@@ -90,15 +90,15 @@ impl Search<'_> {
     }
 
     /// The first master: each order's cheapest option, the cheapest few by reduced
-    /// cost at the ascent's prices (on the one LP's path, every option nearly tied
+    /// cost at the ascent's prices (on the node LP's path, every option nearly tied
     /// with the best), and the incumbent's.
     fn select_first_master(&mut self) {
         let p = self.p;
         self.included = vec![false; self.options.len()];
-        let (per_order, window) = if self.sched.tied_lp {
-            (usize::MAX, p.tied_rc_window)
+        let (per_order, window) = if self.sched.node_lp {
+            (usize::MAX, p.node_lp_rc_room)
         } else {
-            (p.initial_options_per_order, p.initial_rc_window)
+            (p.initial_options_per_order, p.initial_rc_room)
         };
         for (ids, cols) in self.by_order.iter().zip(&self.ascent_ranked) {
             if let Some(&j) = ids.first() {
@@ -128,8 +128,8 @@ impl Search<'_> {
     fn skip_reason(&self, deadline: Instant) -> Option<String> {
         let (p, sched) = (self.p, &self.sched);
         let first_master = self.included.iter().filter(|&&b| b).count();
-        let per_column = if sched.tied_lp {
-            p.tied_lp_seconds_per_column
+        let per_column = if sched.node_lp {
+            p.node_lp_seconds_per_column
         } else {
             p.lp_seconds_per_column
         };
@@ -137,7 +137,7 @@ impl Search<'_> {
         let lp_time = deadline.saturating_duration_since(Instant::now());
         if sched.huge {
             Some(format!("window over {} orders", p.huge_orders))
-        } else if !sched.lp_pays && !sched.tied_lp {
+        } else if !sched.lp_pays && !sched.node_lp {
             Some(format!(
                 "fewer than {} rounds of about {:.1} s fit the budget",
                 sched.min_rounds, sched.round_seconds
@@ -166,7 +166,7 @@ impl Search<'_> {
                 .filter(|&j| self.included[j])
                 .collect(),
         };
-        let master = if self.sched.tied_lp {
+        let master = if self.sched.node_lp {
             node_master(
                 net.order_count(),
                 &self.rows,
@@ -189,7 +189,7 @@ impl Search<'_> {
             return false;
         };
         let duals = master.duals(&row_duals);
-        if self.sched.tied_lp {
+        if self.sched.node_lp {
             // One LP only: its rounding is what it is for. (Its value, with stock
             // priced over a few options per order, bounds nothing.)
             self.stats.node_lp_objective = Some(self.total_penalty + lp.objective);
@@ -251,10 +251,10 @@ impl Search<'_> {
         true
     }
 
-    /// Solves the round's master: the one LP beside the ascent, the warm session,
+    /// Solves the round's master: the node LP beside the ascent, the warm session,
     /// or interior point from scratch.
     fn solve_master(&mut self, r: &mut Rounds, master: &Model) -> Option<HighsRun> {
-        if self.sched.tied_lp {
+        if self.sched.node_lp {
             let targets = Targets {
                 target: self.target,
                 total_penalty: self.total_penalty,
@@ -271,8 +271,8 @@ impl Search<'_> {
                 self.opts,
                 r.deadline,
             );
-            self.stats.tied_lp_ascent_steps = Some(beside.steps);
-            self.stats.tied_lp_ascent_bound = beside.bound;
+            self.stats.node_lp_ascent_steps = Some(beside.steps);
+            self.stats.node_lp_ascent_bound = beside.bound;
             self.beside_prices = Some(beside.prices);
             if let Some(lb) = beside.bound {
                 self.raise_bound(lb);
@@ -337,7 +337,7 @@ impl Search<'_> {
     }
 
     /// The rounds' statistics and the shadow prices of the last duals (the
-    /// ascent's prices on the one LP's path).
+    /// ascent's prices on the node LP's path).
     fn record_rounds(&mut self, r: &Rounds) {
         let s = &mut self.stats;
         s.cut_rounds = Some(r.cut_rounds);
@@ -349,7 +349,7 @@ impl Search<'_> {
         s.master_columns = Some(self.included.iter().filter(|&&b| b).count());
         s.lagrangian_bound = self.lower_bound;
         s.shadow_prices = Some(match &self.last_lp {
-            Some((_, duals, _)) if !self.sched.tied_lp => shadow_prices(self.net, &duals.prices),
+            Some((_, duals, _)) if !self.sched.node_lp => shadow_prices(self.net, &duals.prices),
             _ => shadow_prices(self.net, &self.prices),
         });
         self.stats.column_generation_seconds = Some(self.laps.lap());
@@ -382,7 +382,7 @@ fn price_options(
     added
 }
 
-/// The one LP's master over the options `ids`: only the nodes' shipment and unit
+/// The node LP's master over the options `ids`: only the nodes' shipment and unit
 /// rows among `rows` stay constraints; stock, which each order's few options share
 /// with few others, is priced into each column's cost at `prices` (the ascent's).
 /// The node rows tie every order to every other, and a rounding needs their mix

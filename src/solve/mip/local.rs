@@ -26,7 +26,7 @@ struct Neighbourhoods<'b> {
     /// cheapest move in the chains.
     large: bool,
     huge: bool,
-    /// The last LP master, to rank candidates by (unless it is the one LP).
+    /// The last LP master, to rank candidates by (unless it is the node LP).
     lp_ranking: Option<&'b (Model, Duals, Vec<f64>)>,
     ascent_ranked: &'b [Vec<(f64, usize)>],
     best_bound: Option<&'b BestBound>,
@@ -50,9 +50,9 @@ impl Search<'_> {
         // runs on one thread, so the ascent goes on on the other for a better bound.
         let spare_ascent =
             self.sched.huge && self.last_lp.is_none() && opts.threads > 1 && ascent_goes_on;
-        // On the one LP's path the first ejection chains run on one thread, and the
+        // On the node LP's path the first ejection chains run on one thread, and the
         // ascent goes on on the other until they end.
-        let spare_during_eject = self.sched.tied_lp && ascent_goes_on;
+        let spare_during_eject = self.sched.node_lp && ascent_goes_on;
         let targets = Targets {
             target: self.target,
             total_penalty: self.total_penalty,
@@ -73,7 +73,7 @@ impl Search<'_> {
             by_order: &self.by_order,
             large: self.sched.large,
             huge: self.sched.huge,
-            lp_ranking: self.last_lp.as_ref().filter(|_| !self.sched.tied_lp),
+            lp_ranking: self.last_lp.as_ref().filter(|_| !self.sched.node_lp),
             ascent_ranked: &self.ascent_ranked,
             best_bound: self.best_bound.as_ref(),
             // The spare core's ascent has the other thread.

@@ -10,7 +10,7 @@
 //!    bound valid for the whole problem and best responses that join the options;
 //! 4. `colgen`: column generation over a restricted master LP (kept warm in HiGHS
 //!    by `master::LpSession`), with cover and {0, 1/2}-cuts, or in large windows
-//!    one LP over each order's nearly tied options;
+//!    the node LP over each order's nearly tied options;
 //! 5. `rounding`: price-directed roundings of the ascent and the LP into plans;
 //! 6. `proof`: HiGHS MIPs from the best plan, first over the LP's undecided
 //!    orders, then over every option within a reduced-cost room of the bound,
@@ -166,7 +166,7 @@ struct Search<'a> {
     included: Vec<bool>,
     /// The last LP master solved, its duals and its solution.
     last_lp: Option<(Model, Duals, Vec<f64>)>,
-    /// Where the ascent beside the one LP stopped.
+    /// Where the ascent beside the node LP stopped.
     beside_prices: Option<Prices>,
     /// The best plan so far, and its allocations.
     best_plan: Plan,

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 pub struct MipParams {
     /// Options per order in the first master besides the cheapest, by reduced cost.
     pub initial_options_per_order: usize,
-    /// Reduced-cost window of the first master's extra options.
-    pub initial_rc_window: f64,
+    /// Reduced-cost room of the first master's extra options.
+    pub initial_rc_room: f64,
     /// Share the Lagrangian ascent may use in windows up to `lp_max_orders`.
     pub ascent_share: f64,
     /// Orders above which a window is large: more ascent, fixed orders, neighbourhood search.
@@ -25,14 +25,14 @@ pub struct MipParams {
     pub min_lp_rounds_large: f64,
     /// Share the ascent may use in large windows that skip column generation.
     pub ascent_share_without_lp: f64,
-    /// Share of the budget by which the one LP over nearly tied options must finish.
-    pub tied_lp_share: f64,
-    /// Interior point's optimality tolerance for the one LP.
-    pub tied_lp_tolerance: f64,
-    /// Reduced-cost window of the options the one LP settles.
-    pub tied_rc_window: f64,
-    /// Predicted seconds per column of the one LP (skipped when it cannot finish).
-    pub tied_lp_seconds_per_column: f64,
+    /// Share of the budget by which the node LP over nearly tied options must finish.
+    pub node_lp_share: f64,
+    /// Interior point's optimality tolerance for the node LP.
+    pub node_lp_tolerance: f64,
+    /// Reduced-cost room of the options the node LP settles.
+    pub node_lp_rc_room: f64,
+    /// Predicted seconds per column of the node LP (skipped when it cannot finish).
+    pub node_lp_seconds_per_column: f64,
     /// Orders above which a window skips column generation altogether.
     pub huge_orders: usize,
     /// Share the first ascent may use in huge windows.
@@ -99,17 +99,17 @@ impl Default for MipParams {
     fn default() -> Self {
         MipParams {
             initial_options_per_order: 1,
-            initial_rc_window: 2.0,
+            initial_rc_room: 2.0,
             ascent_share: 0.1,
             lp_max_orders: 3000,
             ascent_share_large: 0.25,
             min_lp_rounds: 6.0,
             min_lp_rounds_large: 9.0,
             ascent_share_without_lp: 0.5,
-            tied_lp_share: 0.85,
-            tied_lp_tolerance: 1e-5,
-            tied_rc_window: 0.2,
-            tied_lp_seconds_per_column: 25e-6,
+            node_lp_share: 0.85,
+            node_lp_tolerance: 1e-5,
+            node_lp_rc_room: 0.2,
+            node_lp_seconds_per_column: 25e-6,
             huge_orders: 30_000,
             ascent_share_huge: 0.35,
             ascent_stalled_slices: 3,

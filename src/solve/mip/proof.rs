@@ -22,7 +22,7 @@ use crate::solve::{Allocation, Usage, assemble_plan};
 
 /// What the MIP passes share.
 struct Passes {
-    /// No LP master solved (or only the one LP) in a large window: no MIP runs.
+    /// No LP master solved (or only the node LP) in a large window: no MIP runs.
     mip_skipped: bool,
     /// Passes after the first search reduced-cost rooms of the best bound.
     by_room: bool,
@@ -82,7 +82,7 @@ impl Search<'_> {
         // Large windows without an LP master run no MIP and need none of its
         // preparation, which would take a noticeable part of their budget; local
         // search finds the best plan's options without it.
-        let mip_skipped = self.sched.large && (self.last_lp.is_none() || self.sched.tied_lp);
+        let mip_skipped = self.sched.large && (self.last_lp.is_none() || self.sched.node_lp);
         let by_room = net.order_count() <= self.p.full_mip_orders && self.best_bound.is_some();
         if by_room && !mip_skipped {
             let saved = self.eject_best();

@@ -59,14 +59,14 @@ impl Search<'_> {
     }
 
     /// The rounding of the last LP, ties broken by its duals' reduced costs (the
-    /// ascent's on the one LP's path, whose duals price the node rows only).
+    /// ascent's on the node LP's path, whose duals price the node rows only).
     fn round_last_lp(&mut self) {
         let Some((master, duals, lp_x)) = &self.last_lp else {
             return;
         };
-        let tied_lp = self.sched.tied_lp;
+        let node_lp = self.sched.node_lp;
         let dual_rc: Vec<f64>;
-        let rc = if tied_lp {
+        let rc = if node_lp {
             &self.ascent_rc
         } else {
             dual_rc = self.options.iter().map(|o| duals.reduced_cost(o)).collect();
@@ -75,10 +75,10 @@ impl Search<'_> {
         let rounded = round_lp(self.net, master, lp_x, rc, &self.options, &self.by_order);
         let plan = assemble_plan(self.net, &rounded, "mip", PlanStatus::Feasible);
         self.stats.rounded_objective = Some(plan.objective);
-        // On the one LP's path local search starts from the rounding even when the
+        // On the node LP's path local search starts from the rounding even when the
         // price-directed plan is cheaper: it ends lower from there (measurements in
         // `docs/tuning.md`). The cheaper plan is kept aside.
-        let start_here = tied_lp && plan.objective < self.incumbent.objective;
+        let start_here = node_lp && plan.objective < self.incumbent.objective;
         if plan.objective < self.best_plan.objective || start_here {
             if self.best_plan.objective < plan.objective {
                 self.set_aside = Some(std::mem::replace(&mut self.best_plan, plan));

@@ -15,9 +15,9 @@ pub(super) struct Schedule {
     pub huge: bool,
     /// Column generation is predicted to fit at least `min_rounds` rounds.
     pub lp_pays: bool,
-    /// Large windows that column generation does not pay for solve one LP over the
+    /// Large windows that column generation does not pay for solve the node LP over the
     /// options the ascent finds nearly tied, beside the ascent on the other thread.
-    pub tied_lp: bool,
+    pub node_lp: bool,
     /// The rounds column generation must fit to run.
     pub min_rounds: f64,
     /// The predicted seconds of one round of column generation.
@@ -50,7 +50,7 @@ impl Schedule {
         };
         let lp_pays =
             !huge && round_seconds * min_rounds <= share_left * opts.time_limit.as_secs_f64();
-        let tied_lp = large && !lp_pays && !huge && opts.threads > 1;
+        let node_lp = large && !lp_pays && !huge && opts.threads > 1;
         let ascent_share = match (large, lp_pays || huge) {
             (false, _) => p.ascent_share,
             (true, _) if huge => p.ascent_share_huge,
@@ -61,7 +61,7 @@ impl Schedule {
             large,
             huge,
             lp_pays,
-            tied_lp,
+            node_lp,
             min_rounds,
             round_seconds,
             ascent_deadline: started + opts.time_limit.mul_f64(ascent_share),

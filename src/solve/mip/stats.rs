@@ -70,13 +70,13 @@ pub struct MipStats {
     /// Why column generation was skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cg_skipped: Option<String>,
-    /// Steps of the ascent beside the one LP.
+    /// Steps of the ascent beside the node LP.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tied_lp_ascent_steps: Option<usize>,
-    /// The best bound the ascent beside the one LP found.
+    pub node_lp_ascent_steps: Option<usize>,
+    /// The best bound the ascent beside the node LP found.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tied_lp_ascent_bound: Option<f64>,
-    /// The one LP's value (stock priced, so no bound).
+    pub node_lp_ascent_bound: Option<f64>,
+    /// The node LP's value (stock priced, so no bound).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node_lp_objective: Option<f64>,
     /// The last master LP's value.

@@ -272,7 +272,7 @@ fn priced_pool(net: &Network, threads: usize) -> Priced {
     }
 }
 
-/// The one LP, solved while the ascent goes on beside it: over every listed
+/// The node LP, solved while the ascent goes on beside it: over every listed
 /// option its value is never below a bound of the ascent's, and its rounding is
 /// a valid plan costing no less than the LP.
 #[test]
@@ -331,7 +331,7 @@ fn the_lp_beside_the_ascent_rounds_to_a_valid_plan_above_every_bound() {
     assert_eq!(pool.threads(), 2);
 }
 
-/// The one LP over the node rows, stock priced at the ascent's prices: it
+/// The node LP over the node rows, stock priced at the ascent's prices: it
 /// solves, each column's cost carries its stock's price, and its rounding
 /// passes the checker and costs no less than the bound at those prices.
 #[test]
