@@ -50,6 +50,9 @@ enum Command {
     Backup(BackupArgs),
     /// Load-test a running service: submit generated orders in batches at a rate.
     Load(LoadArgs),
+    /// Read an API key from stdin (one trailing newline dropped) and print its SHA-256
+    /// in hex, the form `serve --api-keys` files store.
+    HashKey,
     /// Generate a realistic synthetic instance.
     Generate(GenerateArgs),
 }
@@ -201,6 +204,17 @@ struct ServeArgs {
     /// Largest `time_limit` a `/v1/plan` request may ask for, in seconds.
     #[arg(long, default_value_t = 60.0)]
     max_plan_seconds: f64,
+    /// API key file: one `SHA256-HEX ROLE NAME` per line (roles admin, writer,
+    /// reader); requests must then send `Authorization: Bearer KEY`.
+    #[arg(long)]
+    api_keys: Option<PathBuf>,
+    /// With --api-keys, `/metrics` needs a key too (any role).
+    #[arg(long)]
+    metrics_auth: bool,
+    /// Allow a non-loopback --listen without --api-keys (anyone who can reach the
+    /// port may then change the network, stock and orders).
+    #[arg(long)]
+    insecure_no_auth: bool,
 }
 
 // `domopt backup`'s options.
@@ -244,6 +258,10 @@ struct LoadArgs {
     /// Do not load the network and stock first.
     #[arg(long)]
     no_setup: bool,
+    /// API key sent as `Authorization: Bearer KEY` (default: $DOMOPT_API_KEY); an
+    /// admin key is needed for the set-up, a writer key without it.
+    #[arg(long)]
+    api_key: Option<String>,
 }
 
 // `domopt generate`'s options.
@@ -322,6 +340,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve_command(args),
         Command::Backup(args) => backup_command(args),
         Command::Load(args) => load_command(args),
+        Command::HashKey => hash_key_command(),
         Command::Generate(args) => generate_command(args),
     }
 }
@@ -645,6 +664,9 @@ fn serve_command(args: ServeArgs) -> ExitCode {
         plan_slots,
         plan_queue,
         max_plan_seconds,
+        api_keys,
+        metrics_auth,
+        insecure_no_auth,
     } = args;
     let positive = |x: f64| x.is_finite() && x > 0.0 && x < 1e9;
     if !SOLVER_NAMES.contains(&solver.as_str())
@@ -665,6 +687,14 @@ fn serve_command(args: ServeArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    let api_keys = match api_keys.map(|p| domopt::service::auth::KeyTable::load(&p)) {
+        None => None,
+        Some(Ok(keys)) => Some(std::sync::Arc::new(keys)),
+        Some(Err(e)) => {
+            eprintln!("error: --api-keys {e}");
+            return ExitCode::from(2);
+        }
+    };
     let config = ServiceConfig {
         listen,
         data_dir: data,
@@ -681,6 +711,9 @@ fn serve_command(args: ServeArgs) -> ExitCode {
         header_timeout: Duration::from_secs_f64(header_timeout),
         body_timeout: Duration::from_secs_f64(body_timeout),
         max_connections,
+        api_keys,
+        metrics_auth,
+        insecure_no_auth,
     };
     let rt = runtime();
     let result = rt.block_on(domopt::service::serve(config, |addr| {
@@ -727,6 +760,7 @@ fn load_command(args: LoadArgs) -> ExitCode {
         nodes,
         skus,
         no_setup,
+        api_key,
     } = args;
     if !(rate > 0.0 && seconds > 0.0) || batch == 0 || concurrency == 0 {
         eprintln!("error: --rate, --seconds > 0; --batch, --concurrency >= 1");
@@ -742,6 +776,7 @@ fn load_command(args: LoadArgs) -> ExitCode {
         nodes,
         skus,
         setup: !no_setup,
+        api_key: api_key.or_else(|| std::env::var("DOMOPT_API_KEY").ok()),
     };
     match runtime().block_on(domopt::service::load::run(&params)) {
         Ok(r) => {
@@ -770,6 +805,26 @@ fn load_command(args: LoadArgs) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `domopt hash-key`.
+fn hash_key_command() -> ExitCode {
+    use std::io::Read;
+    let mut key = Vec::new();
+    if let Err(e) = std::io::stdin().read_to_end(&mut key) {
+        eprintln!("error: cannot read stdin: {e}");
+        return ExitCode::from(2);
+    }
+    let key = key
+        .strip_suffix(b"\n")
+        .map(|k| k.strip_suffix(b"\r").unwrap_or(k))
+        .unwrap_or(&key);
+    if key.is_empty() {
+        eprintln!("error: the key on stdin is empty");
+        return ExitCode::from(2);
+    }
+    println!("{}", domopt::service::auth::hash_hex(key));
+    ExitCode::SUCCESS
 }
 
 /// `domopt generate`.

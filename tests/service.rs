@@ -222,6 +222,7 @@ async fn a_killed_server_restarts_without_losing_an_accepted_order() {
                 let client = reqwest::Client::new();
                 let resp = client
                     .post(format!("{url}/v1/orders"))
+                    .header("content-type", "application/json")
                     .body(json!({"orders": batch}).to_string())
                     .send()
                     .await;

@@ -558,6 +558,7 @@ async fn plans_have_their_own_bounded_pool_and_stop_at_shutdown() {
     // A second plan finds no slot and no queue place: 429 with Retry-After.
     let resp = reqwest::Client::new()
         .post(format!("{}/v1/plan", s.url))
+        .header("content-type", "application/json")
         .body(example.to_string())
         .send()
         .await

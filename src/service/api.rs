@@ -12,10 +12,11 @@ use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::auth::AuditRows;
 pub use super::error::{ApiError, SERVICE_CODES};
 use super::error::{ApiResult, body_bytes, invalid};
 use super::extract::{Params, Segment};
@@ -83,6 +84,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/orders/{id}/reroute", post(reroute_order))
         .route("/v1/windows", get(list_windows))
         .route("/v1/plan", post(super::plan::plan))
+        .route_layer(middleware::from_fn(super::auth::same_site))
         .fallback(|| async { ApiError::new("E4040", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new("E4050", "method not allowed on this route")
@@ -91,6 +93,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             super::server::read_body,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            super::auth::guard,
         ))
         .layer(middleware::from_fn(extract::error_shape))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
@@ -249,7 +255,7 @@ struct Snapshot {
 async fn put_inventory(
     State(state): State<Arc<AppState>>,
     body: Result<Bytes, BytesRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<(Extension<AuditRows>, Json<Value>)> {
     let snap: Snapshot = typed(&body_bytes(body)?)?;
     let network = current_network(&state)?;
     let (nodes, skus) = (ids(&network, "nodes"), ids(&network, "skus"));
@@ -289,7 +295,10 @@ async fn put_inventory(
     let n = rows.len();
     let full = snap.full;
     blocking(&state, move |s| Ok(s.db().set_inventory(&rows, full)?)).await?;
-    Ok(Json(json!({"rows": n, "full": full})))
+    Ok((
+        Extension(AuditRows(n)),
+        Json(json!({"rows": n, "full": full})),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -305,7 +314,7 @@ struct Deltas {
 async fn post_deltas(
     State(state): State<Arc<AppState>>,
     body: Result<Bytes, BytesRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<(Extension<AuditRows>, Json<Value>)> {
     let d: Deltas = typed(&body_bytes(body)?)?;
     let network = current_network(&state)?;
     let (nodes, skus) = (ids(&network, "nodes"), ids(&network, "skus"));
@@ -344,7 +353,10 @@ async fn post_deltas(
         tracing::warn!(orders = ?rerouted, "inventory deltas re-routed over-promised orders");
         state.wake.notify_one();
     }
-    Ok(Json(json!({"applied": n, "rerouted": rerouted})))
+    Ok((
+        Extension(AuditRows(n)),
+        Json(json!({"applied": n, "rerouted": rerouted})),
+    ))
 }
 
 async fn atp(State(state): State<Arc<AppState>>, Segment(sku): Segment) -> ApiResult<Json<Value>> {
@@ -405,11 +417,12 @@ fn validate_orders(network: &Value, body: Value) -> ApiResult<Vec<Order>> {
 async fn submit_orders(
     State(state): State<Arc<AppState>>,
     body: Result<Bytes, BytesRejection>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Extension<AuditRows>, Json<Value>)> {
     let bytes = body_bytes(body)?;
     let network = current_network(&state)?;
     let value = json_value(&bytes)?;
     let orders = validate_orders(&network, value)?;
+    let rows = AuditRows(orders.len());
     let outcome = blocking(&state, move |s| Ok(s.intake().submit(&orders)?)).await?;
     let m = &state.metrics;
     m.orders_accepted
@@ -422,6 +435,7 @@ async fn submit_orders(
     }
     Ok((
         StatusCode::ACCEPTED,
+        Extension(rows),
         Json(
             json!({"accepted": outcome.accepted, "duplicates": outcome.duplicates, "pending": pending}),
         ),

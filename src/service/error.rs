@@ -40,12 +40,32 @@ pub const SERVICE_CODES: &[(&str, u16, &str)] = &[
         409,
         "not allowed in the current state (e.g. cancelling a cancelled order, a pick larger than what is reserved)",
     ),
+    (
+        "E4010",
+        401,
+        "no API key, or an unknown one: send `Authorization: Bearer KEY` (the answer carries `WWW-Authenticate: Bearer`)",
+    ),
+    (
+        "E4030",
+        403,
+        "the API key's role may not use this route (admin: network, inventory, capacity; writer: orders, plan; reader: GET)",
+    ),
+    (
+        "E4031",
+        403,
+        "a cross-site write: the `Origin` header names another host or port than the server's",
+    ),
     ("E4040", 404, "no such order, sku or route"),
     ("E4050", 405, "method not allowed on this route"),
     (
         "E4080",
         408,
         "the request body did not arrive within the body timeout",
+    ),
+    (
+        "E4150",
+        415,
+        "a write (POST, PUT, DELETE) without `Content-Type: application/json`",
     ),
     (
         "E4290",

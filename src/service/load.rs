@@ -33,6 +33,8 @@ pub struct LoadParams {
     pub skus: usize,
     /// Load the network and stock first.
     pub setup: bool,
+    /// API key sent as `Authorization: Bearer KEY` with every request.
+    pub api_key: Option<String>,
 }
 
 /// What the run measured.
@@ -124,7 +126,15 @@ pub async fn run(p: &LoadParams) -> Result<LoadReport, String> {
         seed: p.seed,
         ..GenParams::default()
     });
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(key) = &p.api_key {
+        let mut v = reqwest::header::HeaderValue::from_str(&format!("Bearer {key}"))
+            .map_err(|_| "the API key is not a valid header value".to_string())?;
+        v.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, v);
+    }
     let client = reqwest::Client::builder()
+        .default_headers(headers)
         .pool_max_idle_per_host(p.concurrency)
         // Below the server's default idle timeout (--header-timeout 30), so the pool
         // never reuses a connection the server is closing.

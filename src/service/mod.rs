@@ -8,6 +8,7 @@
 //! transaction. Pending orders survive a restart and join the next window.
 
 pub mod api;
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod fields;
@@ -64,6 +65,13 @@ pub struct ServiceConfig {
     pub body_timeout: Duration,
     /// Open connections at most; one more is answered `503 E5030`.
     pub max_connections: usize,
+    /// The API keys requests must carry; `None` serves without authentication
+    /// (allowed on a loopback address only, unless `insecure_no_auth`).
+    pub api_keys: Option<Arc<auth::KeyTable>>,
+    /// `/metrics` needs a key (role reader) when keys are configured.
+    pub metrics_auth: bool,
+    /// Serve without keys on a non-loopback address.
+    pub insecure_no_auth: bool,
 }
 
 impl Default for ServiceConfig {
@@ -84,6 +92,9 @@ impl Default for ServiceConfig {
             header_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(60),
             max_connections: 1024,
+            api_keys: None,
+            metrics_auth: false,
+            insecure_no_auth: false,
         }
     }
 }
@@ -224,6 +235,11 @@ pub async fn serve(
     config: ServiceConfig,
     on_listen: impl FnOnce(SocketAddr),
 ) -> Result<(), StartError> {
+    auth::check_bind(
+        config.listen,
+        config.api_keys.is_some(),
+        config.insecure_no_auth,
+    )?;
     let files = server::raise_open_files_limit();
     let mut config = config;
     if let Some(files) = files {

@@ -25,7 +25,32 @@ impl Server {
 
     /// [`Server::start`] with extra environment variables.
     pub fn start_with_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut child = spawn(data, extra, env, Stdio::inherit());
+        Server::started(spawn(data, extra, env, Stdio::inherit()))
+    }
+
+    /// [`Server::start_with_env`] collecting the server's stderr (its logs) into the
+    /// returned string as lines arrive.
+    pub fn start_logged(
+        data: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> (Server, std::sync::Arc<std::sync::Mutex<String>>) {
+        let mut child = spawn(data, extra, env, Stdio::piped());
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut all = sink.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+        (Server::started(child), logs)
+    }
+
+    /// Waits for the address line of a spawned server.
+    fn started(mut child: Child) -> Server {
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("stdout is piped"))
             .read_line(&mut line)
@@ -61,16 +86,37 @@ impl Drop for Server {
 }
 
 pub async fn call(method: &str, url: String, body: Option<String>) -> (u16, Value) {
+    let headers: &[(&str, &str)] = if body.is_some() {
+        &[("content-type", "application/json")]
+    } else {
+        &[]
+    };
+    let (status, value, _) = call_with(method, url, headers, body).await;
+    (status, value)
+}
+
+/// Sends a request with exactly these headers; returns the status, the body (JSON when
+/// it parses, else a string) and the response headers.
+pub async fn call_with(
+    method: &str,
+    url: String,
+    headers: &[(&str, &str)],
+    body: Option<String>,
+) -> (u16, Value, reqwest::header::HeaderMap) {
     let client = reqwest::Client::new();
     let mut req = client.request(method.parse().expect("method"), &url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
     if let Some(b) = body {
-        req = req.header("content-type", "application/json").body(b);
+        req = req.body(b);
     }
     let resp = req.send().await.expect("the server answers");
     let status = resp.status().as_u16();
+    let response_headers = resp.headers().clone();
     let text = resp.text().await.expect("a body");
     let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    (status, value)
+    (status, value, response_headers)
 }
 
 pub async fn get(s: &Server, path: &str) -> (u16, Value) {
@@ -180,10 +226,15 @@ pub fn ids_of(v: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Starts `domopt serve` on a free loopback port with stdout piped.
+/// Starts `domopt serve` with stdout piped, on a free loopback port unless `extra`
+/// gives `--listen`.
 fn spawn(data: &Path, extra: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_domopt"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_domopt"));
+    cmd.arg("serve");
+    if !extra.contains(&"--listen") {
+        cmd.args(["--listen", "127.0.0.1:0"]);
+    }
+    cmd.arg("--data")
         .arg(data)
         .args(extra)
         .env("RUST_LOG", "warn,highs=error")
