@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load benchmark of `domopt serve` on loopback: starts a server on a fresh data dir,
 # submits generated orders in batches of 100 at the target rate, prints the figures.
-# Usage: [WINDOW=s] [BUDGET=s] scripts/load.sh [RATE] [SECONDS] [extra serve args...]
+# Usage: [WINDOW=s] [BUDGET=s] [AUTH=1] scripts/load.sh [RATE] [SECONDS] [extra serve args...]
+# AUTH=1 serves with --api-keys (one admin key) and loads with that key.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -11,6 +12,12 @@ SECONDS_=${2:-30}
 shift $(( $# > 2 ? 2 : $# ))
 DATA=$(mktemp -d)
 PORT=${PORT:-18080}
+if [ "${AUTH:-0}" = 1 ]; then
+    DOMOPT_API_KEY=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+    export DOMOPT_API_KEY
+    echo "$(printf %s "$DOMOPT_API_KEY" | ./target/release/domopt hash-key) admin load" > "$DATA/keys"
+    set -- --api-keys "$DATA/keys" "$@"
+fi
 ./target/release/domopt serve --listen 127.0.0.1:$PORT --data "$DATA" --window "${WINDOW:-5}" --budget "${BUDGET:-2}" "$@" \
     > "$DATA/serve.out" 2> "$DATA/serve.log" &
 SERVER=$!
