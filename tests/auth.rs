@@ -241,7 +241,7 @@ async fn cross_site_checks_apply_with_keys_too() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn writes_are_audited_with_the_key_name_and_rows() {
+async fn writes_are_audited_with_the_key_name_and_rows_even_when_refused() {
     let dir = tempfile::tempdir().unwrap();
     let keys = key_file(dir.path());
     let (s, logs) = Server::start_logged(
@@ -262,9 +262,11 @@ async fn writes_are_audited_with_the_key_name_and_rows() {
     assert_eq!(st, 202, "{b}");
     let (st, _, _) = as_key(&s, Some(READER), "GET", "/v1/orders/L-1", None).await;
     assert_eq!(st, 200);
-    let wanted = |l: &str| l.contains("shop frontend") && l.contains("/v1/orders");
+    let (st, _, _) = as_key(&s, None, "POST", "/v1/capacity/reset", Some(&json!({}))).await;
+    assert_eq!(st, 401);
+    let refused = |l: &str| l.contains("unauthenticated") && l.contains("status=401");
     for _ in 0..50 {
-        if logs.lock().unwrap().lines().any(wanted) {
+        if logs.lock().unwrap().lines().any(refused) {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -277,6 +279,7 @@ async fn writes_are_audited_with_the_key_name_and_rows() {
             .any(|l| l.contains("ops admin") && l.contains("PUT") && l.contains("/v1/network")),
         "{logs}"
     );
+    let wanted = |l: &str| l.contains("shop frontend") && l.contains("/v1/orders");
     let order = audit
         .iter()
         .find(|l| wanted(l))
@@ -288,6 +291,10 @@ async fn writes_are_audited_with_the_key_name_and_rows() {
     assert!(
         !audit.iter().any(|l| l.contains("dashboard")),
         "reads are not audited: {logs}"
+    );
+    assert!(
+        audit.iter().any(|l| refused(l)),
+        "a refused write is audited: {logs}"
     );
 }
 

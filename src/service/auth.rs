@@ -12,9 +12,10 @@
 //! - Writes (POST, PUT, PATCH, DELETE) need `Content-Type: application/json`
 //!   (`415 E4150`), and an `Origin` header, when present, must name the server's own
 //!   host and port (`403 E4031`).
-//! - Every write is logged at info level with target `audit`: the key's name
-//!   (`anonymous` without keys), method, path, status and, when the handler knows it,
-//!   how many rows or orders the body held ([`AuditRows`]).
+//! - Every write, refused or not, is logged at info level with target `audit`: the
+//!   key's name (`anonymous` without keys, `unauthenticated` without a valid one),
+//!   method, path, status and, when the handler knows it, how many rows or orders the
+//!   body held ([`AuditRows`]).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -219,32 +220,42 @@ fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
         .filter(|t| !t.is_empty())
 }
 
-/// Who is calling: the key's name, or the refusal.
+/// Who is calling (the key's name, `unauthenticated` without a valid key) and the
+/// refusal, if any.
 fn authenticate(
     keys: &KeyTable,
     headers: &HeaderMap,
     need: Option<Role>,
-) -> Result<String, ApiError> {
+) -> (String, Result<(), ApiError>) {
     let key = bearer(headers).and_then(|t| keys.find(t));
-    let Some(need) = need else {
-        return Ok(key.map_or_else(|| "anonymous".into(), |k| k.name.clone()));
-    };
-    let Some(key) = key else {
-        return Err(ApiError::new(
+    let who = key.map_or_else(|| "unauthenticated".into(), |k| k.name.clone());
+    let verdict = match (need, key) {
+        (None, _) => Ok(()),
+        (Some(_), None) => Err(ApiError::new(
             "E4010",
             "a valid API key is required: send `Authorization: Bearer KEY`",
-        ));
-    };
-    if key.role < need {
-        return Err(ApiError::new(
+        )),
+        (Some(need), Some(key)) if key.role < need => Err(ApiError::new(
             "E4030",
             format!(
                 "key \"{}\" has role {}; this route needs {need}",
                 key.name, key.role
             ),
-        ));
+        )),
+        (Some(_), Some(_)) => Ok(()),
+    };
+    (who, verdict)
+}
+
+/// Writes the audit line of a write.
+fn audit(who: &str, method: &Method, path: &str, resp: &Response) {
+    let status = resp.status().as_u16();
+    match resp.extensions().get::<AuditRows>() {
+        Some(AuditRows(rows)) => {
+            tracing::info!(target: "audit", key = %who, %method, %path, status, rows, "write")
+        }
+        None => tracing::info!(target: "audit", key = %who, %method, %path, status, "write"),
     }
-    Ok(key.name.clone())
 }
 
 /// The host and port an origin or `Host` value names, with the scheme's default port
@@ -321,33 +332,29 @@ pub async fn same_site(req: Request, next: Next) -> Response {
 /// of every write.
 pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let write = is_write(&method);
     let who = match &state.config.api_keys {
         Some(keys) => {
             let need = required(&method, &path, state.config.metrics_auth);
-            match authenticate(keys, req.headers(), need) {
-                Ok(who) => who,
-                Err(e) => {
-                    let mut resp = e.into_response();
-                    if resp.status() == StatusCode::UNAUTHORIZED {
-                        resp.headers_mut()
-                            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-                    }
-                    return resp;
+            let (who, verdict) = authenticate(keys, req.headers(), need);
+            if let Err(e) = verdict {
+                let mut resp = e.into_response();
+                if resp.status() == StatusCode::UNAUTHORIZED {
+                    resp.headers_mut()
+                        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 }
+                if write {
+                    audit(&who, &method, &path, &resp);
+                }
+                return resp;
             }
+            who
         }
         None => "anonymous".to_string(),
     };
-    if !is_write(&method) {
-        return next.run(req).await;
-    }
     let resp = next.run(req).await;
-    let status = resp.status().as_u16();
-    match resp.extensions().get::<AuditRows>() {
-        Some(AuditRows(rows)) => {
-            tracing::info!(target: "audit", key = %who, %method, %path, status, rows, "write")
-        }
-        None => tracing::info!(target: "audit", key = %who, %method, %path, status, "write"),
+    if write {
+        audit(&who, &method, &path, &resp);
     }
     resp
 }
@@ -378,6 +385,20 @@ mod tests {
         );
         assert!(KeyTable::parse(&format!("{HASH} reader")).is_err());
         assert!(KeyTable::parse("# none\n").is_err());
+    }
+
+    #[test]
+    fn bearer_takes_the_token_of_either_case() {
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::AUTHORIZATION, v.parse().unwrap());
+            bearer(&m).map(<[u8]>::to_vec)
+        };
+        assert_eq!(h("Bearer abc"), Some(b"abc".to_vec()));
+        assert_eq!(h("bearer  abc "), Some(b"abc".to_vec()));
+        assert_eq!(h("Basic abc"), None);
+        assert_eq!(h("Bearer "), None);
+        assert_eq!(h("Bearer"), None);
     }
 
     #[test]
