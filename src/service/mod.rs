@@ -256,12 +256,15 @@ pub async fn serve(
     }
     let state = AppState::open(config.clone())?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    // Signal handlers first: an interrupt right after the address is announced must
+    // shut down cleanly, not kill the process.
+    let signals = ShutdownSignals::install()?;
     on_listen(listener.local_addr()?);
     let windows = tokio::spawn(window_loop(state.clone()));
     let app = api::router(state.clone());
     let shutdown_state = state.clone();
     tokio::spawn(async move {
-        shutdown_signal().await;
+        signals.recv().await;
         tracing::info!("shutting down: closing the open window");
         shutdown_state.stopping.store(true, Ordering::SeqCst);
         shutdown_state.plan_cancel.store(true, Ordering::SeqCst);
@@ -273,22 +276,41 @@ pub async fn serve(
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT and SIGTERM (Ctrl-C elsewhere), listened for from the moment of
+/// [`ShutdownSignals::install`].
+struct ShutdownSignals {
     #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> std::io::Result<ShutdownSignals> {
+        #[cfg(unix)]
         {
-            s.recv().await;
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(ShutdownSignals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        #[cfg(not(unix))]
+        Ok(ShutdownSignals {})
+    }
+
+    /// Waits for the first of the signals.
+    async fn recv(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {},
+            _ = self.terminate.recv() => {},
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
