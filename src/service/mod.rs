@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod bodies;
 pub mod error;
 pub mod extract;
 pub mod fields;

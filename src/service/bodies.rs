@@ -1,0 +1,241 @@
+//! Reading request bodies: bytes in, a validated value or an [`ApiError`] naming every
+//! offending field out. Pure functions (no state, no I/O), so the fuzz targets call
+//! them exactly as the handlers do.
+
+use std::collections::HashSet;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::{ApiError, ApiResult, invalid};
+use super::fields;
+use super::store::{InventoryDelta, MAX_COUNT, NetworkConfig};
+use crate::domain::{INSTANCE_FORMAT, Instance, InventoryRow, Order};
+use crate::format::{ReadError, instance_from_value};
+
+/// Parses a body as JSON (`E4000` with the line and column otherwise).
+pub fn json_value(bytes: &[u8]) -> ApiResult<Value> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::new(
+            "E4000",
+            format!(
+                "body is not valid JSON at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ),
+        )
+    })
+}
+
+/// Deserializes a typed body, naming the offending field's path.
+pub fn typed<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let inner = e.inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::new("E4000", format!("body is not valid JSON: {inner}"))
+        } else {
+            ApiError::with_details("E4001", "the body breaks the format", vec![json!({"code": "E4001", "path": format!("$.{}", e.path()), "message": inner.to_string()})])
+        }
+    })
+}
+
+/// Reads a `PUT /v1/network` body: nodes, skus, rate card and costs, checked by the
+/// instance reader (wrapped into an otherwise empty instance).
+pub fn read_network(bytes: &[u8]) -> ApiResult<NetworkConfig> {
+    let value = json_value(bytes)?;
+    let Value::Object(map) = &value else {
+        return Err(ApiError::new("E4000", "the network is a JSON object"));
+    };
+    let ids = fields::network_issues(&value);
+    let mut doc = map.clone();
+    doc.insert("format".into(), INSTANCE_FORMAT.into());
+    doc.insert("name".into(), "network".into());
+    doc.insert("inventory".into(), json!([]));
+    doc.insert("orders".into(), json!([]));
+    let inst = read_with(instance_from_value(&Value::Object(doc)), ids)?;
+    Ok(NetworkConfig {
+        nodes: inst.nodes,
+        skus: inst.skus,
+        rate_card: inst.rate_card,
+        costs: inst.costs,
+    })
+}
+
+/// The instance read, or `E4001` listing the service's own `issues` first and then
+/// the reader's.
+fn read_with(read: Result<Instance, ReadError>, issues: Vec<Value>) -> ApiResult<Instance> {
+    let mut e = match read {
+        Ok(inst) if issues.is_empty() => return Ok(inst),
+        Ok(_) => ApiError::new("E4001", "the document breaks the format"),
+        Err(e) => invalid(&e),
+    };
+    e.prepend_details(issues);
+    Err(e)
+}
+
+/// The ids of the network's `nodes` or `skus`, built once per request so that checking
+/// many rows stays linear.
+pub fn ids<'a>(network: &'a Value, list: &str) -> HashSet<&'a str> {
+    network[list]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x["id"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+/// Reads a submit body (`{"orders": [...]}` or one order object) against the network
+/// (as stored: a JSON object), reporting every violation with its path.
+pub fn read_orders(network: &Value, bytes: &[u8]) -> ApiResult<Vec<Order>> {
+    let (orders, issues) = match json_value(bytes)? {
+        Value::Object(mut m) if m.contains_key("orders") => {
+            let orders = m.remove("orders").unwrap_or_default();
+            let issues = fields::order_issues(Some(&m), &orders);
+            (orders, issues)
+        }
+        Value::Object(m) if m.contains_key("id") => {
+            let orders = Value::Array(vec![Value::Object(m)]);
+            (orders.clone(), fields::order_issues(None, &orders))
+        }
+        _ => {
+            return Err(ApiError::new(
+                "E4000",
+                "expected {\"orders\": [...]} or a single order object",
+            ));
+        }
+    };
+    if !orders.is_array() {
+        return Err(ApiError::new("E4000", "`orders` must be an array"));
+    }
+    let mut doc = match network {
+        Value::Object(m) => m.clone(),
+        _ => return Err(ApiError::new("E4003", "no network loaded")),
+    };
+    doc.insert("format".into(), INSTANCE_FORMAT.into());
+    doc.insert("name".into(), "submit".into());
+    doc.insert("inventory".into(), json!([]));
+    doc.insert("orders".into(), orders);
+    read_with(instance_from_value(&Value::Object(doc)), issues).map(|i| i.orders)
+}
+
+/// An E1007 detail when a count is above [`MAX_COUNT`].
+fn too_large(path: String, n: u64) -> Option<Value> {
+    (n > MAX_COUNT as u64).then(|| {
+        json!({"code": "E1007", "path": path, "message": format!("{n} is larger than {MAX_COUNT}"), "hint": "counts are at most 1000000000"})
+    })
+}
+
+/// `E1203`/`E1201` details when a row names a node or sku the network lacks.
+fn unknown_ids(
+    (nodes, skus): (&HashSet<&str>, &HashSet<&str>),
+    (node, sku): (&str, &str),
+    path: &str,
+    details: &mut Vec<Value>,
+) {
+    if !nodes.contains(node) {
+        details.push(json!({"code": "E1203", "path": format!("{path}.node"), "message": format!("unknown node \"{node}\"")}));
+    }
+    if !skus.contains(sku) {
+        details.push(json!({"code": "E1201", "path": format!("{path}.sku"), "message": format!("unknown sku \"{sku}\"")}));
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotRow {
+    node: String,
+    sku: String,
+    on_hand: u64,
+    #[serde(default)]
+    safety_stock: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotBody {
+    rows: Vec<SnapshotRow>,
+    #[serde(default)]
+    full: bool,
+}
+
+/// A `PUT /v1/inventory` body, read and checked.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The rows (reserved 0: reservations belong to the ledger).
+    pub rows: Vec<InventoryRow>,
+    /// A full snapshot zeroes on_hand of every row it does not name.
+    pub full: bool,
+}
+
+/// Reads a `PUT /v1/inventory` body against the network.
+pub fn read_snapshot(network: &Value, bytes: &[u8]) -> ApiResult<Snapshot> {
+    let snap: SnapshotBody = typed(bytes)?;
+    let (nodes, skus) = (ids(network, "nodes"), ids(network, "skus"));
+    let mut details = Vec::new();
+    for (i, r) in snap.rows.iter().enumerate() {
+        let path = format!("$.rows[{i}]");
+        unknown_ids((&nodes, &skus), (&r.node, &r.sku), &path, &mut details);
+        details.extend(too_large(format!("{path}.on_hand"), r.on_hand));
+        details.extend(too_large(format!("{path}.safety_stock"), r.safety_stock));
+    }
+    if !details.is_empty() {
+        return Err(ApiError::with_details(
+            "E4001",
+            "inventory rows break the format",
+            details,
+        ));
+    }
+    let rows = snap
+        .rows
+        .into_iter()
+        .map(|r| InventoryRow {
+            node: r.node,
+            sku: r.sku,
+            // Both were checked against MAX_COUNT above.
+            on_hand: u32::try_from(r.on_hand).unwrap_or(u32::MAX),
+            reserved: 0,
+            safety_stock: u32::try_from(r.safety_stock).unwrap_or(u32::MAX),
+        })
+        .collect();
+    Ok(Snapshot {
+        rows,
+        full: snap.full,
+    })
+}
+
+/// A `POST /v1/inventory/deltas` body, read and checked.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deltas {
+    /// The changes, applied in order.
+    pub deltas: Vec<InventoryDelta>,
+    /// Apply deltas that leave stock below what is reserved, re-routing the orders
+    /// that hold it.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// Reads a `POST /v1/inventory/deltas` body against the network.
+pub fn read_deltas(network: &Value, bytes: &[u8]) -> ApiResult<Deltas> {
+    let d: Deltas = typed(bytes)?;
+    let (nodes, skus) = (ids(network, "nodes"), ids(network, "skus"));
+    let mut details = Vec::new();
+    for (i, x) in d.deltas.iter().enumerate() {
+        let path = format!("$.deltas[{i}]");
+        unknown_ids((&nodes, &skus), (&x.node, &x.sku), &path, &mut details);
+        if !["receipt", "adjustment", "pick", "safety_stock"].contains(&x.kind.as_str()) {
+            details.push(json!({"code": "E4001", "path": format!("{path}.kind"), "message": "kind is one of receipt, adjustment, pick, safety_stock"}));
+        }
+        if x.kind != "adjustment" && x.qty < 0 {
+            details.push(json!({"code": "E1004", "path": format!("{path}.qty"), "message": "only adjustments may be negative"}));
+        }
+        details.extend(too_large(format!("{path}.qty"), x.qty.unsigned_abs()));
+    }
+    if !details.is_empty() {
+        return Err(ApiError::with_details(
+            "E4001",
+            "inventory deltas break the format",
+            details,
+        ));
+    }
+    Ok(d)
+}
