@@ -215,6 +215,13 @@ struct ServeArgs {
     /// port may then change the network, stock and orders).
     #[arg(long)]
     insecure_no_auth: bool,
+    /// Pending orders at most: submits beyond are answered 429 (E4291) with
+    /// Retry-After.
+    #[arg(long, default_value_t = 250_000)]
+    max_pending: usize,
+    /// `/readyz` answers 503 when the data directory's disk has less free space, in MiB.
+    #[arg(long, default_value_t = 64)]
+    min_free_disk_mib: u64,
 }
 
 // `domopt backup`'s options.
@@ -667,6 +674,8 @@ fn serve_command(args: ServeArgs) -> ExitCode {
         api_keys,
         metrics_auth,
         insecure_no_auth,
+        max_pending,
+        min_free_disk_mib,
     } = args;
     let positive = |x: f64| x.is_finite() && x > 0.0 && x < 1e9;
     if !SOLVER_NAMES.contains(&solver.as_str())
@@ -680,9 +689,10 @@ fn serve_command(args: ServeArgs) -> ExitCode {
         || threads == 0
         || max_body_mib == 0
         || max_connections == 0
+        || max_pending == 0
     {
         eprintln!(
-            "error: --solver is one of {}; --window, --budget, --header-timeout, --body-timeout and --max-plan-seconds > 0; --max-orders, --threads, --max-body-mib, --max-connections, --plan-slots >= 1",
+            "error: --solver is one of {}; --window, --budget, --header-timeout, --body-timeout and --max-plan-seconds > 0; --max-orders, --threads, --max-body-mib, --max-connections, --plan-slots, --max-pending >= 1",
             SOLVER_NAMES.join(", ")
         );
         return ExitCode::from(2);
@@ -714,6 +724,8 @@ fn serve_command(args: ServeArgs) -> ExitCode {
         api_keys,
         metrics_auth,
         insecure_no_auth,
+        max_pending,
+        min_free_bytes: min_free_disk_mib.saturating_mul(1 << 20),
     };
     let rt = runtime();
     let result = rt.block_on(domopt::service::serve(config, |addr| {

@@ -576,7 +576,12 @@ async fn plans_have_their_own_bounded_pool_and_stop_at_shutdown() {
         "the plan ended before the window was decided; the test needs a harder instance"
     );
     assert_eq!(
-        metric(&s, "domopt_plans_rejected_total").await.as_deref(),
+        metric(
+            &s,
+            "domopt_requests_rejected_total{reason=\"plan_queue_full\"}"
+        )
+        .await
+        .as_deref(),
         Some("1")
     );
 

@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -17,10 +17,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::AuditRows;
-pub use super::error::{ApiError, SERVICE_CODES};
+pub use super::error::{ApiError, ErrorCode, SERVICE_CODES};
 use super::error::{ApiResult, body_bytes};
 use super::extract::{Params, Segment};
-use super::{AppState, bodies, extract};
+use super::store::now;
+use super::{AppState, bodies, extract, metrics};
 
 /// The OpenAPI 3.1 document served at `/openapi.json`.
 pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
@@ -74,12 +75,34 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// Times every request under its route pattern, counts responses by class and
+/// requests refused by limits, and tells readiness how writes fare.
 async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
-    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_string();
     let resp = next.run(req).await;
-    state.metrics.observe_status(resp.status().as_u16());
-    tracing::debug!(%method, %path, status = resp.status().as_u16(), ms = started.elapsed().as_secs_f64() * 1e3, "request");
+    let seconds = started.elapsed().as_secs_f64();
+    let status = resp.status();
+    let m = &state.metrics;
+    m.observe_status(status.as_u16());
+    m.observe_latency(method.as_str(), &route, seconds);
+    let code = resp.extensions().get::<ErrorCode>().map(|c| c.0);
+    if let Some(reason) = code.and_then(metrics::limit_reason) {
+        m.reject(reason);
+    }
+    if method != Method::GET && route != "unmatched" {
+        match code {
+            Some("E5000" | "E5070") => state.readiness.write_done(false),
+            _ if status.is_success() => state.readiness.write_done(true),
+            _ => {}
+        }
+    }
+    tracing::debug!(%method, %route, status = status.as_u16(), ms = seconds * 1e3, "request");
     resp
 }
 
@@ -87,12 +110,18 @@ async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// 200 when the server can take and decide orders; otherwise 503 `E5030` listing
+/// every reason in `details`.
 async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
-    blocking(&state, |s| {
-        s.db()
-            .ping()
-            .and_then(|()| s.intake().ping())
-            .map_err(|_| ApiError::new("E5030", "database does not answer"))
+    let mut problems = blocking(&state, |s| {
+        let answers = s.db().ping().and_then(|()| s.intake().ping()).is_ok();
+        let mut p = s
+            .readiness
+            .problems(&s.config.data_dir, s.config.min_free_bytes);
+        if !answers {
+            p.insert(0, "the database does not answer".into());
+        }
+        Ok(p)
     })
     .await?;
     if state
@@ -101,22 +130,34 @@ async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
         .unwrap_or_else(|e| e.into_inner())
         .is_none()
     {
-        return Err(ApiError::new(
-            "E5030",
-            "no network loaded (PUT /v1/network)",
-        ));
+        problems.push("no network loaded (PUT /v1/network)".into());
     }
     if state.stopping.load(Ordering::SeqCst) {
-        return Err(ApiError::new("E5030", "shutting down"));
+        problems.push("shutting down".into());
     }
-    Ok(Json(json!({"status": "ready"})))
+    if problems.is_empty() {
+        return Ok(Json(json!({"status": "ready"})));
+    }
+    let details = problems
+        .iter()
+        .map(|p| json!({"code": "E5030", "path": "", "message": p}))
+        .collect();
+    Err(ApiError::with_details(
+        "E5030",
+        problems.join("; "),
+        details,
+    ))
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> ApiResult<impl IntoResponse> {
-    let pending = blocking(&state, |s| Ok(s.pending_count()?)).await?;
+    let (pending, oldest) = blocking(&state, |s| Ok(s.pending_queue()?)).await?;
+    let queue = metrics::QueueGauges {
+        pending,
+        oldest_pending_seconds: oldest.map_or(0.0, |t| (now() - t).max(0.0)),
+    };
     Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(pending),
+        state.metrics.render(queue),
     ))
 }
 
@@ -224,13 +265,30 @@ async fn submit_orders(
     let network = current_network(&state)?;
     let orders = bodies::read_orders(&network, &bytes)?;
     let rows = AuditRows(orders.len());
-    let outcome = blocking(&state, move |s| Ok(s.intake().submit(&orders)?)).await?;
+    let (outcome, pending) = blocking(&state, move |s| {
+        let before = s.pending_count()?;
+        let ceiling = s.config.max_pending;
+        if before + orders.len() > ceiling {
+            let retry = s.config.window.as_secs_f64().ceil() as u64;
+            return Err(ApiError::new(
+                "E4291",
+                format!(
+                    "{before} orders are pending and the ceiling is {ceiling}; this batch of {} was not stored, retry after {retry} s",
+                    orders.len()
+                ),
+            )
+            .with_retry_after(retry));
+        }
+        let outcome = s.intake().submit(&orders)?;
+        let pending = before + outcome.accepted;
+        Ok((outcome, pending))
+    })
+    .await?;
     let m = &state.metrics;
     m.orders_accepted
         .fetch_add(outcome.accepted as u64, Ordering::Relaxed);
     m.orders_duplicate
         .fetch_add(outcome.duplicates as u64, Ordering::Relaxed);
-    let pending = blocking(&state, |s| Ok(s.pending_count()?)).await?;
     if pending >= state.config.max_orders {
         state.wake.notify_one();
     }

@@ -73,6 +73,11 @@ pub const SERVICE_CODES: &[(&str, u16, &str)] = &[
         "too many requests: every /v1/plan slot and queue place is taken (see Retry-After)",
     ),
     (
+        "E4291",
+        429,
+        "too many pending orders: the backlog is at the configured ceiling (`--max-pending`); nothing in this batch was stored (see Retry-After)",
+    ),
+    (
         "E4310",
         431,
         "the request line or headers are larger than the limit",
@@ -85,9 +90,19 @@ pub const SERVICE_CODES: &[(&str, u16, &str)] = &[
     (
         "E5030",
         503,
-        "not ready: the database does not answer, no network is loaded, the server is shutting down, or the connection limit is reached",
+        "not ready: the database does not answer or refuses writes, windows keep failing, the disk is nearly full, no network is loaded, the server is shutting down, or the connection limit is reached",
+    ),
+    (
+        "E5070",
+        507,
+        "the disk of the data directory is full; nothing was stored",
     ),
 ];
+
+/// The code of an error response, kept in the response's extensions so that the
+/// metrics and readiness layer can tell limits and storage failures apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorCode(pub &'static str);
 
 /// An error response in the service's one shape.
 #[derive(Debug)]
@@ -95,6 +110,7 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     details: Vec<Value>,
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -104,7 +120,14 @@ impl ApiError {
             code,
             message: message.into(),
             details: Vec::new(),
+            retry_after: None,
         }
+    }
+
+    /// The same error answered with `Retry-After: seconds`.
+    pub fn with_retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after = Some(seconds.max(1));
+        self
     }
 
     /// An error with a code from [`SERVICE_CODES`] and its `details` entries.
@@ -117,6 +140,7 @@ impl ApiError {
             code,
             message: message.into(),
             details,
+            retry_after: None,
         }
     }
 
@@ -128,6 +152,7 @@ impl ApiError {
                 .iter()
                 .map(|i| json!({"code": i.code, "path": i.path, "message": i.message, "hint": i.hint}))
                 .collect(),
+            retry_after: None,
         }
     }
 
@@ -150,13 +175,25 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let body =
             json!({"error": {"code": self.code, "message": self.message, "details": self.details}});
-        (status, Json(body)).into_response()
+        let mut resp = (status, Json(body)).into_response();
+        resp.extensions_mut().insert(ErrorCode(self.code));
+        if let Some(seconds) = self.retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        resp
     }
 }
 
 impl From<rusqlite::Error> for ApiError {
     fn from(e: rusqlite::Error) -> ApiError {
         tracing::error!("database error: {e}");
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+            return ApiError::new(
+                "E5070",
+                "the disk of the data directory is full; nothing was stored",
+            );
+        }
         ApiError::new("E5000", "database error")
     }
 }
@@ -169,6 +206,7 @@ impl From<StoreError> for ApiError {
                 code: "E4004",
                 message: format!("{} order id(s) already used with a different body; nothing in this batch was stored", ids.len()),
                 details: ids.iter().map(|id| json!({"code": "E4004", "path": "$.orders", "message": format!("order \"{id}\" differs from the stored one")})).collect(),
+                retry_after: None,
             },
             StoreError::NotFound(what) => ApiError::new("E4040", format!("{what} not found")),
             StoreError::State(msg) => ApiError::new("E4005", msg),

@@ -13,6 +13,7 @@ pub mod bodies;
 pub mod error;
 pub mod extract;
 pub mod fields;
+pub mod health;
 pub mod load;
 pub mod metrics;
 pub mod plan;
@@ -73,6 +74,10 @@ pub struct ServiceConfig {
     pub metrics_auth: bool,
     /// Serve without keys on a non-loopback address.
     pub insecure_no_auth: bool,
+    /// Pending orders at most: a submit that would go beyond is answered `429 E4291`.
+    pub max_pending: usize,
+    /// `/readyz` answers 503 when the data directory's disk has less free space.
+    pub min_free_bytes: u64,
 }
 
 impl Default for ServiceConfig {
@@ -96,6 +101,8 @@ impl Default for ServiceConfig {
             api_keys: None,
             metrics_auth: false,
             insecure_no_auth: false,
+            max_pending: 250_000,
+            min_free_bytes: 64 << 20,
         }
     }
 }
@@ -115,6 +122,8 @@ pub struct AppState {
     pub network: RwLock<Option<Arc<serde_json::Value>>>,
     /// Counters for `/metrics`.
     pub metrics: metrics::Metrics,
+    /// Outcomes `/readyz` weighs.
+    pub readiness: health::Readiness,
     /// Wakes the window loop (window full, or shutting down).
     pub wake: Notify,
     /// Bounded pool of window solve slots.
@@ -186,6 +195,7 @@ impl AppState {
             reader: Mutex::new(reader),
             network: RwLock::new(network),
             metrics: metrics::Metrics::default(),
+            readiness: health::Readiness::default(),
             wake: Notify::new(),
             stopping: AtomicBool::new(false),
             _lock: lock,
@@ -206,10 +216,16 @@ impl AppState {
     /// Orders waiting for a window, counted in the database (there is no counter
     /// to drift from it). Blocking: call from a blocking thread.
     pub fn pending_count(&self) -> DbResult<usize> {
+        Ok(self.pending_queue()?.0)
+    }
+
+    /// Orders waiting and when the oldest arrived ([`Store::pending_queue`]).
+    /// Blocking: call from a blocking thread.
+    pub fn pending_queue(&self) -> DbResult<(usize, Option<f64>)> {
         self.reader
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .pending_count()
+            .pending_queue()
     }
 }
 
@@ -345,10 +361,18 @@ async fn window_loop(state: Arc<AppState>) {
             let result =
                 tokio::task::spawn_blocking(move || decide_window(&s, labels.0, labels.1)).await;
             drop(permit);
-            match result {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::error!("window failed: {e}"),
-                Err(e) => tracing::error!("window task panicked: {e}"),
+            let failure = match result {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(format!("window failed: {e}")),
+                Err(e) => Some(format!("window task panicked: {e}")),
+            };
+            state.readiness.window_done(failure.is_none());
+            if let Some(e) = failure {
+                tracing::error!("{e}");
+                state
+                    .metrics
+                    .window_failures
+                    .fetch_add(1, Ordering::Relaxed);
             }
         }
         opened = closed;

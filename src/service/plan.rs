@@ -11,7 +11,6 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -33,16 +32,16 @@ pub async fn plan(
         request(&state, &q, body).map_err(|e| e.into_response())?;
     let m = &state.metrics;
     let Ok(_place) = state.plan_admission.try_acquire() else {
-        m.plans_rejected.fetch_add(1, Ordering::Relaxed);
-        let retry = state.config.max_plan_seconds.ceil().max(1.0);
+        let retry = state.config.max_plan_seconds.ceil() as u64;
         let e = ApiError::new(
             "E4290",
             format!(
                 "every plan slot and queue place is taken ({} running, {} waiting at most); retry after {retry} s",
                 state.config.plan_slots, state.config.plan_queue
             ),
-        );
-        return Err(([(header::RETRY_AFTER, retry.to_string())], e).into_response());
+        )
+        .with_retry_after(retry);
+        return Err(e.into_response());
     };
     let shutting_down = || {
         ApiError::new(

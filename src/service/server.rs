@@ -125,6 +125,7 @@ pub async fn run(
         while conns.try_join_next().is_some() {}
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             state.metrics.observe_status(503);
+            state.metrics.reject("connections");
             tokio::spawn(refuse(stream, state.config.max_connections));
             continue;
         };
@@ -166,6 +167,11 @@ async fn serve_connection(
         }
     };
     if let Err(e) = result {
+        if e.is_timeout() {
+            // The head of a request, or the next request on an idle keep-alive
+            // connection, did not arrive within header_timeout.
+            state.metrics.reject("header_timeout");
+        }
         tracing::debug!(%peer, "connection ended: {e}");
     }
 }

@@ -466,17 +466,30 @@ impl Store {
 
     /// Number of orders waiting for a window.
     pub fn pending_count(&self) -> DbResult<usize> {
+        Ok(self.pending_queue()?.0)
+    }
+
+    /// Orders waiting for a window, and when the oldest of them arrived (wall-clock
+    /// seconds; `None` when none waits).
+    pub fn pending_queue(&self) -> DbResult<(usize, Option<f64>)> {
         let wm = self.watermark()?;
-        let fresh: i64 = self.conn.query_row(
-            "SELECT COUNT(*) FROM intake.orders o WHERE o.seq > ?1
+        let (fresh, fresh_oldest): (i64, Option<f64>) = self.conn.query_row(
+            "SELECT COUNT(*), MIN(o.received_at) FROM intake.orders o WHERE o.seq > ?1
              AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.id = o.id)",
             params![wm],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let requeued: i64 = self
-            .conn
-            .query_row("SELECT COUNT(*) FROM requeue", [], |r| r.get(0))?;
-        Ok((fresh + requeued) as usize)
+        let (requeued, requeued_oldest): (i64, Option<f64>) = self.conn.query_row(
+            "SELECT COUNT(*), MIN(o.received_at) FROM requeue q
+             LEFT JOIN intake.orders o ON o.id = q.id",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let oldest = match (fresh_oldest, requeued_oldest) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Ok(((fresh + requeued) as usize, oldest))
     }
 
     /// Up to `limit` waiting orders: the requeue first, then the intake in arrival
