@@ -180,6 +180,14 @@ pub fn generate(p: &GenParams) -> Instance {
 
 /// The nodes: about 15% DCs (at least one), 10% 3PLs, 5% suppliers, the rest
 /// stores, with costs and capacities scaled to the window's expected shipments.
+/// Nodes of one kind: `share` of the first 100 nodes and `wide_share` of the rest, so
+/// that wide networks are mostly stores (1,000 nodes: 33 DCs, 19 3PLs, 10 suppliers).
+fn kind_count(nodes: usize, share: f64, wide_share: f64) -> usize {
+    let head = nodes.min(100) as f64 * share;
+    let tail = nodes.saturating_sub(100) as f64 * wide_share;
+    (head + tail).round() as usize
+}
+
 fn gen_nodes(
     p: &GenParams,
     rng: &mut ChaCha8Rng,
@@ -188,9 +196,9 @@ fn gen_nodes(
 ) -> Vec<Node> {
     let tight = p.tightness.max(0.01);
     let nodes_n = p.nodes.max(1);
-    let dcs = ((nodes_n as f64 * 0.15).round() as usize).max(1);
-    let tpls = (nodes_n as f64 * 0.10).round() as usize;
-    let suppliers = (nodes_n as f64 * 0.05).round() as usize;
+    let dcs = kind_count(nodes_n, 0.15, 0.02).max(1);
+    let tpls = kind_count(nodes_n, 0.10, 0.01);
+    let suppliers = kind_count(nodes_n, 0.05, 0.005);
     // DCs and 3PLs stand in the 60 largest metros, stores anywhere by population.
     let metro = Weighted::new(cities.iter().take(60).map(|c| c.population as f64));
     // Expected shipments per node kind share, for capacities.
@@ -381,6 +389,47 @@ fn gen_orders(
 
 /// Inventory: each sku's supply (about 1.25× demand / tightness) spread over a
 /// random subset of nodes; popular skus reach more stores.
+/// How many nodes of each kind the network has.
+struct KindCounts([usize; 4]);
+
+impl KindCounts {
+    fn of(nodes: &[Node]) -> KindCounts {
+        let mut c = [0; 4];
+        for n in nodes {
+            c[n.kind as usize] += 1;
+        }
+        KindCounts(c)
+    }
+
+    /// Whether some kind is numerous enough for its holding cap to bind.
+    fn caps_bind(&self) -> bool {
+        [NodeKind::Dc, NodeKind::ThirdParty, NodeKind::Supplier, NodeKind::Store]
+            .into_iter()
+            .any(|k| [true, false].into_iter().any(|fast| holding_odds(k, fast, self).2))
+    }
+}
+
+/// The probability that one node of `kind` holds a sku, its weight in sharing the
+/// sku's supply, and whether the kind's cap binds. Each kind holds a sku at a few nodes at most (DCs about 12, 3PLs 5,
+/// suppliers 3, stores 36 for the fastest-moving fifth of the catalog and 11 for the
+/// rest): a sku is stocked at a few dozen nodes however wide the network, as in real
+/// catalogs. Up to 100 nodes the caps do not bind.
+fn holding_odds(kind: NodeKind, fast: bool, kinds: &KindCounts) -> (f64, f64, bool) {
+    let (prob, cap, weight) = match kind {
+        NodeKind::Dc => (0.75, 12.0, 6.0),
+        NodeKind::ThirdParty => (0.45, 5.0, 3.0),
+        NodeKind::Supplier => (0.25, 3.0, 2.0),
+        NodeKind::Store if fast => (0.5, 36.0, 0.6),
+        NodeKind::Store => (0.15, 11.0, 0.6),
+    };
+    let count = kinds.0[kind as usize] as f64;
+    if prob * count > cap {
+        (cap / count, weight, true)
+    } else {
+        (prob, weight, false)
+    }
+}
+
 fn gen_inventory(
     p: &GenParams,
     rng: &mut ChaCha8Rng,
@@ -390,20 +439,17 @@ fn gen_inventory(
 ) -> Vec<InventoryRow> {
     let tight = p.tightness.max(0.01);
     let (nodes_n, skus_n) = (nodes.len(), skus.len());
+    let kinds = KindCounts::of(nodes);
+    let wide = kinds.caps_bind();
     let mut inventory = Vec::new();
     for (s, sku) in skus.iter().enumerate() {
         let expected =
             demand[s] as f64 + (p.orders as f64 * 1.6 / skus_n as f64 / (s as f64 + 1.0).sqrt());
         let supply = (expected * 1.25 / tight).ceil() as u32 + u32::from(rng.gen_bool(0.5));
-        let rank = s as f64 / skus_n as f64;
+        let fast = (s as f64 / skus_n as f64) < 0.2;
         let mut holders: Vec<(usize, f64)> = Vec::new();
         for (n, node) in nodes.iter().enumerate() {
-            let (prob, weight) = match node.kind {
-                NodeKind::Dc => (0.75, 6.0),
-                NodeKind::ThirdParty => (0.45, 3.0),
-                NodeKind::Supplier => (0.25, 2.0),
-                NodeKind::Store => (if rank < 0.2 { 0.5 } else { 0.15 }, 0.6),
-            };
+            let (prob, weight, _) = holding_odds(node.kind, fast, &kinds);
             if rng.gen_bool(prob) {
                 holders.push((n, weight * rng.gen_range(0.5..1.5)));
             }
@@ -413,7 +459,13 @@ fn gen_inventory(
         }
         let total_w: f64 = holders.iter().map(|h| h.1).sum();
         for (n, w) in holders {
-            let available = (supply as f64 * w / total_w).round() as u32;
+            let mut available = (supply as f64 * w / total_w).round() as u32;
+            // On a wide network a holder the window's demand does not reach still
+            // shows a unit half the time (the rest are sold out), so the catalog is
+            // stocked whether or not this window orders it.
+            if wide && available == 0 && rng.gen_bool(0.5) {
+                available = 1;
+            }
             let reserved = if rng.gen_bool(0.1) {
                 rng.gen_range(1..=3)
             } else {
