@@ -403,9 +403,18 @@ impl KindCounts {
 
     /// Whether some kind is numerous enough for its holding cap to bind.
     fn caps_bind(&self) -> bool {
-        [NodeKind::Dc, NodeKind::ThirdParty, NodeKind::Supplier, NodeKind::Store]
-            .into_iter()
-            .any(|k| [true, false].into_iter().any(|fast| holding_odds(k, fast, self).2))
+        [
+            NodeKind::Dc,
+            NodeKind::ThirdParty,
+            NodeKind::Supplier,
+            NodeKind::Store,
+        ]
+        .into_iter()
+        .any(|k| {
+            [true, false]
+                .into_iter()
+                .any(|fast| holding_odds(k, fast, self).2)
+        })
     }
 }
 

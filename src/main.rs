@@ -375,7 +375,7 @@ fn solve_command(args: SolveArgs) -> ExitCode {
     };
     let opts = SolveOptions {
         solver,
-        time_limit: command_budget(time_limit, started.elapsed()),
+        time_limit: command_budget(time_limit, started.elapsed(), inst.orders.len()),
         threads,
         seed,
         gap,
@@ -383,14 +383,17 @@ fn solve_command(args: SolveArgs) -> ExitCode {
         cancel: None,
         mip: Default::default(),
     };
+    let read_seconds = started.elapsed().as_secs_f64();
     let (plan, leftovers) = run_keeping_leftovers(&inst, &opts);
     // The process ends once the plan is out: the system reclaims the solver's
     // memory faster than freeing it piece by piece would.
     std::mem::forget(leftovers);
+    let check_started = std::time::Instant::now();
     let report = check(&inst, &plan);
+    let check_seconds = check_started.elapsed().as_secs_f64();
     let s = &report.summary;
     eprintln!(
-        "{}: {} objective {:.4} bound {} shipments {} splits {} unfilled {} late {} in {:.3}s{}",
+        "{}: {} objective {:.4} bound {} shipments {} splits {} unfilled {} late {} in {:.3}s (read {read_seconds:.3}s, check {check_seconds:.3}s){}",
         plan.solver,
         serde_json::to_value(plan.status)
             .unwrap_or_default()
@@ -885,12 +888,13 @@ fn generate_command(args: GenerateArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// What is left of the command's `--time-limit` for the solver after reading the
-/// instance in `read`: the budget covers the whole command, and checking and
-/// writing the plan afterwards take about half as long as reading the instance
-/// did (docs/tuning.md), plus 10 ms to exit. At least 10 ms.
-fn command_budget(time_limit: f64, read: Duration) -> Duration {
-    let keep_back = read + read / 2 + Duration::from_millis(10);
+/// What is left of the command's `--time-limit` for the solver after reading an
+/// instance of `orders` orders in `read`: the budget covers the whole command, and
+/// checking and writing the plan afterwards take about 5 µs per order plus a tenth
+/// of the reading time (docs/tuning.md), plus 10 ms to exit. At least 10 ms.
+fn command_budget(time_limit: f64, read: Duration, orders: usize) -> Duration {
+    let after = Duration::from_secs_f64(5e-6 * orders as f64) + read / 10;
+    let keep_back = read + after + Duration::from_millis(10);
     Duration::from_secs_f64(time_limit)
         .saturating_sub(keep_back)
         .max(Duration::from_millis(10))

@@ -6,6 +6,7 @@
 //! anything on its own.
 
 pub mod arc;
+pub mod focus;
 pub mod greedy;
 pub mod mip;
 
@@ -175,6 +176,8 @@ pub fn solve_keeping_leftovers(
 /// [`run`], handing back the solver's working memory (see [`Leftovers`]).
 pub fn run_keeping_leftovers(instance: &Instance, opts: &SolveOptions) -> (Plan, Leftovers) {
     let started = std::time::Instant::now();
+    let focused = focus::ordered_skus_only(instance);
+    let instance = focused.as_ref().unwrap_or(instance);
     let net = Network::new(instance);
     let mut leftovers = Leftovers::default();
     let plan = match (opts.solver, opts.solver.policy()) {

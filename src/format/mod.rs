@@ -14,6 +14,8 @@ use serde_json::{Map, Value};
 
 use crate::domain::*;
 
+mod typed;
+
 /// Every validation code with its meaning and the fix to suggest. The one list the
 /// reader, the service and docs/errors.md's table are built from.
 pub const CODES: &[(&str, &str, &str)] = &[
@@ -290,7 +292,18 @@ pub fn parse_plan(bytes: &[u8]) -> Result<Plan, ReadError> {
 }
 
 /// Parses and validates an instance document, reporting every violation at once.
+/// A valid document is read on the fast path ([`typed`]); any other goes through the
+/// full reader, which finds every issue.
 pub fn parse_instance(bytes: &[u8]) -> Result<Instance, ReadError> {
+    if let Some(instance) = typed::parse_valid_instance(bytes) {
+        return Ok(instance);
+    }
+    parse_instance_fully(bytes)
+}
+
+/// Parses and validates an instance document with the full reader only (a JSON tree
+/// first, then every field checked with its path).
+pub fn parse_instance_fully(bytes: &[u8]) -> Result<Instance, ReadError> {
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| ReadError::Invalid(vec![syntax_issue(&e)]))?;
     instance_from_value(&value)
