@@ -15,12 +15,7 @@ fn open(dir: &std::path::Path) -> (Intake, Store, NetworkConfig, domopt::domain:
     let inst = common::example();
     let intake = Intake::open(dir).unwrap();
     let mut store = Store::open(dir).unwrap();
-    let network = NetworkConfig {
-        nodes: inst.nodes.clone(),
-        skus: inst.skus.clone(),
-        rate_card: inst.rate_card.clone(),
-        costs: inst.costs.clone(),
-    };
+    let network = network_of(&inst);
     store.set_network(&network).unwrap();
     let rows: Vec<_> = inst
         .inventory
@@ -33,6 +28,15 @@ fn open(dir: &std::path::Path) -> (Intake, Store, NetworkConfig, domopt::domain:
         .collect();
     store.set_inventory(&rows, true).unwrap();
     (intake, store, network, inst)
+}
+
+fn network_of(inst: &domopt::domain::Instance) -> NetworkConfig {
+    NetworkConfig {
+        nodes: inst.nodes.clone(),
+        skus: inst.skus.clone(),
+        rate_card: inst.rate_card.clone(),
+        costs: inst.costs.clone(),
+    }
 }
 
 fn window(id: i64) -> WindowRecord {
@@ -185,4 +189,61 @@ fn stock_removed_during_the_solve_defers_orders_instead_of_overselling() {
         );
     }
     assert_eq!(store.windows(10).unwrap().len(), 2);
+}
+
+/// A wide catalog: the window reads the inventory rows of the skus its orders name and
+/// nothing else, and its plan is checked against the whole network's instance.
+#[test]
+fn a_window_reads_only_the_rows_of_the_skus_its_orders_name() {
+    use domopt::generate::{GenParams, generate};
+    let mut inst = generate(&GenParams {
+        orders: 40,
+        nodes: 150,
+        skus: 4000,
+        seed: 3,
+        ..GenParams::default()
+    });
+    // The ledger starts with nothing reserved.
+    for r in &mut inst.inventory {
+        r.on_hand -= r.reserved;
+        r.reserved = 0;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut intake = Intake::open(dir.path()).unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let network = network_of(&inst);
+    store.set_network(&network).unwrap();
+    store.set_inventory(&inst.inventory, true).unwrap();
+    intake.submit(&inst.orders).unwrap();
+
+    let taken = store.pending(1000).unwrap();
+    let named: std::collections::BTreeSet<&str> = taken
+        .iter()
+        .flat_map(|p| p.order.lines.iter().map(|l| l.sku.as_str()))
+        .collect();
+    let rows = store.inventory_of_skus(named.iter().copied()).unwrap();
+    let expected: Vec<_> = inst
+        .inventory
+        .iter()
+        .filter(|r| named.contains(r.sku.as_str()))
+        .collect();
+    assert_eq!(rows.len(), expected.len());
+    assert!(
+        rows.len() * 10 < inst.inventory.len(),
+        "{} of {}",
+        rows.len(),
+        inst.inventory.len()
+    );
+    assert!(rows.iter().all(|r| named.contains(r.sku.as_str())));
+
+    let used = store.capacity_used().unwrap();
+    let orders = taken.iter().map(|p| p.order.clone()).collect();
+    let win = window_instance(inst.name.clone(), &network, rows, &used, orders);
+    assert_eq!(win.skus.len(), named.len());
+    assert_eq!(win.orders.len(), inst.orders.len());
+    let plan = solve(&win, "mip", &SolveOptions::default()).unwrap();
+    common::assert_valid(&win, &plan);
+    // The plan is valid against the whole network too, not only the cut-down window.
+    let full = check(&inst, &plan);
+    assert!(full.is_valid(), "{:?}", full.violations);
 }

@@ -320,6 +320,52 @@ pub fn instance_from_value(value: &Value) -> Result<Instance, ReadError> {
     }
 }
 
+/// A set of ids that references are checked against.
+pub trait IdSet {
+    /// Whether `id` is in the set.
+    fn has(&self, id: &str) -> bool;
+}
+
+impl IdSet for HashSet<&str> {
+    fn has(&self, id: &str) -> bool {
+        self.contains(id)
+    }
+}
+
+impl IdSet for HashSet<String> {
+    fn has(&self, id: &str) -> bool {
+        self.contains(id)
+    }
+}
+
+/// Validates a JSON array of orders as an instance's `orders` (paths `$.orders[i]…`)
+/// against the ids of a network's nodes and skus, reporting every issue at once;
+/// the cost grows with the orders, not with the network.
+pub fn orders_from_value(
+    orders: &Value,
+    node_ids: &dyn IdSet,
+    sku_ids: &dyn IdSet,
+) -> Result<Vec<Order>, ReadError> {
+    let mut r = Fields::default();
+    let list: Vec<Order> = match orders {
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .map(|(i, v)| r.order(v, &format!("$.orders[{i}]"), node_ids, sku_ids))
+            .collect(),
+        other => {
+            r.wrong_type("$.orders", "an array", other);
+            Vec::new()
+        }
+    };
+    r.unique_ids(list.iter().map(|o| o.id.as_str()), "$.orders", "E1500");
+    if r.issues.is_empty() {
+        Ok(list)
+    } else {
+        Err(ReadError::Invalid(r.issues))
+    }
+}
+
 /// Largest count accepted.
 const MAX_COUNT: f64 = 1e9;
 /// Largest money or distance value accepted.
@@ -811,13 +857,7 @@ impl Fields {
         }
     }
 
-    fn order(
-        &mut self,
-        v: &Value,
-        path: &str,
-        node_ids: &HashSet<&str>,
-        sku_ids: &HashSet<&str>,
-    ) -> Order {
+    fn order(&mut self, v: &Value, path: &str, node_ids: &dyn IdSet, sku_ids: &dyn IdSet) -> Order {
         let o = self.object(v, path);
         let id = self.id(o, "id", path);
         let ship_to = match self.get(o, "ship_to", path, true) {
@@ -845,7 +885,7 @@ impl Fields {
                 let lp = format!("{path}.lines[{i}]");
                 let lo = self.object(v, &lp);
                 let sku = self.string(lo, "sku", &lp, true).unwrap_or_default();
-                if lo.contains_key("sku") && !sku_ids.contains(sku.as_str()) {
+                if lo.contains_key("sku") && !sku_ids.has(&sku) {
                     self.push(
                         "E1502",
                         format!("{lp}.sku"),
@@ -874,7 +914,7 @@ impl Fields {
         }
         let pickup_node = self.string(o, "pickup_node", path, false);
         if let Some(n) = &pickup_node
-            && !node_ids.contains(n.as_str())
+            && !node_ids.has(n)
         {
             self.push(
                 "E1504",
@@ -888,7 +928,7 @@ impl Fields {
             Some(Value::Array(ids)) => {
                 for (j, v) in ids.iter().enumerate() {
                     match v.as_str() {
-                        Some(n) if node_ids.contains(n) => exclude_nodes.push(n.to_string()),
+                        Some(n) if node_ids.has(n) => exclude_nodes.push(n.to_string()),
                         _ => self.push(
                             "E1506",
                             format!("{path}.exclude_nodes[{j}]"),

@@ -20,6 +20,7 @@ use super::auth::AuditRows;
 pub use super::error::{ApiError, ErrorCode, SERVICE_CODES};
 use super::error::{ApiResult, body_bytes};
 use super::extract::{Params, Segment};
+use super::network::LoadedNetwork;
 use super::store::now;
 use super::{AppState, bodies, extract, metrics};
 
@@ -170,7 +171,7 @@ async fn put_network(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
     let network = bodies::read_network(&body_bytes(body)?)?;
-    let cached = Arc::new(serde_json::to_value(&network).expect("network serializes"));
+    let cached = Arc::new(LoadedNetwork::new(network.clone()));
     let summary = json!({"nodes": network.nodes.len(), "skus": network.skus.len()});
     blocking(&state, move |s| Ok(s.db().set_network(&network)?)).await?;
     *state.network.write().unwrap_or_else(|e| e.into_inner()) = Some(cached);
@@ -183,11 +184,11 @@ async fn get_network(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value
         .read()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
-    net.map(|n| Json((*n).clone()))
+    net.map(|n| Json(n.json.clone()))
         .ok_or_else(|| ApiError::new("E4003", "no network loaded"))
 }
 
-fn current_network(state: &AppState) -> ApiResult<Arc<Value>> {
+fn current_network(state: &AppState) -> ApiResult<Arc<LoadedNetwork>> {
     state
         .network
         .read()
@@ -238,7 +239,7 @@ async fn post_deltas(
 
 async fn atp(State(state): State<Arc<AppState>>, Segment(sku): Segment) -> ApiResult<Json<Value>> {
     let network = current_network(&state)?;
-    if !bodies::ids(&network, "skus").contains(sku.as_str()) {
+    if !network.has_sku(&sku) {
         return Err(ApiError::new("E4040", format!("sku \"{sku}\" not found")));
     }
     let rows = blocking(&state, move |s| Ok(s.db().inventory_of(&sku)?)).await?;
@@ -336,7 +337,7 @@ async fn reroute_order(
 ) -> ApiResult<Json<Value>> {
     let r: Reroute = bodies::typed(&body_bytes(body)?)?;
     let network = current_network(&state)?;
-    if !bodies::ids(&network, "nodes").contains(r.exclude_node.as_str()) {
+    if !network.has_node(&r.exclude_node) {
         return Err(ApiError::with_details(
             "E4001",
             "unknown node",

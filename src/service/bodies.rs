@@ -2,16 +2,15 @@
 //! offending field out. Pure functions (no state, no I/O), so the fuzz targets call
 //! them exactly as the handlers do.
 
-use std::collections::HashSet;
-
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiResult, invalid};
 use super::fields;
+use super::network::LoadedNetwork;
 use super::store::{InventoryDelta, MAX_COUNT, NetworkConfig};
-use crate::domain::{INSTANCE_FORMAT, Instance, InventoryRow, Order};
-use crate::format::{ReadError, instance_from_value};
+use crate::domain::{INSTANCE_FORMAT, InventoryRow, Order};
+use crate::format::{ReadError, instance_from_value, orders_from_value};
 
 /// Parses a body as JSON (`E4000` with the line and column otherwise).
 pub fn json_value(bytes: &[u8]) -> ApiResult<Value> {
@@ -64,9 +63,9 @@ pub fn read_network(bytes: &[u8]) -> ApiResult<NetworkConfig> {
 
 /// The instance read, or `E4001` listing the service's own `issues` first and then
 /// the reader's.
-fn read_with(read: Result<Instance, ReadError>, issues: Vec<Value>) -> ApiResult<Instance> {
+fn read_with<T>(read: Result<T, ReadError>, issues: Vec<Value>) -> ApiResult<T> {
     let mut e = match read {
-        Ok(inst) if issues.is_empty() => return Ok(inst),
+        Ok(value) if issues.is_empty() => return Ok(value),
         Ok(_) => ApiError::new("E4001", "the document breaks the format"),
         Err(e) => invalid(&e),
     };
@@ -74,18 +73,9 @@ fn read_with(read: Result<Instance, ReadError>, issues: Vec<Value>) -> ApiResult
     Err(e)
 }
 
-/// The ids of the network's `nodes` or `skus`, built once per request so that checking
-/// many rows stays linear.
-pub fn ids<'a>(network: &'a Value, list: &str) -> HashSet<&'a str> {
-    network[list]
-        .as_array()
-        .map(|a| a.iter().filter_map(|x| x["id"].as_str()).collect())
-        .unwrap_or_default()
-}
-
-/// Reads a submit body (`{"orders": [...]}` or one order object) against the network
-/// (as stored: a JSON object), reporting every violation with its path.
-pub fn read_orders(network: &Value, bytes: &[u8]) -> ApiResult<Vec<Order>> {
+/// Reads a submit body (`{"orders": [...]}` or one order object) against the network,
+/// reporting every violation with its path.
+pub fn read_orders(network: &LoadedNetwork, bytes: &[u8]) -> ApiResult<Vec<Order>> {
     let (orders, issues) = match json_value(bytes)? {
         Value::Object(mut m) if m.contains_key("orders") => {
             let orders = m.remove("orders").unwrap_or_default();
@@ -94,7 +84,8 @@ pub fn read_orders(network: &Value, bytes: &[u8]) -> ApiResult<Vec<Order>> {
         }
         Value::Object(m) if m.contains_key("id") => {
             let orders = Value::Array(vec![Value::Object(m)]);
-            (orders.clone(), fields::order_issues(None, &orders))
+            let issues = fields::order_issues(None, &orders);
+            (orders, issues)
         }
         _ => {
             return Err(ApiError::new(
@@ -106,15 +97,10 @@ pub fn read_orders(network: &Value, bytes: &[u8]) -> ApiResult<Vec<Order>> {
     if !orders.is_array() {
         return Err(ApiError::new("E4000", "`orders` must be an array"));
     }
-    let mut doc = match network {
-        Value::Object(m) => m.clone(),
-        _ => return Err(ApiError::new("E4003", "no network loaded")),
-    };
-    doc.insert("format".into(), INSTANCE_FORMAT.into());
-    doc.insert("name".into(), "submit".into());
-    doc.insert("inventory".into(), json!([]));
-    doc.insert("orders".into(), orders);
-    read_with(instance_from_value(&Value::Object(doc)), issues).map(|i| i.orders)
+    read_with(
+        orders_from_value(&orders, &network.node_ids, &network.sku_ids),
+        issues,
+    )
 }
 
 /// An E1007 detail when a count is above [`MAX_COUNT`].
@@ -126,15 +112,15 @@ fn too_large(path: String, n: u64) -> Option<Value> {
 
 /// `E1203`/`E1201` details when a row names a node or sku the network lacks.
 fn unknown_ids(
-    (nodes, skus): (&HashSet<&str>, &HashSet<&str>),
+    network: &LoadedNetwork,
     (node, sku): (&str, &str),
     path: &str,
     details: &mut Vec<Value>,
 ) {
-    if !nodes.contains(node) {
+    if !network.has_node(node) {
         details.push(json!({"code": "E1203", "path": format!("{path}.node"), "message": format!("unknown node \"{node}\"")}));
     }
-    if !skus.contains(sku) {
+    if !network.has_sku(sku) {
         details.push(json!({"code": "E1201", "path": format!("{path}.sku"), "message": format!("unknown sku \"{sku}\"")}));
     }
 }
@@ -167,13 +153,12 @@ pub struct Snapshot {
 }
 
 /// Reads a `PUT /v1/inventory` body against the network.
-pub fn read_snapshot(network: &Value, bytes: &[u8]) -> ApiResult<Snapshot> {
+pub fn read_snapshot(network: &LoadedNetwork, bytes: &[u8]) -> ApiResult<Snapshot> {
     let snap: SnapshotBody = typed(bytes)?;
-    let (nodes, skus) = (ids(network, "nodes"), ids(network, "skus"));
     let mut details = Vec::new();
     for (i, r) in snap.rows.iter().enumerate() {
         let path = format!("$.rows[{i}]");
-        unknown_ids((&nodes, &skus), (&r.node, &r.sku), &path, &mut details);
+        unknown_ids(network, (&r.node, &r.sku), &path, &mut details);
         details.extend(too_large(format!("{path}.on_hand"), r.on_hand));
         details.extend(too_large(format!("{path}.safety_stock"), r.safety_stock));
     }
@@ -215,13 +200,12 @@ pub struct Deltas {
 }
 
 /// Reads a `POST /v1/inventory/deltas` body against the network.
-pub fn read_deltas(network: &Value, bytes: &[u8]) -> ApiResult<Deltas> {
+pub fn read_deltas(network: &LoadedNetwork, bytes: &[u8]) -> ApiResult<Deltas> {
     let d: Deltas = typed(bytes)?;
-    let (nodes, skus) = (ids(network, "nodes"), ids(network, "skus"));
     let mut details = Vec::new();
     for (i, x) in d.deltas.iter().enumerate() {
         let path = format!("$.deltas[{i}]");
-        unknown_ids((&nodes, &skus), (&x.node, &x.sku), &path, &mut details);
+        unknown_ids(network, (&x.node, &x.sku), &path, &mut details);
         if !["receipt", "adjustment", "pick", "safety_stock"].contains(&x.kind.as_str()) {
             details.push(json!({"code": "E4001", "path": format!("{path}.kind"), "message": "kind is one of receipt, adjustment, pick, safety_stock"}));
         }

@@ -16,6 +16,7 @@ pub mod fields;
 pub mod health;
 pub mod load;
 pub mod metrics;
+pub mod network;
 pub mod plan;
 pub mod server;
 pub mod store;
@@ -118,8 +119,8 @@ pub struct AppState {
     /// A second ledger connection for counting pending orders: in WAL mode it reads
     /// the last committed state without waiting for a window's commit.
     pub reader: Mutex<Store>,
-    /// The network, cached as JSON for validating submitted orders.
-    pub network: RwLock<Option<Arc<serde_json::Value>>>,
+    /// The network (as stored in the ledger), indexed for checking requests.
+    pub network: RwLock<Option<Arc<network::LoadedNetwork>>>,
     /// Counters for `/metrics`.
     pub metrics: metrics::Metrics,
     /// Outcomes `/readyz` weighs.
@@ -182,7 +183,7 @@ impl AppState {
         let reader = Store::open(&config.data_dir)?;
         let network = store
             .network()?
-            .map(|n| Arc::new(serde_json::to_value(n).expect("network serializes")));
+            .map(|n| Arc::new(network::LoadedNetwork::new(n)));
         Ok(Arc::new(AppState {
             solve_pool: Semaphore::new(config.solve_slots.max(1)),
             plan_admission: Semaphore::new(config.plan_slots.max(1) + config.plan_queue),
@@ -382,10 +383,11 @@ async fn window_loop(state: Arc<AppState>) {
     }
 }
 
-/// Builds the instance of one window from the stored network, live inventory and
-/// capacity left, and the oldest pending orders. Orders that name skus or pickup nodes
-/// the network no longer has are left out (the commit decides them unfilled, see
-/// [`Store::commit_window`]).
+/// Builds the instance of one window from the network, the inventory rows of the skus
+/// its orders name, the capacity left, and the oldest pending orders. The instance
+/// holds only the skus its orders name, so its size follows the window, not the
+/// catalog. Orders that name skus or pickup nodes the network no longer has are left
+/// out (the commit decides them unfilled, see [`Store::commit_window`]).
 pub fn window_instance(
     name: String,
     network: &NetworkConfig,
@@ -393,6 +395,7 @@ pub fn window_instance(
     used: &std::collections::HashMap<String, (u64, u64)>,
     mut orders: Vec<crate::domain::Order>,
 ) -> Instance {
+    use std::collections::HashSet;
     let nodes: Vec<Node> = network
         .nodes
         .iter()
@@ -407,11 +410,20 @@ pub fn window_instance(
             }
         })
         .collect();
-    let node_ids: std::collections::HashSet<&str> = nodes.iter().map(|n| n.id.as_str()).collect();
-    let sku_ids: std::collections::HashSet<&str> =
-        network.skus.iter().map(|s| s.id.as_str()).collect();
+    let node_ids: HashSet<&str> = nodes.iter().map(|n| n.id.as_str()).collect();
+    let named: HashSet<&str> = orders
+        .iter()
+        .flat_map(|o| o.lines.iter().map(|l| l.sku.as_str()))
+        .collect();
+    let skus: Vec<crate::domain::Sku> = network
+        .skus
+        .iter()
+        .filter(|s| named.contains(s.id.as_str()))
+        .cloned()
+        .collect();
+    let sku_ids: HashSet<String> = skus.iter().map(|s| s.id.clone()).collect();
     orders.retain(|o| {
-        let ok = o.lines.iter().all(|l| sku_ids.contains(l.sku.as_str()))
+        let ok = o.lines.iter().all(|l| sku_ids.contains(&l.sku))
             && o.pickup_node
                 .as_deref()
                 .is_none_or(|n| node_ids.contains(n));
@@ -425,13 +437,13 @@ pub fn window_instance(
     }
     let inventory = inventory
         .into_iter()
-        .filter(|r| node_ids.contains(r.node.as_str()) && sku_ids.contains(r.sku.as_str()))
+        .filter(|r| node_ids.contains(r.node.as_str()) && sku_ids.contains(&r.sku))
         .collect();
     Instance {
         format: INSTANCE_FORMAT.into(),
         name,
         nodes,
-        skus: network.skus.clone(),
+        skus,
         inventory,
         rate_card: network.rate_card.clone(),
         costs: network.costs.clone(),
@@ -485,24 +497,34 @@ fn decide_stranded(
 fn decide_window(state: &AppState, opened: f64, closed: f64) -> Result<(), String> {
     let err = |e: rusqlite::Error| e.to_string();
     let read_started = std::time::Instant::now();
-    let (network, taken, instance, window_id) = {
+    let Some(loaded) = state
+        .network
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+    else {
+        return Ok(());
+    };
+    let network = &loaded.config;
+    let (taken, instance, window_id) = {
         let db = state.db();
-        let Some(network) = db.network().map_err(err)? else {
-            return Ok(());
-        };
         let taken = db.pending(state.config.max_orders).map_err(err)?;
         if taken.is_empty() {
             return Ok(());
         }
         let orders = taken.iter().map(|p| p.order.clone()).collect();
-        let inventory = db.inventory().map_err(err)?;
+        let skus: std::collections::BTreeSet<&str> = taken
+            .iter()
+            .flat_map(|p| p.order.lines.iter().map(|l| l.sku.as_str()))
+            .collect();
+        let inventory = db.inventory_of_skus(skus).map_err(err)?;
         let used = db.capacity_used().map_err(err)?;
         let id = db.next_window_id().map_err(err)?;
-        let instance = window_instance(format!("window-{id}"), &network, inventory, &used, orders);
-        (network, taken, instance, id)
+        let instance = window_instance(format!("window-{id}"), network, inventory, &used, orders);
+        (taken, instance, id)
     };
     if instance.orders.is_empty() {
-        return decide_stranded(state, &network, &taken, &instance);
+        return decide_stranded(state, network, &taken, &instance);
     }
     let read_seconds = read_started.elapsed().as_secs_f64();
     let started = std::time::Instant::now();
@@ -563,7 +585,7 @@ fn decide_window(state: &AppState, opened: f64, closed: f64) -> Result<(), Strin
     let commit_started = std::time::Instant::now();
     let (committed, deferred) = state
         .db()
-        .commit_window(&window, &network, &taken, &instance, &plan)
+        .commit_window(&window, network, &taken, &instance, &plan)
         .map_err(err)?;
     let commit_seconds = commit_started.elapsed().as_secs_f64();
     let overhead = check_started.elapsed().as_secs_f64();

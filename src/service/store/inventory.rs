@@ -12,6 +12,22 @@ impl Store {
         rows.collect()
     }
 
+    /// Inventory rows of the given skus (found by the sku index, so the cost follows
+    /// the skus asked for, not the catalog). Counts are clamped to 32 bits as in
+    /// [`Store::inventory`].
+    pub fn inventory_of_skus<'a>(
+        &self,
+        skus: impl IntoIterator<Item = &'a str>,
+    ) -> DbResult<Vec<InventoryRow>> {
+        let list = serde_json::Value::from(skus.into_iter().collect::<Vec<_>>()).to_string();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT node, sku, on_hand, reserved, safety_stock FROM inventory
+             WHERE sku IN (SELECT value FROM json_each(?1))",
+        )?;
+        let rows = stmt.query_map(params![list], row_to_inventory)?;
+        rows.collect()
+    }
+
     /// Inventory rows of one sku, as stored (64-bit counts).
     pub fn inventory_of(&self, sku: &str) -> DbResult<Vec<StockLevel>> {
         let mut stmt = self.conn.prepare_cached(
