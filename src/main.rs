@@ -797,7 +797,7 @@ fn load_command(args: LoadArgs) -> ExitCode {
         Ok(r) => {
             println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
             println!(
-                "\n{} cores: {:.0} orders/s accepted (target {rate}), p50 {:.1} ms, p99 {:.1} ms, {} failed requests; {} windows, largest {} orders, decided at most {:.2} s after closing; past the budget p99 {:.0} ms, max {:.0} ms",
+                "\n{} cores: {:.0} orders/s accepted (target {rate}), p50 {:.1} ms, p99 {:.1} ms, {} failed requests; {} windows, largest {} orders, decided at most {:.2} s after closing; past the budget p99 {:.0} ms, max {:.0} ms; ATP p99 {:.1} ms",
                 std::thread::available_parallelism().map_or(0, |n| n.get()),
                 r.orders_per_second,
                 r.latency_ms.p50,
@@ -807,7 +807,8 @@ fn load_command(args: LoadArgs) -> ExitCode {
                 r.max_window_orders,
                 r.max_decision_lag_seconds,
                 r.decision_overrun_ms.p99,
-                r.decision_overrun_ms.max
+                r.decision_overrun_ms.max,
+                r.atp_latency_ms.p99
             );
             if r.failed_requests == 0 {
                 ExitCode::SUCCESS

@@ -63,7 +63,17 @@ pub struct LoadReport {
     pub max_window_orders: u64,
     /// Seconds after the last submit until no order was pending.
     pub drain_seconds: f64,
+    /// `GET /v1/atp/{sku}` latency percentiles in milliseconds, over
+    /// [`ATP_SAMPLES`] skus spread over the catalog, asked one after another.
+    pub atp_latency_ms: Percentiles,
 }
+
+/// Skus whose ATP is asked after the load, to measure its latency.
+pub const ATP_SAMPLES: usize = 1000;
+
+/// Rows per `PUT /v1/inventory` of the set-up: a wide network's millions of rows go
+/// in bodies of a few MiB, well under the default body limit.
+pub const SETUP_ROWS_PER_REQUEST: usize = 100_000;
 
 /// Latency percentiles.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -155,6 +165,7 @@ pub async fn run(p: &LoadParams) -> Result<LoadReport, String> {
     wait_drained(&client, &base).await?;
     let drain_seconds = drain_start.elapsed().as_secs_f64();
     let ours = windows_since(&client, &base, t0_unix).await?;
+    let atp_latency_ms = atp_latencies(&client, &base, &inst).await?;
     let f = |w: &Value, k: &str| w[k].as_f64().unwrap_or(0.0);
     Ok(LoadReport {
         orders_accepted: sent.accepted,
@@ -185,7 +196,34 @@ pub async fn run(p: &LoadParams) -> Result<LoadReport, String> {
             .max()
             .unwrap_or(0),
         drain_seconds,
+        atp_latency_ms,
     })
+}
+
+/// Times `GET /v1/atp/{sku}` for [`ATP_SAMPLES`] skus spread evenly over the catalog.
+async fn atp_latencies(
+    client: &reqwest::Client,
+    base: &str,
+    inst: &Instance,
+) -> Result<Percentiles, String> {
+    let step = (inst.skus.len() / ATP_SAMPLES).max(1);
+    let mut ms = Vec::with_capacity(ATP_SAMPLES);
+    for sku in inst.skus.iter().step_by(step).take(ATP_SAMPLES) {
+        let url = format!("{base}/v1/atp/{}", sku.id);
+        let started = Instant::now();
+        let resp = client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("{url}: {e}"))?;
+        let ok = resp.status().is_success();
+        resp.bytes().await.map_err(|e| e.to_string())?;
+        ms.push(started.elapsed().as_secs_f64() * 1e3);
+        if !ok {
+            return Err(format!("{url}: not answered 200"));
+        }
+    }
+    Ok(percentiles(ms))
 }
 
 /// Loads the generated network, its inventory and fresh capacity into the server.
@@ -198,18 +236,21 @@ async fn set_up(client: &reqwest::Client, base: &str, inst: &Instance) -> Result
         &network,
     )
     .await?;
-    let rows: Vec<Value> = inst
-        .inventory
-        .iter()
-        .map(|r| json!({"node": r.node, "sku": r.sku, "on_hand": r.on_hand, "safety_stock": r.safety_stock}))
-        .collect();
-    send(
-        client,
-        reqwest::Method::PUT,
-        format!("{base}/v1/inventory"),
-        &json!({"rows": rows, "full": true}),
-    )
-    .await?;
+    // The first request is a full snapshot (it zeroes what it does not name); the
+    // rest add their rows.
+    for (i, chunk) in inst.inventory.chunks(SETUP_ROWS_PER_REQUEST).enumerate() {
+        let rows: Vec<Value> = chunk
+            .iter()
+            .map(|r| json!({"node": r.node, "sku": r.sku, "on_hand": r.on_hand, "safety_stock": r.safety_stock}))
+            .collect();
+        send(
+            client,
+            reqwest::Method::PUT,
+            format!("{base}/v1/inventory"),
+            &json!({"rows": rows, "full": i == 0}),
+        )
+        .await?;
+    }
     send(
         client,
         reqwest::Method::POST,
