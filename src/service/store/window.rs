@@ -23,7 +23,8 @@ impl Store {
         plan: &Plan,
     ) -> DbResult<(usize, usize)> {
         let tx = self.conn.transaction()?;
-        let mut left = Left::read(&tx, network)?;
+        let skus = instance.skus.iter().map(|s| s.id.as_str());
+        let mut left = Left::read(&tx, network, skus)?;
         let mut by_order = decisions_by_order(plan);
         let stocked = stocked_nodes(instance);
         let in_window: HashMap<&str, &Order> =
@@ -193,12 +194,23 @@ struct Left {
 }
 
 impl Left {
-    /// Stock and capacity as they are inside `tx`.
-    fn read(tx: &rusqlite::Transaction, network: &NetworkConfig) -> DbResult<Left> {
+    /// Stock of the window's `skus` (all a plan can take; read through the sku index,
+    /// so the cost follows the window, not the catalog) and capacity, as they are
+    /// inside `tx`.
+    fn read<'a>(
+        tx: &rusqlite::Transaction,
+        network: &NetworkConfig,
+        skus: impl Iterator<Item = &'a str>,
+    ) -> DbResult<Left> {
         let mut available = HashMap::new();
-        let mut stmt = tx
-            .prepare_cached("SELECT node, sku, on_hand - reserved - safety_stock FROM inventory")?;
-        for row in stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get::<_, i64>(2)?)))? {
+        let list = serde_json::Value::from(skus.collect::<Vec<_>>()).to_string();
+        let mut stmt = tx.prepare_cached(
+            "SELECT node, sku, on_hand - reserved - safety_stock FROM inventory
+             WHERE sku IN (SELECT value FROM json_each(?1))",
+        )?;
+        for row in stmt.query_map(params![list], |r| {
+            Ok(((r.get(0)?, r.get(1)?), r.get::<_, i64>(2)?))
+        })? {
             let (k, v) = row?;
             available.insert(k, v);
         }
