@@ -891,10 +891,10 @@ fn generate_command(args: GenerateArgs) -> ExitCode {
 
 /// What is left of the command's `--time-limit` for the solver after reading an
 /// instance of `orders` orders in `read`: the budget covers the whole command, and
-/// checking and writing the plan afterwards take about 5 µs per order plus a tenth
+/// checking and writing the plan afterwards take about 5 µs per order plus a fifth
 /// of the reading time (docs/tuning.md), plus 10 ms to exit. At least 10 ms.
 fn command_budget(time_limit: f64, read: Duration, orders: usize) -> Duration {
-    let after = Duration::from_secs_f64(5e-6 * orders as f64) + read / 10;
+    let after = Duration::from_secs_f64(5e-6 * orders as f64) + read / 5;
     let keep_back = read + after + Duration::from_millis(10);
     Duration::from_secs_f64(time_limit)
         .saturating_sub(keep_back)
