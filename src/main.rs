@@ -222,6 +222,10 @@ struct ServeArgs {
     /// `/readyz` answers 503 when the data directory's disk has less free space, in MiB.
     #[arg(long, default_value_t = 64)]
     min_free_disk_mib: u64,
+    /// Largest streamed inventory snapshot (`PUT /v1/inventory` as
+    /// application/x-ndjson), in MiB.
+    #[arg(long, default_value_t = 4096)]
+    max_snapshot_mib: usize,
 }
 
 // `domopt backup`'s options.
@@ -679,6 +683,7 @@ fn serve_command(args: ServeArgs) -> ExitCode {
         insecure_no_auth,
         max_pending,
         min_free_disk_mib,
+        max_snapshot_mib,
     } = args;
     let positive = |x: f64| x.is_finite() && x > 0.0 && x < 1e9;
     if !SOLVER_NAMES.contains(&solver.as_str())
@@ -693,9 +698,10 @@ fn serve_command(args: ServeArgs) -> ExitCode {
         || max_body_mib == 0
         || max_connections == 0
         || max_pending == 0
+        || max_snapshot_mib == 0
     {
         eprintln!(
-            "error: --solver is one of {}; --window, --budget, --header-timeout, --body-timeout and --max-plan-seconds > 0; --max-orders, --threads, --max-body-mib, --max-connections, --plan-slots, --max-pending >= 1",
+            "error: --solver is one of {}; --window, --budget, --header-timeout, --body-timeout and --max-plan-seconds > 0; --max-orders, --threads, --max-body-mib, --max-connections, --plan-slots, --max-pending, --max-snapshot-mib >= 1",
             SOLVER_NAMES.join(", ")
         );
         return ExitCode::from(2);
@@ -729,6 +735,7 @@ fn serve_command(args: ServeArgs) -> ExitCode {
         insecure_no_auth,
         max_pending,
         min_free_bytes: min_free_disk_mib.saturating_mul(1 << 20),
+        max_snapshot_bytes: max_snapshot_mib.saturating_mul(1 << 20),
     };
     let rt = runtime();
     let result = rt.block_on(domopt::service::serve(config, |addr| {

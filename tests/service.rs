@@ -468,3 +468,87 @@ async fn the_plan_endpoint_solves_a_whole_batch_and_openapi_lists_every_route() 
         );
     }
 }
+
+/// PUTs a streamed snapshot; returns the status and the answer.
+async fn put_ndjson(s: &Server, query: &str, body: String) -> (u16, serde_json::Value) {
+    let (st, v, _) = call_with(
+        "PUT",
+        format!("{}/v1/inventory{query}", s.url),
+        &[("content-type", "application/x-ndjson")],
+        Some(body),
+    )
+    .await;
+    (st, v)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_snapshot_is_applied_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &["--window", "600"]);
+    let (inst, _) = load_example(&s).await;
+    let node = &inst.nodes[0].id;
+    let line = |sku: &str, on_hand: u64| {
+        format!("{{\"node\": \"{node}\", \"sku\": \"{sku}\", \"on_hand\": {on_hand}}}\n")
+    };
+    let atp = |v: &serde_json::Value| {
+        v["nodes"]
+            .as_array()
+            .and_then(|a| a.iter().find(|n| n["node"] == node.as_str()))
+            .map(|n| n["on_hand"].clone())
+    };
+    // A bad line anywhere refuses the whole snapshot, naming the line.
+    let body = [
+        line("SKU-00009", 7),
+        "\n".into(),
+        line("NO-SUCH-SKU", 1),
+        "not json\n".into(),
+    ]
+    .concat();
+    let (st, e) = put_ndjson(&s, "?full=true", body).await;
+    assert_error(st, &e, 422, "E4001", "a snapshot with bad lines");
+    let paths: Vec<&str> = e["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["path"].as_str())
+        .collect();
+    assert_eq!(paths, ["line 3.sku", "line 4"], "{e}");
+    let before = get(&s, "/v1/atp/SKU-00009").await.1;
+    assert_ne!(atp(&before), Some(json!(7)), "{before}");
+
+    // A valid full snapshot in many lines (more than one staging batch), without a
+    // final newline: every row applied, rows it does not name zeroed.
+    let mut body: String = (0..60_001).map(|_| line("SKU-00009", 5)).collect();
+    body.push_str(line("SKU-00009", 7).trim_end());
+    let (st, answer) = put_ndjson(&s, "?full=true", body).await;
+    assert_eq!(
+        (st, answer["rows"].as_u64()),
+        (200, Some(60_002)),
+        "{answer}"
+    );
+    let after = get(&s, "/v1/atp/SKU-00009").await.1;
+    assert_eq!(
+        atp(&after),
+        Some(json!(7)),
+        "the last line of a pair wins: {after}"
+    );
+    let other = &inst.skus.iter().find(|k| k.id != "SKU-00009").unwrap().id;
+    let zeroed = get(&s, &format!("/v1/atp/{other}")).await.1;
+    let on_hand: Vec<_> = zeroed["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["on_hand"].as_u64())
+        .collect();
+    assert!(on_hand.iter().all(|&q| q == Some(0)), "{zeroed}");
+
+    // Plain text is still refused as a cross-site write.
+    let (st, e, _) = call_with(
+        "PUT",
+        format!("{}/v1/inventory", s.url),
+        &[("content-type", "text/plain")],
+        Some(line("SKU-00009", 1)),
+    )
+    .await;
+    assert_error(st, &e, 415, "E4150", "a text/plain snapshot");
+}

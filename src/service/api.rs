@@ -5,10 +5,11 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use axum::body::Body;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -22,7 +23,7 @@ use super::error::{ApiResult, body_bytes};
 use super::extract::{Params, Segment};
 use super::network::LoadedNetwork;
 use super::store::now;
-use super::{AppState, bodies, extract, metrics};
+use super::{AppState, bodies, extract, metrics, snapshot};
 
 /// The OpenAPI 3.1 document served at `/openapi.json`.
 pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
@@ -197,12 +198,25 @@ fn current_network(state: &AppState) -> ApiResult<Arc<LoadedNetwork>> {
         .ok_or_else(|| ApiError::new("E4003", "no network loaded (PUT /v1/network first)"))
 }
 
+/// `PUT /v1/inventory`: a JSON body `{"rows": [...], "full": bool}`, or a streamed
+/// snapshot (`application/x-ndjson`, `?full=true`; see [`super::snapshot`]).
 async fn put_inventory(
     State(state): State<Arc<AppState>>,
-    body: Result<Bytes, BytesRejection>,
+    headers: HeaderMap,
+    q: Params,
+    body: Body,
 ) -> ApiResult<(Extension<AuditRows>, Json<Value>)> {
-    let bytes = body_bytes(body)?;
     let network = current_network(&state)?;
+    if snapshot::is_ndjson(&headers) {
+        q.only(&["full"])?;
+        let full = q.get::<bool>("full", "true or false")?.unwrap_or(false);
+        let (n, answer) = snapshot::put_streamed(&state, network, full, body).await?;
+        return Ok((Extension(AuditRows(n)), Json(answer)));
+    }
+    // The middleware has read and limited the body already.
+    let bytes = axum::body::to_bytes(body, state.config.max_body_bytes)
+        .await
+        .map_err(|_| ApiError::new("E4002", "request body is larger than the limit"))?;
     let snap = bodies::read_snapshot(&network, &bytes)?;
     let (n, full) = (snap.rows.len(), snap.full);
     blocking(&state, move |s| {

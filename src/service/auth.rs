@@ -301,11 +301,16 @@ fn cross_site(headers: &HeaderMap) -> Option<ApiError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+        .is_some_and(|m| {
+            let m = m.trim();
+            // Neither is a type a cross-site form may send without a preflight.
+            m.eq_ignore_ascii_case("application/json")
+                || m.eq_ignore_ascii_case(super::snapshot::NDJSON)
+        });
     if !json {
         return Some(ApiError::new(
             "E4150",
-            "writes need `Content-Type: application/json`",
+            "writes need `Content-Type: application/json` (or `application/x-ndjson` for a streamed inventory snapshot)",
         ));
     }
     if !same_origin(headers) {

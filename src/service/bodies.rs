@@ -187,6 +187,35 @@ pub fn read_snapshot(network: &LoadedNetwork, bytes: &[u8]) -> ApiResult<Snapsho
     })
 }
 
+/// Reads one line of a streamed snapshot (`application/x-ndjson`, one row object per
+/// line) against the network; its problems go to `details` under `path`.
+pub fn read_snapshot_line(
+    network: &LoadedNetwork,
+    line: &[u8],
+    path: &str,
+    details: &mut Vec<Value>,
+) -> Option<InventoryRow> {
+    let de = &mut serde_json::Deserializer::from_slice(line);
+    let r: SnapshotRow = match serde_path_to_error::deserialize(de) {
+        Ok(r) => r,
+        Err(e) => {
+            details.push(json!({"code": "E4001", "path": path, "message": e.to_string()}));
+            return None;
+        }
+    };
+    let before = details.len();
+    unknown_ids(network, (&r.node, &r.sku), path, details);
+    details.extend(too_large(format!("{path}.on_hand"), r.on_hand));
+    details.extend(too_large(format!("{path}.safety_stock"), r.safety_stock));
+    (details.len() == before).then_some(InventoryRow {
+        node: r.node,
+        sku: r.sku,
+        on_hand: r.on_hand as u32,
+        reserved: 0,
+        safety_stock: r.safety_stock as u32,
+    })
+}
+
 /// A `POST /v1/inventory/deltas` body, read and checked.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod network;
 pub mod plan;
 pub mod server;
+pub mod snapshot;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -79,6 +80,8 @@ pub struct ServiceConfig {
     pub max_pending: usize,
     /// `/readyz` answers 503 when the data directory's disk has less free space.
     pub min_free_bytes: u64,
+    /// Largest streamed inventory snapshot (`application/x-ndjson`), in bytes.
+    pub max_snapshot_bytes: usize,
 }
 
 impl Default for ServiceConfig {
@@ -104,6 +107,7 @@ impl Default for ServiceConfig {
             insecure_no_auth: false,
             max_pending: 250_000,
             min_free_bytes: 64 << 20,
+            max_snapshot_bytes: 4 << 30,
         }
     }
 }
@@ -180,6 +184,7 @@ impl AppState {
         let intake = Intake::open(&config.data_dir)?;
         let store = Store::open(&config.data_dir)?;
         store.check_intake()?;
+        store.discard_stage(None)?;
         let reader = Store::open(&config.data_dir)?;
         let network = store
             .network()?

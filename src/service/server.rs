@@ -66,6 +66,10 @@ pub async fn read_body(State(state): State<Arc<AppState>>, req: Request, next: N
         )
         .into_response();
     }
+    if super::snapshot::is_ndjson(req.headers()) && req.uri().path() == "/v1/inventory" {
+        // A streamed snapshot is read by its handler, line by line, under its own limit.
+        return next.run(req).await;
+    }
     let (parts, body) = req.into_parts();
     let limit = state.config.max_body_bytes;
     let bytes =

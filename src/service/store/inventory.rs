@@ -67,6 +67,58 @@ impl Store {
         tx.commit()
     }
 
+    /// Adds rows to the stage of a streamed snapshot `upload` (one short transaction,
+    /// so windows go on while a large snapshot arrives).
+    pub fn stage_rows(&mut self, upload: i64, rows: &[InventoryRow]) -> DbResult<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO inventory_stage (upload, node, sku, on_hand, safety_stock)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for r in rows {
+                ins.execute(params![upload, r.node, r.sku, r.on_hand, r.safety_stock])?;
+            }
+        }
+        tx.commit()
+    }
+
+    /// Applies the staged snapshot `upload` in one transaction, as
+    /// [`Store::set_inventory`] applies rows (later rows of a pair win), and empties
+    /// its stage. Returns the rows applied.
+    pub fn apply_stage(&mut self, upload: i64, full: bool) -> DbResult<usize> {
+        let tx = self.conn.transaction()?;
+        if full {
+            tx.execute("UPDATE inventory SET on_hand = 0", [])?;
+        }
+        let n = tx.execute(
+            "INSERT INTO inventory (node, sku, on_hand, reserved, safety_stock)
+             SELECT node, sku, on_hand, 0, safety_stock FROM inventory_stage
+             WHERE upload = ?1 ORDER BY rowid
+             ON CONFLICT (node, sku) DO UPDATE
+             SET on_hand = excluded.on_hand, safety_stock = excluded.safety_stock",
+            params![upload],
+        )?;
+        tx.execute(
+            "DELETE FROM inventory_stage WHERE upload = ?1",
+            params![upload],
+        )?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Drops the stage of `upload`, or of every upload (`None`: at start, the stages
+    /// of snapshots a stopped server never finished).
+    pub fn discard_stage(&self, upload: Option<i64>) -> DbResult<()> {
+        match upload {
+            Some(u) => self
+                .conn
+                .execute("DELETE FROM inventory_stage WHERE upload = ?1", params![u]),
+            None => self.conn.execute("DELETE FROM inventory_stage", []),
+        }
+        .map(|_| ())
+    }
+
     /// Applies inventory deltas atomically; refuses the batch if any row would go
     /// negative or a pick exceeds what is reserved. A batch that leaves a row's on_hand
     /// below what decided orders reserve there is refused with the over-promised

@@ -49,6 +49,9 @@ CREATE TABLE IF NOT EXISTS inventory (
     on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL, safety_stock INTEGER NOT NULL,
     PRIMARY KEY (node, sku));
 CREATE INDEX IF NOT EXISTS inventory_by_sku ON inventory (sku);
+CREATE TABLE IF NOT EXISTS inventory_stage (
+    upload INTEGER NOT NULL, node TEXT NOT NULL, sku TEXT NOT NULL,
+    on_hand INTEGER NOT NULL, safety_stock INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS capacity_used (
     node TEXT PRIMARY KEY, shipments INTEGER NOT NULL, units INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS decisions (
