@@ -29,7 +29,7 @@ use super::{AppState, bodies, extract, metrics, snapshot};
 pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
 
 /// Runs database work on a blocking thread.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     state: &Arc<AppState>,
     f: impl FnOnce(&AppState) -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {

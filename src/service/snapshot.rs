@@ -13,6 +13,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::api::blocking;
 use super::bodies::read_snapshot_line;
 use super::error::{ApiError, ApiResult};
 use super::network::LoadedNetwork;
@@ -75,7 +76,7 @@ impl Upload {
         let rows = std::mem::take(&mut self.rows);
         let (s, id) = (state.clone(), self.id);
         let n = rows.len();
-        run(&s, move |s| Ok(s.db().stage_rows(id, &rows)?)).await?;
+        blocking(&s, move |s| Ok(s.db().stage_rows(id, &rows)?)).await?;
         let before = self.staged;
         self.staged += n;
         if self.staged / PROGRESS_ROWS > before / PROGRESS_ROWS {
@@ -83,16 +84,6 @@ impl Upload {
         }
         Ok(())
     }
-}
-
-async fn run<T: Send + 'static>(
-    state: &Arc<AppState>,
-    f: impl FnOnce(&AppState) -> ApiResult<T> + Send + 'static,
-) -> ApiResult<T> {
-    let s = state.clone();
-    tokio::task::spawn_blocking(move || f(&s))
-        .await
-        .map_err(|e| ApiError::new("E5000", format!("worker failed: {e}")))?
 }
 
 /// Receives a streamed snapshot and applies it; answers the rows applied.
@@ -113,18 +104,18 @@ pub async fn put_streamed(
     let received = receive(state, &mut up, body).await;
     let id = up.id;
     if let Err(e) = received {
-        run(state, move |s| Ok(s.db().discard_stage(Some(id))?)).await?;
+        blocking(state, move |s| Ok(s.db().discard_stage(Some(id))?)).await?;
         return Err(e);
     }
     if !up.details.is_empty() {
-        run(state, move |s| Ok(s.db().discard_stage(Some(id))?)).await?;
+        blocking(state, move |s| Ok(s.db().discard_stage(Some(id))?)).await?;
         return Err(ApiError::with_details(
             "E4001",
             "snapshot lines break the format; nothing was applied",
             up.details,
         ));
     }
-    let n = run(state, move |s| Ok(s.db().apply_stage(id, full)?)).await?;
+    let n = blocking(state, move |s| Ok(s.db().apply_stage(id, full)?)).await?;
     tracing::info!(rows = n, full, "inventory snapshot applied");
     Ok((n, json!({"rows": n, "full": full})))
 }
