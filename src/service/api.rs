@@ -43,6 +43,7 @@ pub(super) async fn blocking<T: Send + 'static>(
 pub fn router(state: Arc<AppState>) -> Router {
     let limit = state.config.max_body_bytes;
     Router::new()
+        .route("/", get(super::ops::page))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -57,6 +58,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/orders/{id}/cancel", post(cancel_order))
         .route("/v1/orders/{id}/reroute", post(reroute_order))
         .route("/v1/windows", get(list_windows))
+        .route("/v1/nodes", get(super::ops::nodes))
+        .route("/v1/charts/windows.svg", get(super::ops::windows_chart))
         .route("/v1/plan", post(super::plan::plan))
         .route_layer(middleware::from_fn(super::auth::same_site))
         .fallback(|| async { ApiError::new("E4040", "no such route") })

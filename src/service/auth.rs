@@ -192,7 +192,8 @@ pub struct AuditRows(pub usize);
 /// The role a request needs; `None` for open routes.
 fn required(method: &Method, path: &str, metrics_auth: bool) -> Option<Role> {
     match path {
-        "/healthz" | "/readyz" | "/openapi.json" => return None,
+        // The operations page holds no data: it reads the API with the user's key.
+        "/" | "/healthz" | "/readyz" | "/openapi.json" => return None,
         "/metrics" => return metrics_auth.then_some(Role::Reader),
         _ => {}
     }

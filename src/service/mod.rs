@@ -17,6 +17,7 @@ pub mod health;
 pub mod load;
 pub mod metrics;
 pub mod network;
+pub mod ops;
 pub mod plan;
 pub mod server;
 pub mod snapshot;
