@@ -157,6 +157,12 @@ fn compare_writes_the_checked_numbers_to_csv_json_report_and_plots() {
         let text = std::fs::read_to_string(out.path().join(svg)).unwrap();
         assert!(text.starts_with("<svg") && text.contains("</svg>"), "{svg}");
     }
+    // report.html holds the same tables and the plots themselves, nothing linked.
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(html.contains("All 9 plans are <b>valid</b>"));
+    assert!(html.contains("<td>example-12-orders</td><td>mip</td><td>750.56</td>"));
+    assert_eq!(html.matches("<svg").count(), 3);
+    assert!(!html.contains(".svg)") && !html.contains("src="));
 }
 
 /// `compare --sweep SWEEP` of `solvers` on the 12-order example into `out`: the

@@ -541,7 +541,8 @@ fn pareto_table(out: &mut String, rows: &[ResultRow], s: &Sweep) {
     }
 }
 
-/// Writes `results.csv`, `results.json`, `report.md` and the SVG plots into `dir`.
+/// Writes `results.csv`, `results.json`, `report.md`, the SVG plots, and
+/// `report.html` (the report and its plots in one file) into `dir`.
 pub fn write_outputs(dir: &Path, rows: &[ResultRow], opts: &CompareOptions) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let w = |name: &str, text: String| {
@@ -553,6 +554,8 @@ pub fn write_outputs(dir: &Path, rows: &[ResultRow], opts: &CompareOptions) -> R
         "results.json",
         serde_json::to_string_pretty(rows).expect("rows serialize"),
     )?;
-    w("report.md", report(rows, opts))?;
-    super::plots::write_all(dir, rows, &opts.solvers)
+    let markdown = report(rows, opts);
+    w("report.md", markdown.clone())?;
+    super::plots::write_all(dir, rows, &opts.solvers)?;
+    w("report.html", super::html::report_html(&markdown, dir))
 }

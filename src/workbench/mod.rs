@@ -2,6 +2,7 @@
 //! its SVG plots ([`plots`]) and the windowed replay of a day ([`replay`]).
 
 pub mod compare;
+pub mod html;
 pub mod plots;
 pub mod replay;
 
