@@ -109,6 +109,13 @@ struct BenchArgs {
     /// Threads for the MIP solver.
     #[arg(long, default_value_t = 2)]
     threads: u32,
+    /// Instead of generated sizes: every window (*.json, *.json.gz) of this directory,
+    /// one table per directory (a family); repeat for several families.
+    #[arg(long)]
+    suite: Vec<PathBuf>,
+    /// With --suite: comma-separated MIP budgets in seconds, each window at each.
+    #[arg(long, default_value = "1,5")]
+    budgets: String,
 }
 
 // `domopt compare`'s options.
@@ -470,21 +477,53 @@ fn bench_command(args: BenchArgs) -> ExitCode {
         sizes,
         seed,
         threads,
+        suite,
+        budgets,
     } = args;
-    let cases: Result<Vec<BenchCase>, String> = sizes.split(',').map(BenchCase::parse).collect();
-    let cases = match cases {
-        Ok(c) if threads > 0 => c,
-        Ok(_) => {
-            eprintln!("error: --threads must be >= 1");
-            return ExitCode::from(2);
-        }
-        Err(e) => {
-            eprintln!("error: --sizes: {e}");
-            return ExitCode::from(2);
+    if threads == 0 {
+        eprintln!("error: --threads must be >= 1");
+        return ExitCode::from(2);
+    }
+    let rows = if suite.is_empty() {
+        let cases: Result<Vec<BenchCase>, String> =
+            sizes.split(',').map(BenchCase::parse).collect();
+        let cases = match cases {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: --sizes: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let rows = domopt::bench::run(&cases, seed, threads);
+        print!(
+            "{}",
+            domopt::bench::markdown("orders × nodes × skus", &rows)
+        );
+        rows
+    } else {
+        let budgets: Result<Vec<f64>, _> = budgets.split(',').map(str::parse::<f64>).collect();
+        let budgets = match budgets {
+            Ok(b) if b.iter().all(|x| x.is_finite() && *x > 0.0) => b,
+            _ => {
+                eprintln!("error: --budgets is a comma-separated list of seconds > 0");
+                return ExitCode::from(2);
+            }
+        };
+        match domopt::bench::run_suites(&suite, &budgets, seed, threads) {
+            Ok(suites) => suites
+                .into_iter()
+                .flat_map(|(family, rows)| {
+                    println!("\n### {family}\n");
+                    print!("{}", domopt::bench::markdown("window", &rows));
+                    rows
+                })
+                .collect(),
+            Err(e) => {
+                eprintln!("error: --suite: {e}");
+                return ExitCode::from(2);
+            }
         }
     };
-    let rows = domopt::bench::run(&cases, seed, threads);
-    print!("{}", domopt::bench::markdown(&rows));
     println!(
         "\n{} cores; MIP with {threads} threads; peak RSS {} MiB",
         std::thread::available_parallelism().map_or(0, |n| n.get()),

@@ -118,6 +118,63 @@ fn bench_prints_a_table_of_checked_plans() {
 }
 
 #[test]
+fn bench_runs_every_window_of_each_family_at_each_budget() {
+    let root = tempfile::tempdir().unwrap();
+    let (fam_a, fam_b) = (root.path().join("fam-a"), root.path().join("fam-b"));
+    for (dir, seed) in [(&fam_a, "1"), (&fam_a, "2"), (&fam_b, "3")] {
+        std::fs::create_dir_all(dir).unwrap();
+        let out = dir.join(format!("w{seed}.json"));
+        let (code, _, err) = domopt(&[
+            "generate",
+            "--orders",
+            "40",
+            "--nodes",
+            "4",
+            "--skus",
+            "10",
+            "--seed",
+            seed,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+    }
+    std::fs::write(fam_b.join("notes.txt"), "not a window").unwrap();
+    let (code, out, err) = domopt(&[
+        "bench",
+        "--suite",
+        fam_a.to_str().unwrap(),
+        "--suite",
+        fam_b.to_str().unwrap(),
+        "--budgets",
+        "0.5,1",
+        "--threads",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("### fam-a") && out.contains("### fam-b"),
+        "{out}"
+    );
+    for row in ["| w1 | 0.5 |", "| w1 | 1 |", "| w2 | 0.5 |", "| w3 | 1 |"] {
+        assert!(out.contains(row), "{row} missing: {out}");
+    }
+    let rows = out
+        .lines()
+        .filter(|l| l.starts_with("| w") && !l.starts_with("| window"));
+    assert_eq!(rows.count(), 6, "{out}");
+    assert!(!out.contains("| NO |"), "an invalid plan: {out}");
+    let (code, _, err) = domopt(&[
+        "bench",
+        "--suite",
+        fam_a.to_str().unwrap(),
+        "--budgets",
+        "0",
+    ]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
 fn logs_to_a_pipe_carry_no_colour_codes() {
     use std::io::{BufRead, Read};
     let data = tempfile::tempdir().unwrap();
