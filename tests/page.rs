@@ -83,6 +83,26 @@ async fn the_operations_page_renders_windows_nodes_and_an_order_decision() {
         "the order is shown"
     );
     assert!(order.contains(&node), "the shipment's node {node} is shown");
+    let alternatives = order
+        .split("class=\"alternatives\"")
+        .nth(1)
+        .expect("the alternatives are shown");
+    let (st, alt) = get(&s, &format!("/v1/orders/{id}/alternatives")).await;
+    assert_eq!(st, 200, "{alt}");
+    let first = alt["alternatives"][0]["node"]
+        .as_str()
+        .expect("an alternative");
+    assert!(alternatives.contains(first), "{first} is listed");
+    let costs: Vec<f64> = alt["alternatives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["cost"].as_f64().unwrap())
+        .collect();
+    assert!(
+        costs.windows(2).all(|w| w[0] <= w[1]),
+        "cheapest first: {costs:?}"
+    );
     assert!(dom.contains("available</p>"), "the ATP lookup answered");
     assert!(
         dom.contains(&inst.nodes[0].id),

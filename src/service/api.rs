@@ -57,6 +57,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/orders/{id}", get(get_order))
         .route("/v1/orders/{id}/cancel", post(cancel_order))
         .route("/v1/orders/{id}/reroute", post(reroute_order))
+        .route(
+            "/v1/orders/{id}/alternatives",
+            get(super::ops::alternatives),
+        )
         .route("/v1/windows", get(list_windows))
         .route("/v1/nodes", get(super::ops::nodes))
         .route("/v1/charts/windows.svg", get(super::ops::windows_chart))

@@ -130,3 +130,73 @@ fn draw_windows(windows: &[WindowRecord]) -> Result<String, Box<dyn std::error::
     }
     Ok(svg)
 }
+
+/// Alternatives listed per order.
+pub const ALTERNATIVES: usize = 5;
+
+/// `GET /v1/orders/{id}/alternatives`: what shipping the whole order from one node
+/// would cost, for the cheapest nodes allowed to ship it (the window may have split it
+/// or used another node for stock or capacity), with whether each holds the stock now.
+/// Priced by the cost model the solver uses, so "why from there?" has figures.
+pub async fn alternatives(
+    State(state): State<Arc<AppState>>,
+    super::extract::Segment(id): super::extract::Segment,
+) -> ApiResult<Json<Value>> {
+    let network = state
+        .network
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .ok_or_else(|| ApiError::new("E4003", "no network loaded"))?;
+    let (record, rows) = blocking(&state, move |s| {
+        let db = s.db();
+        let rec = db
+            .order(&id)?
+            .ok_or_else(|| ApiError::new("E4040", format!("order \"{id}\" not found")))?;
+        let skus = rec.order.lines.iter().map(|l| l.sku.as_str());
+        let rows = db.inventory_of_skus(skus)?;
+        Ok((rec, rows))
+    })
+    .await?;
+    let used = std::collections::HashMap::new();
+    let inst = super::window_instance(
+        record.id.clone(),
+        &network.config,
+        rows,
+        &used,
+        vec![record.order.clone()],
+    );
+    let options = if inst.orders.is_empty() {
+        Vec::new()
+    } else {
+        single_node_options(&inst)
+    };
+    Ok(Json(json!({"order": record.id, "alternatives": options})))
+}
+
+/// Each node's cheapest allowed single shipment of the whole order (the instance's
+/// only order), cheapest first, at most [`ALTERNATIVES`].
+fn single_node_options(inst: &crate::domain::Instance) -> Vec<Value> {
+    use crate::cost::Network;
+    let net = Network::new(inst);
+    let lines = &net.lines[0];
+    let units: u32 = lines.iter().map(|&(_, q)| q).sum();
+    let weight = net.weight(lines.iter().copied());
+    let mut options: Vec<(f64, Value)> = (0..net.node_count())
+        .filter_map(|n| {
+            let lane = net.lane(0, n);
+            let (service, price) = net.best_service(0, n, lane.zone, units, weight)?;
+            let in_stock = lines.iter().all(|&(s, q)| net.available(n, s) >= q);
+            let v = json!({"node": inst.nodes[n].id, "service": net.service_name(service),
+                           "cost": price.cost, "delivery_days": price.delivery_days,
+                           "miles": lane.miles, "in_stock_now": in_stock});
+            Some((price.cost, v))
+        })
+        .collect();
+    options.sort_by(|a, b| a.0.total_cmp(&b.0));
+    options
+        .into_iter()
+        .take(ALTERNATIVES)
+        .map(|(_, v)| v)
+        .collect()
+}
