@@ -196,7 +196,8 @@ async fn get_network(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value
         .ok_or_else(|| ApiError::new("E4003", "no network loaded"))
 }
 
-fn current_network(state: &AppState) -> ApiResult<Arc<LoadedNetwork>> {
+/// The loaded network, or `409 E4003` when none is.
+pub(super) fn current_network(state: &AppState) -> ApiResult<Arc<LoadedNetwork>> {
     state
         .network
         .read()

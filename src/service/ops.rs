@@ -14,7 +14,7 @@ use plotters::prelude::*;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::api::blocking;
+use super::api::{blocking, current_network};
 use super::error::{ApiError, ApiResult};
 use super::extract::Params;
 use super::store::WindowRecord;
@@ -36,12 +36,7 @@ pub async fn page() -> impl IntoResponse {
 /// `GET /v1/nodes`: every node with its place, capacity and what this capacity
 /// period has used of it.
 pub async fn nodes(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
-    let network = state
-        .network
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone()
-        .ok_or_else(|| ApiError::new("E4003", "no network loaded"))?;
+    let network = current_network(&state)?;
     let used = blocking(&state, |s| Ok(s.db().capacity_used()?)).await?;
     let nodes: Vec<Value> = network
         .config
@@ -142,12 +137,7 @@ pub async fn alternatives(
     State(state): State<Arc<AppState>>,
     super::extract::Segment(id): super::extract::Segment,
 ) -> ApiResult<Json<Value>> {
-    let network = state
-        .network
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone()
-        .ok_or_else(|| ApiError::new("E4003", "no network loaded"))?;
+    let network = current_network(&state)?;
     let (record, rows) = blocking(&state, move |s| {
         let db = s.db();
         let rec = db
