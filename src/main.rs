@@ -745,6 +745,7 @@ fn serve_command(args: ServeArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    let api_keys_file = api_keys.clone();
     let api_keys = match api_keys.map(|p| domopt::service::auth::KeyTable::load(&p)) {
         None => None,
         Some(Ok(keys)) => Some(std::sync::Arc::new(keys)),
@@ -770,6 +771,7 @@ fn serve_command(args: ServeArgs) -> ExitCode {
         body_timeout: Duration::from_secs_f64(body_timeout),
         max_connections,
         api_keys,
+        api_keys_file,
         metrics_auth,
         insecure_no_auth,
         max_pending,

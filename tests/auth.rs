@@ -405,3 +405,47 @@ fn load_sends_its_api_key() {
     let out = load(Some(ADMIN), &["--no-setup"]);
     assert!(out.status.success(), "{out:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_key_file_and_a_broken_file_keeps_the_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_with_keys(dir.path(), &[]);
+    assert_eq!(
+        as_key(&s, Some(READER), "GET", "/v1/windows", None).await.0,
+        200
+    );
+    let hangup = |s: &Server| {
+        let pid = s.child.id().to_string();
+        let st = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+        assert!(st.success());
+    };
+    // Rotate: the reader key is revoked and a new one added.
+    let new_key = "reader-key-rotated-987654321";
+    std::fs::write(
+        dir.path().join("keys.txt"),
+        format!("{} reader rotated\n", hash_hex(new_key.as_bytes())),
+    )
+    .unwrap();
+    hangup(&s);
+    let start = std::time::Instant::now();
+    while as_key(&s, Some(new_key), "GET", "/v1/windows", None)
+        .await
+        .0
+        != 200
+    {
+        assert!(start.elapsed().as_secs() < 30, "the new key never worked");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (st, e, _) = as_key(&s, Some(READER), "GET", "/v1/windows", None).await;
+    assert_error(st, &e, 401, "E4010", "a revoked key");
+    // A file with a bad line is not taken: the rotated key keeps working.
+    std::fs::write(dir.path().join("keys.txt"), "not a key line\n").unwrap();
+    hangup(&s);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        as_key(&s, Some(new_key), "GET", "/v1/windows", None)
+            .await
+            .0,
+        200
+    );
+}

@@ -339,7 +339,8 @@ pub async fn same_site(req: Request, next: Next) -> Response {
 pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
     let write = is_write(&method);
-    let who = match &state.config.api_keys {
+    let keys = state.keys.read().unwrap_or_else(|e| e.into_inner()).clone();
+    let who = match &keys {
         Some(keys) => {
             let need = required(&method, &path, state.config.metrics_auth);
             let (who, verdict) = authenticate(keys, req.headers(), need);

@@ -73,6 +73,8 @@ pub struct ServiceConfig {
     /// The API keys requests must carry; `None` serves without authentication
     /// (allowed on a loopback address only, unless `insecure_no_auth`).
     pub api_keys: Option<Arc<auth::KeyTable>>,
+    /// The file the keys were read from; SIGHUP reads it again.
+    pub api_keys_file: Option<PathBuf>,
     /// `/metrics` needs a key (role reader) when keys are configured.
     pub metrics_auth: bool,
     /// Serve without keys on a non-loopback address.
@@ -104,6 +106,7 @@ impl Default for ServiceConfig {
             body_timeout: Duration::from_secs(60),
             max_connections: 1024,
             api_keys: None,
+            api_keys_file: None,
             metrics_auth: false,
             insecure_no_auth: false,
             max_pending: 250_000,
@@ -130,6 +133,8 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// Outcomes `/readyz` weighs.
     pub readiness: health::Readiness,
+    /// The API keys in force (the configured ones until SIGHUP reloads the file).
+    pub keys: RwLock<Option<Arc<auth::KeyTable>>>,
     /// Wakes the window loop (window full, or shutting down).
     pub wake: Notify,
     /// Bounded pool of window solve slots.
@@ -191,6 +196,7 @@ impl AppState {
             .network()?
             .map(|n| Arc::new(network::LoadedNetwork::new(n)));
         Ok(Arc::new(AppState {
+            keys: RwLock::new(config.api_keys.clone()),
             solve_pool: Semaphore::new(config.solve_slots.max(1)),
             plan_admission: Semaphore::new(config.plan_slots.max(1) + config.plan_queue),
             plan_pool: Semaphore::new(config.plan_slots.max(1)),
@@ -285,6 +291,8 @@ pub async fn serve(
     let signals = ShutdownSignals::install()?;
     on_listen(listener.local_addr()?);
     let windows = tokio::spawn(window_loop(state.clone()));
+    #[cfg(unix)]
+    tokio::spawn(reload_keys_on_hangup(state.clone()));
     let app = api::router(state.clone());
     let shutdown_state = state.clone();
     tokio::spawn(async move {
@@ -298,6 +306,29 @@ pub async fn serve(
     server::run(listener, app, state.clone(), state.stop.subscribe()).await;
     windows.await?;
     Ok(())
+}
+
+/// Reads the API key file again at each SIGHUP, so keys are added, revoked or rotated
+/// without a restart; a file that no longer reads keeps the keys in force (logged).
+#[cfg(unix)]
+async fn reload_keys_on_hangup(state: Arc<AppState>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Some(path) = state.config.api_keys_file.clone() else {
+        return;
+    };
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP: API keys reload only at restart");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        match auth::KeyTable::load(&path) {
+            Ok(table) => {
+                *state.keys.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(table));
+                tracing::info!(file = %path.display(), "API keys reloaded");
+            }
+            Err(e) => tracing::error!("API keys not reloaded, the current ones stay: {e}"),
+        }
+    }
 }
 
 /// SIGINT and SIGTERM (Ctrl-C elsewhere), listened for from the moment of
