@@ -289,7 +289,7 @@ async fn submit_orders(
     let orders = bodies::read_orders(&network, &bytes)?;
     let rows = AuditRows(orders.len());
     let (outcome, pending) = blocking(&state, move |s| {
-        let before = s.pending_count()?;
+        let before = s.pending_for_submit()?;
         let ceiling = s.config.max_pending;
         if before + orders.len() > ceiling {
             let retry = s.config.window.as_secs_f64().ceil() as u64;
@@ -303,6 +303,7 @@ async fn submit_orders(
             .with_retry_after(retry));
         }
         let outcome = s.intake().submit(&orders)?;
+        s.note_accepted(outcome.accepted);
         let pending = before + outcome.accepted;
         Ok((outcome, pending))
     })
