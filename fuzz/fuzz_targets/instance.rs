@@ -5,7 +5,7 @@
 #![no_main]
 
 use domopt::format::{parse_instance, parse_instance_fully};
-use domopt_fuzz::{assert_instance, assert_read_error};
+use domopt_fuzz::{assert_instance, assert_json, assert_read_error};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -17,6 +17,7 @@ fuzz_target!(|data: &[u8]| {
     }
     match read {
         Ok(inst) => {
+            assert_json(data);
             assert_instance(&inst);
             let written = serde_json::to_vec(&inst).expect("an instance serialises");
             let again = parse_instance(&written).expect("a written instance reads back");

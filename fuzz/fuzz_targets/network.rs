@@ -4,12 +4,13 @@
 #![no_main]
 
 use domopt::service::bodies::read_network;
-use domopt_fuzz::{assert_client_error, assert_network, assert_service_id};
+use domopt_fuzz::{assert_client_error, assert_json, assert_network, assert_service_id};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     match read_network(data) {
         Ok(net) => {
+            assert_json(data);
             let (nodes, skus) = assert_network(&net.nodes, &net.skus, &net.rate_card, &net.costs);
             nodes
                 .iter()

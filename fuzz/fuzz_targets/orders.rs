@@ -4,13 +4,16 @@
 #![no_main]
 
 use domopt::service::bodies::read_orders;
-use domopt_fuzz::{assert_client_error, assert_orders, assert_service_id, network, network_ids};
+use domopt_fuzz::{
+    assert_client_error, assert_json, assert_orders, assert_service_id, network, network_ids,
+};
 use libfuzzer_sys::fuzz_target;
 use serde_json::json;
 
 fuzz_target!(|data: &[u8]| {
     match read_orders(network(), data) {
         Ok(orders) => {
+            assert_json(data);
             let (nodes, skus) = network_ids();
             assert_orders(&orders, &nodes, &skus);
             orders.iter().for_each(|o| assert_service_id(&o.id));

@@ -5,12 +5,13 @@
 
 use domopt::domain::PLAN_FORMAT;
 use domopt::format::parse_plan;
-use domopt_fuzz::assert_read_error;
+use domopt_fuzz::{assert_json, assert_read_error};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     match parse_plan(data) {
         Ok(plan) => {
+            assert_json(data);
             assert_eq!(plan.format, PLAN_FORMAT);
             let written = serde_json::to_vec(&plan).expect("a plan serialises");
             let again = parse_plan(&written).expect("a written plan reads back");

@@ -46,6 +46,13 @@ pub fn assert_client_error(e: ApiError) {
     assert!(status.is_client_error(), "{status} for {shown}");
 }
 
+/// What a reader accepted is one JSON document, with nothing after it but whitespace.
+pub fn assert_json(data: &[u8]) {
+    if let Err(e) = serde_json::from_slice::<serde_json::Value>(data) {
+        panic!("accepted input that is not one JSON document: {e}");
+    }
+}
+
 /// A refused document lists at least one issue, each with a code from [`CODES`].
 pub fn assert_read_error(e: &ReadError) {
     let issues = e.issues();
