@@ -332,6 +332,17 @@ fn a_plan_with_a_wrong_field_names_the_path() {
     assert_eq!(e.issues()[0].path, "status");
 }
 
+/// A plan is one JSON document: bytes after it make it invalid JSON (a minimised fuzz
+/// input).
+#[test]
+fn bytes_after_a_plan_are_refused() {
+    let plan = br#"{"format":"domopt.plan/1","instance":"t","solver":"mi","status":"optimal",
+        "objective":365,"solve_seconds":0.0,"shipments":[],"unfilled":[]}"#;
+    assert!(parse_plan(&[&plan[..], b"\n"].concat()).is_ok());
+    let e = parse_plan(&[&plan[..], b"."].concat()).unwrap_err();
+    assert_eq!(e.issues()[0].code, "E1000");
+}
+
 #[test]
 fn readme_lists_every_code() {
     let readme =

@@ -269,7 +269,7 @@ fn syntax_issue(e: &serde_json::Error) -> Issue {
 /// error is reported (with its path) rather than all of them.
 pub fn parse_plan(bytes: &[u8]) -> Result<Plan, ReadError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let plan: Plan = serde_path_to_error::deserialize(de).map_err(|e| {
+    let plan: Plan = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let inner = e.inner();
         if inner.is_syntax() || inner.is_eof() {
             ReadError::Invalid(vec![syntax_issue(inner)])
@@ -281,6 +281,9 @@ pub fn parse_plan(bytes: &[u8]) -> Result<Plan, ReadError> {
             )])
         }
     })?;
+    // Only whitespace may follow the document.
+    de.end()
+        .map_err(|e| ReadError::Invalid(vec![syntax_issue(&e)]))?;
     if plan.format != PLAN_FORMAT {
         return Err(ReadError::Invalid(vec![Issue::new(
             "E2000",
