@@ -46,9 +46,14 @@ pub fn assert_client_error(e: ApiError) {
     assert!(status.is_client_error(), "{status} for {shown}");
 }
 
-/// What a reader accepted is one JSON document, with nothing after it but whitespace.
+/// What a reader accepted is one JSON document, with nothing after it but whitespace,
+/// and UTF-8 throughout. Read as `IgnoredAny`, which checks the syntax to any depth; a
+/// JSON tree would also refuse what is valid but nested deeper than its limit.
 pub fn assert_json(data: &[u8]) {
-    if let Err(e) = serde_json::from_slice::<serde_json::Value>(data) {
+    if let Err(e) = std::str::from_utf8(data) {
+        panic!("accepted input that is not UTF-8: {e}");
+    }
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(data) {
         panic!("accepted input that is not one JSON document: {e}");
     }
 }
