@@ -343,6 +343,18 @@ fn bytes_after_a_plan_are_refused() {
     assert_eq!(e.issues()[0].code, "E1000");
 }
 
+/// A plan is UTF-8 throughout, in the fields it does not define too (a minimised fuzz
+/// input: a byte that is not UTF-8 in an unknown field's key).
+#[test]
+fn a_plan_that_is_not_utf8_is_refused() {
+    let plan = b"{\"format\":\"domopt.plan/1\",\"instance\":\"t\",\"solver\":\"mi\",
+        \"status\":\"optimal\",\"objective\":1,\"solve_seconds\":0,\"shipments\":[],
+        \"unfilled\":[],\"swats\":{\"cg_lp_se\xa4onds\":0.0}}";
+    let e = parse_plan(plan).unwrap_err();
+    assert_eq!(e.issues()[0].code, "E1000");
+    assert_eq!(e.issues()[0].path, "line 3 column 41");
+}
+
 #[test]
 fn readme_lists_every_code() {
     let readme =
