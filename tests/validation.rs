@@ -332,6 +332,29 @@ fn a_plan_with_a_wrong_field_names_the_path() {
     assert_eq!(e.issues()[0].path, "status");
 }
 
+/// A plan is one JSON document: bytes after it make it invalid JSON (a minimised fuzz
+/// input).
+#[test]
+fn bytes_after_a_plan_are_refused() {
+    let plan = br#"{"format":"domopt.plan/1","instance":"t","solver":"mi","status":"optimal",
+        "objective":365,"solve_seconds":0.0,"shipments":[],"unfilled":[]}"#;
+    assert!(parse_plan(&[&plan[..], b"\n"].concat()).is_ok());
+    let e = parse_plan(&[&plan[..], b"."].concat()).unwrap_err();
+    assert_eq!(e.issues()[0].code, "E1000");
+}
+
+/// A plan is UTF-8 throughout, in the fields it does not define too (a minimised fuzz
+/// input: a byte that is not UTF-8 in an unknown field's key).
+#[test]
+fn a_plan_that_is_not_utf8_is_refused() {
+    let plan = b"{\"format\":\"domopt.plan/1\",\"instance\":\"t\",\"solver\":\"mi\",
+        \"status\":\"optimal\",\"objective\":1,\"solve_seconds\":0,\"shipments\":[],
+        \"unfilled\":[],\"swats\":{\"cg_lp_se\xa4onds\":0.0}}";
+    let e = parse_plan(plan).unwrap_err();
+    assert_eq!(e.issues()[0].code, "E1000");
+    assert_eq!(e.issues()[0].path, "line 3 column 41");
+}
+
 #[test]
 fn readme_lists_every_code() {
     let readme =

@@ -268,8 +268,15 @@ fn syntax_issue(e: &serde_json::Error) -> Issue {
 /// Parses a plan document. Plans are produced by programs, so the first structural
 /// error is reported (with its path) rather than all of them.
 pub fn parse_plan(bytes: &[u8]) -> Result<Plan, ReadError> {
+    // Unknown fields are skipped without decoding their strings: a document that is not
+    // UTF-8 is refused as the JSON tree refuses it.
+    if std::str::from_utf8(bytes).is_err()
+        && let Err(e) = serde_json::from_slice::<Value>(bytes)
+    {
+        return Err(ReadError::Invalid(vec![syntax_issue(&e)]));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let plan: Plan = serde_path_to_error::deserialize(de).map_err(|e| {
+    let plan: Plan = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let inner = e.inner();
         if inner.is_syntax() || inner.is_eof() {
             ReadError::Invalid(vec![syntax_issue(inner)])
@@ -281,6 +288,9 @@ pub fn parse_plan(bytes: &[u8]) -> Result<Plan, ReadError> {
             )])
         }
     })?;
+    // Only whitespace may follow the document.
+    de.end()
+        .map_err(|e| ReadError::Invalid(vec![syntax_issue(&e)]))?;
     if plan.format != PLAN_FORMAT {
         return Err(ReadError::Invalid(vec![Issue::new(
             "E2000",

@@ -5,8 +5,9 @@
 //!
 //! The fast path only ever accepts what the full reader accepts and builds the same
 //! [`Instance`]: whenever a row is not plainly valid (a count that is not a whole
-//! number in range, an unknown id, a duplicate pair, a missing field) it gives up and
-//! the full reader runs, so that every issue is reported with its path as before.
+//! number in range, an unknown id, a duplicate pair, a missing or unknown field, an
+//! array in place of an object) it gives up and the full reader runs, so that every
+//! issue is reported with its path as before.
 
 use std::collections::HashMap;
 
@@ -16,9 +17,11 @@ use serde_json::{Map, Value};
 use super::{MAX_COUNT, instance_from_value};
 use crate::domain::{Instance, InventoryRow};
 
-/// An inventory row as it appears in the document; extra fields are ignored, as the
-/// full reader ignores them.
+/// An inventory row as it appears in the document. A row with other fields is left to
+/// the full reader: skipping them here would not count their nesting depth against
+/// the JSON parser's recursion limit, which the full reader's JSON tree hits.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Row {
     node: String,
     sku: String,
@@ -55,9 +58,10 @@ impl TryFrom<Row> for CountedRow {
 }
 
 /// The document with its inventory typed and the rest kept as JSON. Fields are named
-/// one by one (`flatten` would buffer the whole document); other top-level fields are
-/// ignored, as the full reader ignores them.
+/// one by one (`flatten` would buffer the whole document); a document with other
+/// top-level fields is left to the full reader, as a row with other fields is.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Document {
     #[serde(deserialize_with = "rows_presized")]
     inventory: Vec<CountedRow>,
@@ -92,6 +96,29 @@ impl Document {
     }
 }
 
+/// `T` read from a JSON object only: a derived struct also reads an array of its
+/// field values (`["DC-1", "SKU-1", 5]` for a row), which the full reader refuses.
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Fields<T> {
+            type Value = Object<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Object<T>, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Object)
+            }
+        }
+        d.deserialize_map(Fields(std::marker::PhantomData))
+    }
+}
+
 std::thread_local! {
     /// Rows the inventory of the document being read may hold at most.
     static ROWS_AT_MOST: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
@@ -112,7 +139,7 @@ fn rows_presized<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<CountedRo
             mut seq: A,
         ) -> Result<Self::Value, A::Error> {
             let mut rows = Vec::with_capacity(ROWS_AT_MOST.get());
-            while let Some(row) = seq.next_element()? {
+            while let Some(Object(row)) = seq.next_element()? {
                 rows.push(row);
             }
             Ok(rows)
@@ -126,7 +153,7 @@ fn rows_presized<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<CountedRo
 pub fn parse_valid_instance(bytes: &[u8]) -> Option<Instance> {
     // The shortest row, `{"node":"","sku":"","on_hand":0}`, has 32 bytes.
     ROWS_AT_MOST.set(bytes.len() / 32);
-    let doc: Document = serde_json::from_slice(bytes).ok()?;
+    let Object(doc): Object<Document> = serde_json::from_slice(bytes).ok()?;
     let (inventory, rest) = doc.rest();
     let mut instance = instance_from_value(&Value::Object(rest)).ok()?;
     instance.inventory = checked_rows(&instance, inventory)?;
@@ -222,6 +249,45 @@ mod tests {
             let mut doc = base.clone();
             edit(&mut doc);
             same_reading(&doc);
+        }
+    }
+
+    /// Documents the fast path accepted while the full reader refused them: arrays in
+    /// place of objects (a derived struct also reads an array of its field values),
+    /// and unknown fields nested deeper than the JSON parser's recursion limit
+    /// (skipped without counting the depth).
+    #[test]
+    fn documents_the_full_reader_refuses_are_refused_on_the_fast_path_too() {
+        let base = window(7);
+        let mut rows_as_arrays = base.clone();
+        for r in rows_as_arrays["inventory"].as_array_mut().unwrap() {
+            *r = json!([
+                r["node"],
+                r["sku"],
+                r["on_hand"],
+                r["reserved"],
+                r["safety_stock"]
+            ]);
+        }
+        let fields = [
+            "inventory",
+            "format",
+            "name",
+            "nodes",
+            "skus",
+            "rate_card",
+            "costs",
+            "orders",
+        ];
+        let as_array = Value::Array(fields.iter().map(|f| base[*f].clone()).collect());
+        let deep = (0..200).fold(json!([]), |v, _| json!([v]));
+        let mut deep_at_top = base.clone();
+        deep_at_top["extra"] = deep.clone();
+        let mut deep_in_row = base.clone();
+        deep_in_row["inventory"][0]["extra"] = deep;
+        for doc in [rows_as_arrays, as_array, deep_at_top, deep_in_row] {
+            same_reading(&doc);
+            assert!(parse_instance(&serde_json::to_vec(&doc).unwrap()).is_err());
         }
     }
 }

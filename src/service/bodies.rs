@@ -29,14 +29,18 @@ pub fn json_value(bytes: &[u8]) -> ApiResult<Value> {
 /// Deserializes a typed body, naming the offending field's path.
 pub fn typed<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let inner = e.inner();
         if inner.is_syntax() || inner.is_eof() {
             ApiError::new("E4000", format!("body is not valid JSON: {inner}"))
         } else {
             ApiError::with_details("E4001", "the body breaks the format", vec![json!({"code": "E4001", "path": format!("$.{}", e.path()), "message": inner.to_string()})])
         }
-    })
+    })?;
+    // Only whitespace may follow the document.
+    de.end()
+        .map_err(|e| ApiError::new("E4000", format!("body is not valid JSON: {e}")))?;
+    Ok(value)
 }
 
 /// Reads a `PUT /v1/network` body: nodes, skus, rate card and costs, checked by the
@@ -196,10 +200,13 @@ pub fn read_snapshot_line(
     details: &mut Vec<Value>,
 ) -> Option<InventoryRow> {
     let de = &mut serde_json::Deserializer::from_slice(line);
-    let r: SnapshotRow = match serde_path_to_error::deserialize(de) {
+    let read = serde_path_to_error::deserialize(&mut *de).map_err(|e| e.to_string());
+    // Only whitespace may follow the row.
+    let read = read.and_then(|r| de.end().map(|()| r).map_err(|e| e.to_string()));
+    let r: SnapshotRow = match read {
         Ok(r) => r,
-        Err(e) => {
-            details.push(json!({"code": "E4001", "path": path, "message": e.to_string()}));
+        Err(message) => {
+            details.push(json!({"code": "E4001", "path": path, "message": message}));
             return None;
         }
     };
@@ -251,4 +258,40 @@ pub fn read_deltas(network: &LoadedNetwork, bytes: &[u8]) -> ApiResult<Deltas> {
         ));
     }
     Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn network() -> LoadedNetwork {
+        let body = br#"{"nodes": [{"id": "N", "kind": "store", "lat": 47.6, "lon": -122.3}],
+            "skus": [{"id": "S"}], "costs": {"unfilled_penalty": 60},
+            "rate_card": {"zone_upper_miles": [], "services":
+                [{"name": "ground", "transit_days": [2], "base": [7], "per_weight": [0.3]}]}}"#;
+        LoadedNetwork::new(read_network(body).unwrap())
+    }
+
+    /// A body or a streamed line is one JSON document: bytes after it (other than
+    /// whitespace) make it invalid JSON, as `json_value` finds. Minimised fuzz inputs.
+    #[test]
+    fn bytes_after_the_document_are_refused() {
+        let net = network();
+        let row = br#"{"node":"N","sku":"S","on_hand":0}"#;
+        let mut details = Vec::new();
+        assert!(
+            read_snapshot_line(&net, &[&row[..], b" \r"].concat(), "line 1", &mut details)
+                .is_some()
+        );
+        assert!(
+            read_snapshot_line(&net, &[&row[..], b"00"].concat(), "line 2", &mut details).is_none()
+        );
+        assert_eq!(details.len(), 1);
+        assert_eq!(details[0]["path"], "line 2");
+        assert!(read_snapshot(&net, b"{\"rows\": []}\n").is_ok());
+        let e = read_snapshot(&net, br#"{"rows": []}00"#).unwrap_err();
+        assert!(format!("{e:?}").contains("E4000"), "{e:?}");
+        let e = read_deltas(&net, br#"{"deltas": []}{}"#).unwrap_err();
+        assert!(format!("{e:?}").contains("E4000"), "{e:?}");
+    }
 }
