@@ -23,21 +23,11 @@ use super::error::{ApiResult, body_bytes};
 use super::extract::{Params, Segment};
 use super::network::LoadedNetwork;
 use super::store::now;
+use super::work::{blocking, current_network};
 use super::{AppState, bodies, extract, metrics, snapshot};
 
 /// The OpenAPI 3.1 document served at `/openapi.json`.
 pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
-
-/// Runs database work on a blocking thread.
-pub(super) async fn blocking<T: Send + 'static>(
-    state: &Arc<AppState>,
-    f: impl FnOnce(&AppState) -> ApiResult<T> + Send + 'static,
-) -> ApiResult<T> {
-    let s = state.clone();
-    tokio::task::spawn_blocking(move || f(&s))
-        .await
-        .map_err(|e| ApiError::new("E5000", format!("worker failed: {e}")))?
-}
 
 /// The router with every route, the error fallbacks and the body limit.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -194,16 +184,6 @@ async fn get_network(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value
         .clone();
     net.map(|n| Json(n.json.clone()))
         .ok_or_else(|| ApiError::new("E4003", "no network loaded"))
-}
-
-/// The loaded network, or `409 E4003` when none is.
-pub(super) fn current_network(state: &AppState) -> ApiResult<Arc<LoadedNetwork>> {
-    state
-        .network
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone()
-        .ok_or_else(|| ApiError::new("E4003", "no network loaded (PUT /v1/network first)"))
 }
 
 /// `PUT /v1/inventory`: a JSON body `{"rows": [...], "full": bool}`, or a streamed

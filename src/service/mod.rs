@@ -22,6 +22,7 @@ pub mod plan;
 pub mod server;
 pub mod snapshot;
 pub mod store;
+pub mod work;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -14,10 +14,10 @@ use plotters::prelude::*;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::api::{blocking, current_network};
 use super::error::{ApiError, ApiResult};
 use super::extract::Params;
 use super::store::WindowRecord;
+use super::work::{blocking, current_network};
 
 /// The page, embedded in the binary.
 pub const PAGE: &str = include_str!("ops.html");

@@ -13,10 +13,10 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::api::blocking;
 use super::bodies::read_snapshot_line;
 use super::error::{ApiError, ApiResult};
 use super::network::LoadedNetwork;
+use super::work::blocking;
 use crate::domain::InventoryRow;
 
 /// The media type of a streamed snapshot.
