@@ -24,6 +24,18 @@ SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
 for _ in $(seq 50); do grep -q listening "$DATA/serve.out" 2>/dev/null && break; sleep 0.1; done
 kill -0 $SERVER 2>/dev/null || { cat "$DATA/serve.log" >&2; exit 1; }
+if [ "${PAGE:-0}" = 1 ]; then
+    chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync \
+        --user-data-dir="$DATA/chromium" --remote-debugging-port=0 \
+        "http://127.0.0.1:$PORT/" > /dev/null 2>&1 &
+    BROWSER=$!
+    trap 'kill $BROWSER $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
+fi
 ./target/release/domopt load --url http://127.0.0.1:$PORT --rate "$RATE" --seconds "$SECONDS_" \
     --batch 100 --concurrency 16 --nodes 50 --skus 2000
+if [ "${PAGE:-0}" = 1 ]; then
+    echo "page refreshes served during the run (windows chart requests):"
+    curl -s "http://127.0.0.1:$PORT/metrics" | grep 'count{route="/v1/charts/windows.svg"' || echo 0
+fi
 grep "window decided" "$DATA/serve.log" | sed "s/\x1b\[[0-9;]*m//g" | cut -c 60-
