@@ -552,3 +552,71 @@ async fn a_streamed_snapshot_is_applied_whole_or_not_at_all() {
     .await;
     assert_error(st, &e, 415, "E4150", "a text/plain snapshot");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_promise_is_kept_by_the_window_that_decides_the_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &["--window", "0.3", "--budget", "1"]);
+    let (inst, _) = load_example(&s).await;
+    let o = &inst.orders[0];
+    let cart = json!({"lines": o.lines, "ship_to": o.ship_to});
+    let (st, p) = send(&s, "POST", "/v1/promise", &cart).await;
+    assert_eq!(st, 200, "{p}");
+    let options = p["options"].as_array().expect("options");
+    assert!(!options.is_empty(), "{p}");
+    let days: Vec<u64> = options
+        .iter()
+        .map(|x| x["delivery_days"].as_u64().unwrap())
+        .collect();
+    assert!(days.windows(2).all(|w| w[0] <= w[1]), "soonest first: {p}");
+    // Every promised shipment's lines add up to the cart.
+    let fastest = &options[0];
+    let mut promised: Vec<(String, u64)> = fastest["shipments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|sh| sh["lines"].as_array().unwrap().clone())
+        .map(|l| {
+            (
+                l["sku"].as_str().unwrap().to_string(),
+                l["qty"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    promised.sort();
+    let mut asked: Vec<(String, u64)> = o
+        .lines
+        .iter()
+        .map(|l| (l.sku.clone(), u64::from(l.qty)))
+        .collect();
+    asked.sort();
+    assert_eq!(promised, asked, "{p}");
+
+    // The customer takes the fastest option: the order is due on its day, and the
+    // window decides it on time at no more than the promised cost.
+    let mut order = serde_json::to_value(o).unwrap();
+    order["id"] = json!("PROMISED-1");
+    order["promise_days"] = fastest["delivery_days"].clone();
+    let (st, body) = send(&s, "POST", "/v1/orders", &json!({"orders": [order]})).await;
+    assert_eq!(st, 202, "{body}");
+    let rec = decided(&s, "PROMISED-1").await;
+    let d = &rec["decision"];
+    assert!(d["unfilled"].as_array().unwrap().is_empty(), "{rec}");
+    for sh in d["shipments"].as_array().unwrap() {
+        assert!(
+            sh["delivery_days"].as_u64() <= fastest["delivery_days"].as_u64(),
+            "{rec}"
+        );
+    }
+    let cost = d["cost"].as_f64().unwrap();
+    assert!(
+        cost <= fastest["cost"].as_f64().unwrap() + 1e-6,
+        "{cost} above the promise {p}"
+    );
+
+    // A cart naming an unknown sku is refused with its path.
+    let bad = json!({"lines": [{"sku": "NOPE", "qty": 1}], "ship_to": o.ship_to});
+    let (st, e) = send(&s, "POST", "/v1/promise", &bad).await;
+    assert_error(st, &e, 422, "E4001", "an unknown sku");
+    assert_eq!(e["error"]["details"][0]["path"], "$.lines[0].sku", "{e}");
+}

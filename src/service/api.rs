@@ -55,6 +55,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/nodes", get(super::ops::nodes))
         .route("/v1/charts/windows.svg", get(super::ops::windows_chart))
         .route("/v1/plan", post(super::plan::plan))
+        .route("/v1/promise", post(super::promise::promise))
         .route_layer(middleware::from_fn(super::auth::same_site))
         .fallback(|| async { ApiError::new("E4040", "no such route") })
         .method_not_allowed_fallback(|| async {

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod network;
 pub mod ops;
 pub mod plan;
+pub mod promise;
 pub mod server;
 pub mod snapshot;
 pub mod store;
