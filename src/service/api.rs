@@ -53,6 +53,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/v1/windows", get(list_windows))
         .route("/v1/nodes", get(super::ops::nodes))
+        .route("/v1/flows", get(super::ops::flows))
         .route("/v1/charts/windows.svg", get(super::ops::windows_chart))
         .route("/v1/plan", post(super::plan::plan))
         .route("/v1/promise", post(super::promise::promise))

@@ -52,6 +52,26 @@ pub async fn nodes(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>>
     Ok(Json(json!({"nodes": nodes})))
 }
 
+/// `GET /v1/flows?windows=5&limit=2000`: the shipments of the last windows, each as
+/// its node and its destination, for the map.
+pub async fn flows(State(state): State<Arc<AppState>>, q: Params) -> ApiResult<Json<Value>> {
+    q.only(&["windows", "limit"])?;
+    let windows = q
+        .get::<i64>("windows", "a whole number >= 1")?
+        .unwrap_or(5)
+        .clamp(1, 1000);
+    let limit = q
+        .get::<usize>("limit", "a whole number >= 0")?
+        .unwrap_or(2000)
+        .min(20_000);
+    let flows = blocking(&state, move |s| Ok(s.db().recent_flows(windows, limit)?)).await?;
+    let flows: Vec<Value> = flows
+        .into_iter()
+        .map(|(node, lat, lon)| json!({"node": node, "to": {"lat": lat, "lon": lon}}))
+        .collect();
+    Ok(Json(json!({"flows": flows})))
+}
+
 /// `GET /v1/charts/windows.svg?limit=100`: solve seconds against the budget, and cost
 /// per order, over the last windows.
 pub async fn windows_chart(

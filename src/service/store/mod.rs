@@ -674,6 +674,35 @@ impl Store {
         rows.collect()
     }
 
+    /// Shipments of the last `windows` windows as (node, destination latitude,
+    /// longitude), at most `limit` of them, newest windows first.
+    pub fn recent_flows(&self, windows: i64, limit: usize) -> DbResult<Vec<(String, f64, f64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT d.decision, COALESCE(d.body, o.body) FROM decisions d
+             JOIN intake.orders o ON o.id = d.id
+             WHERE d.window_id > (SELECT COALESCE(MAX(id), 0) FROM windows) - ?1
+             ORDER BY d.window_id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![windows, limit as i64], |r| {
+            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (decision, body) = row?;
+            let (Some(d), Ok(order)) = (
+                decision.and_then(|t| serde_json::from_str::<Decision>(&t).ok()),
+                serde_json::from_str::<Order>(&body),
+            ) else {
+                continue;
+            };
+            for s in d.shipments {
+                out.push((s.node, order.ship_to.lat, order.ship_to.lon));
+            }
+        }
+        out.truncate(limit);
+        Ok(out)
+    }
+
     /// The next window number.
     pub fn next_window_id(&self) -> DbResult<i64> {
         self.conn
