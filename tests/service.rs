@@ -592,6 +592,30 @@ async fn a_promise_is_kept_by_the_window_that_decides_the_order() {
     asked.sort();
     assert_eq!(promised, asked, "{p}");
 
+    // A one-unit cart of a sku some store holds: the stores offered for pickup hold it.
+    let held = inst
+        .inventory
+        .iter()
+        .find(|r| r.node.starts_with("ST-") && r.available() >= 1)
+        .expect("a store holds something");
+    let one = json!({"lines": [{"sku": held.sku, "qty": 1}], "ship_to": o.ship_to});
+    let (st, q) = send(&s, "POST", "/v1/promise", &one).await;
+    assert_eq!(st, 200, "{q}");
+    let stores = q["pickup"].as_array().expect("pickup stores");
+    assert!(!stores.is_empty(), "{q}");
+    let atp = get(&s, &format!("/v1/atp/{}", held.sku)).await.1;
+    for store in stores {
+        let id = store["node"].as_str().unwrap();
+        assert!(id.starts_with("ST-"), "{store}");
+        let here = atp["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["node"] == id);
+        let available = here.and_then(|n| n["available"].as_i64()).unwrap_or(0);
+        assert!(available >= 1, "{id} lacks {}: {atp}", held.sku);
+    }
+
     // The customer takes the fastest option: the order is due on its day, and the
     // window decides it on time at no more than the promised cost.
     let mut order = serde_json::to_value(o).unwrap();

@@ -2,7 +2,8 @@
 //! hand − reserved − safety stock) and node capacity left, priced by the cost model the
 //! solver uses. Per carrier service: the earliest delivery, its cost and the nodes that
 //! would ship (one node holding the whole cart when one can, else each line from the
-//! node that delivers it soonest); for a pickup cart, whether the pickup node holds it.
+//! node that delivers it soonest), and the nearest stores that could hand it over
+//! instead; for a pickup cart, whether the pickup node holds it.
 //! Nothing is reserved: a window later decides the order as it decides any other, at a
 //! cost no higher than the promise's when stock and capacity have not changed.
 
@@ -26,6 +27,9 @@ use crate::format::{Issue, ReadError, orders_from_value};
 /// Promise horizon in days: a cart is priced as an order due in this many days, so
 /// every service is allowed and its own delivery days are what is promised.
 const HORIZON_DAYS: u32 = 365;
+
+/// Pickup stores listed at most.
+const PICKUP_STORES: usize = 3;
 
 /// The handler.
 pub async fn promise(
@@ -187,5 +191,31 @@ fn answer(inst: &Instance, wanted: Option<&[String]>) -> Value {
     } else {
         Vec::new()
     };
-    json!({"options": options, "unpromisable": unpromisable})
+    let pickup = if net.pickup[0].is_none() {
+        pickup_nearby(&net, inst)
+    } else {
+        Vec::new()
+    };
+    json!({"options": options, "unpromisable": unpromisable, "pickup": pickup})
+}
+
+/// Stores nearest the destination that hold the whole cart and have room for it: where
+/// the customer could pick it up instead, and after how many days.
+fn pickup_nearby(net: &Network, inst: &Instance) -> Vec<Value> {
+    let lines = &net.lines[0];
+    let units = lines.iter().map(|&(_, q)| q).sum();
+    let mut stores: Vec<(f64, usize)> = (0..net.node_count())
+        .filter(|&n| inst.nodes[n].kind == crate::domain::NodeKind::Store)
+        .filter(|&n| has_room(inst, n, units))
+        .filter(|&n| lines.iter().all(|&(s, q)| net.available(n, s) >= q))
+        .map(|n| (net.lane(0, n).miles, n))
+        .collect();
+    stores.sort_by(|a, b| a.0.total_cmp(&b.0));
+    stores
+        .into_iter()
+        .take(PICKUP_STORES)
+        .map(|(miles, n)| {
+            json!({"node": inst.nodes[n].id, "miles": miles, "ready_days": inst.nodes[n].handling_days})
+        })
+        .collect()
 }
