@@ -336,13 +336,7 @@ pub trait IdSet {
     fn has(&self, id: &str) -> bool;
 }
 
-impl IdSet for HashSet<&str> {
-    fn has(&self, id: &str) -> bool {
-        self.contains(id)
-    }
-}
-
-impl IdSet for HashSet<String> {
+impl<T: std::borrow::Borrow<str> + std::hash::Hash + Eq> IdSet for HashSet<T> {
     fn has(&self, id: &str) -> bool {
         self.contains(id)
     }

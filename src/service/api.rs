@@ -184,7 +184,7 @@ async fn get_network(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value
         .read()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
-    net.map(|n| Json(n.json.clone()))
+    net.map(|n| Json(serde_json::to_value(&n.config).expect("a network serializes")))
         .ok_or_else(|| ApiError::new("E4003", "no network loaded"))
 }
 

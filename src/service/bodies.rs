@@ -160,12 +160,12 @@ pub struct Snapshot {
 pub fn read_snapshot(network: &LoadedNetwork, bytes: &[u8]) -> ApiResult<Snapshot> {
     let snap: SnapshotBody = typed(bytes)?;
     let mut details = Vec::new();
-    for (i, r) in snap.rows.iter().enumerate() {
-        let path = format!("$.rows[{i}]");
-        unknown_ids(network, (&r.node, &r.sku), &path, &mut details);
-        details.extend(too_large(format!("{path}.on_hand"), r.on_hand));
-        details.extend(too_large(format!("{path}.safety_stock"), r.safety_stock));
-    }
+    let rows: Vec<Option<InventoryRow>> = snap
+        .rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| checked_row(network, r, &format!("$.rows[{i}]"), &mut details))
+        .collect();
     if !details.is_empty() {
         return Err(ApiError::with_details(
             "E4001",
@@ -173,21 +173,31 @@ pub fn read_snapshot(network: &LoadedNetwork, bytes: &[u8]) -> ApiResult<Snapsho
             details,
         ));
     }
-    let rows = snap
-        .rows
-        .into_iter()
-        .map(|r| InventoryRow {
-            node: r.node,
-            sku: r.sku,
-            // Both were checked against MAX_COUNT above.
-            on_hand: u32::try_from(r.on_hand).unwrap_or(u32::MAX),
-            reserved: 0,
-            safety_stock: u32::try_from(r.safety_stock).unwrap_or(u32::MAX),
-        })
-        .collect();
     Ok(Snapshot {
-        rows,
+        rows: rows.into_iter().flatten().collect(),
         full: snap.full,
+    })
+}
+
+/// The row as a domain value, or `None` with its problems (unknown node or sku, a
+/// count above [`MAX_COUNT`]) added to `details` under `path`.
+fn checked_row(
+    network: &LoadedNetwork,
+    r: SnapshotRow,
+    path: &str,
+    details: &mut Vec<Value>,
+) -> Option<InventoryRow> {
+    let before = details.len();
+    unknown_ids(network, (&r.node, &r.sku), path, details);
+    details.extend(too_large(format!("{path}.on_hand"), r.on_hand));
+    details.extend(too_large(format!("{path}.safety_stock"), r.safety_stock));
+    // Both counts are at most MAX_COUNT when no detail was added.
+    (details.len() == before).then_some(InventoryRow {
+        node: r.node,
+        sku: r.sku,
+        on_hand: r.on_hand as u32,
+        reserved: 0,
+        safety_stock: r.safety_stock as u32,
     })
 }
 
@@ -210,17 +220,7 @@ pub fn read_snapshot_line(
             return None;
         }
     };
-    let before = details.len();
-    unknown_ids(network, (&r.node, &r.sku), path, details);
-    details.extend(too_large(format!("{path}.on_hand"), r.on_hand));
-    details.extend(too_large(format!("{path}.safety_stock"), r.safety_stock));
-    (details.len() == before).then_some(InventoryRow {
-        node: r.node,
-        sku: r.sku,
-        on_hand: r.on_hand as u32,
-        reserved: 0,
-        safety_stock: r.safety_stock as u32,
-    })
+    checked_row(network, r, path, details)
 }
 
 /// A `POST /v1/inventory/deltas` body, read and checked.

@@ -126,12 +126,6 @@ impl Metrics {
             .or_default() += 1;
     }
 
-    /// Requests refused for `reason` so far.
-    pub fn rejected(&self, reason: &str) -> u64 {
-        let map = self.rejected.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(reason).copied().unwrap_or(0)
-    }
-
     /// The Prometheus text exposition.
     pub fn render(&self, queue: QueueGauges) -> String {
         let mut out = String::new();

@@ -4,18 +4,13 @@
 
 use std::collections::HashSet;
 
-use serde_json::Value;
-
 use super::store::NetworkConfig;
 
-/// The loaded network: its configuration, its JSON form (for `GET /v1/network`) and
-/// the ids of its nodes and skus.
+/// The loaded network: its configuration and the ids of its nodes and skus.
 #[derive(Debug)]
 pub struct LoadedNetwork {
     /// Nodes, skus, rate card and costs.
     pub config: NetworkConfig,
-    /// The configuration as JSON, as `GET /v1/network` answers it.
-    pub json: Value,
     /// Ids of the nodes.
     pub node_ids: HashSet<String>,
     /// Ids of the skus.
@@ -26,7 +21,6 @@ impl LoadedNetwork {
     /// Indexes a network configuration.
     pub fn new(config: NetworkConfig) -> LoadedNetwork {
         LoadedNetwork {
-            json: serde_json::to_value(&config).expect("a network serializes"),
             node_ids: config.nodes.iter().map(|n| n.id.clone()).collect(),
             sku_ids: config.skus.iter().map(|s| s.id.clone()).collect(),
             config,
