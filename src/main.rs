@@ -174,6 +174,14 @@ struct ServeArgs {
     /// Data directory of the embedded database.
     #[arg(long, default_value = "domopt-data")]
     data: PathBuf,
+    /// A PostgreSQL database shared by several replicas instead of the embedded
+    /// SQLite files (postgres://USER@HOST:PORT/DB).
+    #[arg(long)]
+    database: Option<String>,
+    /// With --database: seconds the leader's lease lasts unless renewed (renewed
+    /// every third of it); a dead leader is replaced within it.
+    #[arg(long, default_value_t = 5.0)]
+    lease: f64,
     /// Window length in seconds.
     #[arg(long, default_value_t = 5.0)]
     window: f64,
@@ -705,6 +713,8 @@ fn serve_command(args: ServeArgs) -> ExitCode {
     let ServeArgs {
         listen,
         data,
+        database,
+        lease,
         window,
         max_orders,
         budget,
@@ -727,6 +737,7 @@ fn serve_command(args: ServeArgs) -> ExitCode {
     let positive = |x: f64| x.is_finite() && x > 0.0 && x < 1e9;
     if !SOLVER_NAMES.contains(&solver.as_str())
         || !positive(window)
+        || !positive(lease)
         || !positive(budget)
         || !positive(header_timeout)
         || !positive(body_timeout)
@@ -740,7 +751,7 @@ fn serve_command(args: ServeArgs) -> ExitCode {
         || max_snapshot_mib == 0
     {
         eprintln!(
-            "error: --solver is one of {}; --window, --budget, --header-timeout, --body-timeout and --max-plan-seconds > 0; --max-orders, --threads, --max-body-mib, --max-connections, --plan-slots, --max-pending, --max-snapshot-mib >= 1",
+            "error: --solver is one of {}; --window, --lease, --budget, --header-timeout, --body-timeout and --max-plan-seconds > 0; --max-orders, --threads, --max-body-mib, --max-connections, --plan-slots, --max-pending, --max-snapshot-mib >= 1",
             SOLVER_NAMES.join(", ")
         );
         return ExitCode::from(2);
@@ -757,6 +768,8 @@ fn serve_command(args: ServeArgs) -> ExitCode {
     let config = ServiceConfig {
         listen,
         data_dir: data,
+        database,
+        lease: Duration::from_secs_f64(lease),
         window: Duration::from_secs_f64(window),
         max_orders,
         budget: Duration::from_secs_f64(budget),
@@ -799,7 +812,7 @@ fn serve_command(args: ServeArgs) -> ExitCode {
 /// `domopt backup`.
 fn backup_command(args: BackupArgs) -> ExitCode {
     let BackupArgs { data, out } = args;
-    match domopt::service::store::backup(&data, &out) {
+    match domopt::service::store::sqlite::backup(&data, &out) {
         Ok(()) => {
             println!("backed up {} to {}", data.display(), out.display());
             ExitCode::SUCCESS

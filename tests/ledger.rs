@@ -1,4 +1,5 @@
-//! The service's ledger on a real SQLite database: a window's commit re-checks stock
+//! The service's ledger on a real database (SQLite, or PostgreSQL with
+//! `DOMOPT_TEST_STORAGE=postgres`): a window's commit re-checks stock
 //! and capacity as they are at commit time, so stock removed or orders cancelled while
 //! the window was solving never lead to an oversold unit or a resurrected order.
 
@@ -7,14 +8,15 @@ mod common;
 use std::collections::HashMap;
 
 use domopt::check::check;
-use domopt::service::store::{Intake, InventoryDelta, NetworkConfig, Store, WindowRecord, status};
+use domopt::service::store::{
+    CommitCounts, Fence, InventoryDelta, NetworkConfig, Storage, WindowRecord, status,
+};
 use domopt::service::window_instance;
 use domopt::solve::{SolveOptions, solve};
 
-fn open(dir: &std::path::Path) -> (Intake, Store, NetworkConfig, domopt::domain::Instance) {
+fn open(dir: &std::path::Path) -> (Box<dyn Storage>, NetworkConfig, domopt::domain::Instance) {
     let inst = common::example();
-    let intake = Intake::open(dir).unwrap();
-    let mut store = Store::open(dir).unwrap();
+    let store = common::storage::open(dir);
     let network = network_of(&inst);
     store.set_network(&network).unwrap();
     let rows: Vec<_> = inst
@@ -27,7 +29,30 @@ fn open(dir: &std::path::Path) -> (Intake, Store, NetworkConfig, domopt::domain:
         })
         .collect();
     store.set_inventory(&rows, true).unwrap();
-    (intake, store, network, inst)
+    (store, network, inst)
+}
+
+/// Every inventory row of the network's skus.
+fn all_rows(store: &dyn Storage, network: &NetworkConfig) -> Vec<domopt::domain::InventoryRow> {
+    let skus: Vec<&str> = network.skus.iter().map(|s| s.id.as_str()).collect();
+    store.inventory_of_skus(&skus).unwrap()
+}
+
+fn pending_count(store: &dyn Storage) -> usize {
+    store.pending_queue().unwrap().0
+}
+
+/// The fence of the only replica a test has (it takes the lease first).
+fn fence(store: &dyn Storage) -> Fence {
+    let token = store
+        .claim_lease("default", "test", std::time::Duration::from_secs(600))
+        .unwrap()
+        .unwrap();
+    Fence {
+        pool: "default".into(),
+        replica: "test".into(),
+        token,
+    }
 }
 
 fn network_of(inst: &domopt::domain::Instance) -> NetworkConfig {
@@ -52,9 +77,11 @@ fn window(id: i64) -> WindowRecord {
 #[test]
 fn stock_removed_during_the_solve_defers_orders_instead_of_overselling() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut intake, mut store, network, inst) = open(dir.path());
-    intake.submit(&inst.orders).unwrap();
-    assert_eq!(store.pending_count().unwrap(), inst.orders.len());
+    let (store, network, inst) = open(dir.path());
+    let store = store.as_ref();
+    let fence = fence(store);
+    store.submit(&inst.orders).unwrap();
+    assert_eq!(pending_count(store), inst.orders.len());
 
     // Read the window and solve it, as the window loop does.
     let taken = store.pending(1000).unwrap();
@@ -62,7 +89,7 @@ fn stock_removed_during_the_solve_defers_orders_instead_of_overselling() {
     let win = window_instance(
         "w1".into(),
         &network,
-        store.inventory().unwrap(),
+        all_rows(store, &network),
         &used,
         taken.iter().map(|p| p.order.clone()).collect(),
     );
@@ -83,9 +110,7 @@ fn stock_removed_during_the_solve_defers_orders_instead_of_overselling() {
         .unwrap();
     let node = node.to_string();
     let mut deltas = Vec::new();
-    for row in store
-        .inventory()
-        .unwrap()
+    for row in all_rows(store, &network)
         .iter()
         .filter(|r| r.node == node && r.on_hand > 0)
     {
@@ -106,8 +131,11 @@ fn stock_removed_during_the_solve_defers_orders_instead_of_overselling() {
         .clone();
     store.cancel(&cancelled).unwrap();
 
-    let (committed, deferred) = store
-        .commit_window(&window(1), &network, &taken, &win, &plan)
+    let CommitCounts {
+        committed,
+        deferred,
+    } = store
+        .commit_window(&fence, &window(1), &network, &taken, &win, &plan)
         .unwrap();
     let from_node: std::collections::HashSet<&str> = plan
         .shipments
@@ -126,7 +154,7 @@ fn stock_removed_during_the_solve_defers_orders_instead_of_overselling() {
         "the cancelled order is neither"
     );
     // Nothing is reserved beyond what is on the shelf.
-    for r in store.inventory().unwrap() {
+    for r in all_rows(store, &network) {
         assert!(
             r.reserved + r.safety_stock <= r.on_hand || r.reserved == 0,
             "{r:?}"
@@ -143,14 +171,14 @@ fn stock_removed_during_the_solve_defers_orders_instead_of_overselling() {
         next.iter()
             .all(|p| p.requeued && from_node.contains(p.order.id.as_str()))
     );
-    assert_eq!(store.pending_count().unwrap(), deferred);
+    assert_eq!(pending_count(store), deferred);
 
     // The next window decides them against the stock as it now is.
     let used = store.capacity_used().unwrap();
     let win2 = window_instance(
         "w2".into(),
         &network,
-        store.inventory().unwrap(),
+        all_rows(store, &network),
         &used,
         next.iter().map(|p| p.order.clone()).collect(),
     );
@@ -158,11 +186,11 @@ fn stock_removed_during_the_solve_defers_orders_instead_of_overselling() {
     let report = check(&win2, &plan2);
     assert!(report.is_valid(), "{:?}", report.violations);
     assert!(plan2.shipments.iter().all(|s| s.node != node));
-    let (c2, d2) = store
-        .commit_window(&window(2), &network, &next, &win2, &plan2)
+    let c2 = store
+        .commit_window(&fence, &window(2), &network, &next, &win2, &plan2)
         .unwrap();
-    assert_eq!((c2, d2), (deferred, 0));
-    assert_eq!(store.pending_count().unwrap(), 0);
+    assert_eq!((c2.committed, c2.deferred), (deferred, 0));
+    assert_eq!(pending_count(store), 0);
     // Every order but the cancelled one is decided exactly once, and the reserved
     // units equal the shipped units of the decisions.
     let mut shipped: HashMap<(String, String), u32> = HashMap::new();
@@ -178,7 +206,7 @@ fn stock_removed_during_the_solve_defers_orders_instead_of_overselling() {
             }
         }
     }
-    for r in store.inventory().unwrap() {
+    for r in all_rows(store, &network) {
         assert_eq!(
             r.reserved,
             shipped
@@ -209,19 +237,19 @@ fn a_window_reads_only_the_rows_of_the_skus_its_orders_name() {
         r.reserved = 0;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut intake = Intake::open(dir.path()).unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
+    let store = common::storage::open(dir.path());
     let network = network_of(&inst);
     store.set_network(&network).unwrap();
     store.set_inventory(&inst.inventory, true).unwrap();
-    intake.submit(&inst.orders).unwrap();
+    store.submit(&inst.orders).unwrap();
 
     let taken = store.pending(1000).unwrap();
     let named: std::collections::BTreeSet<&str> = taken
         .iter()
         .flat_map(|p| p.order.lines.iter().map(|l| l.sku.as_str()))
         .collect();
-    let rows = store.inventory_of_skus(named.iter().copied()).unwrap();
+    let named_list: Vec<&str> = named.iter().copied().collect();
+    let rows = store.inventory_of_skus(&named_list).unwrap();
     let expected: Vec<_> = inst
         .inventory
         .iter()

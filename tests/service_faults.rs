@@ -319,6 +319,9 @@ async fn orders_stranded_by_a_smaller_network_leave_the_queue_unfilled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_server_on_the_same_data_directory_refuses_to_start() {
+    if common::storage::sqlite_only("the data directory's lock") {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let mut first = Server::start(dir.path(), &["--window", "600"]);
     let (code, err) = refused_start(dir.path(), &["--window", "600"]);
@@ -386,6 +389,9 @@ fn replace_intake(data: &std::path::Path, from: Option<&std::path::Path>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_or_older_intake_is_refused_and_a_backup_restores_both() {
+    if common::storage::sqlite_only("the intake file and `domopt backup` of the files") {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let (data, saved) = (dir.path().join("data"), dir.path().join("backup"));
     let mut s = Server::start(&data, &["--window", "0.2", "--budget", "1"]);

@@ -1,11 +1,10 @@
 //! What operators watch: `/readyz` turning 503 when windows or writes keep failing or
 //! the disk runs low, the metrics behind it, and backpressure on the pending backlog.
-//! Through the real binary, real HTTP and real SQLite; faults are injected as SQLite
-//! triggers that abort the server's own writes.
+//! Through the real binary, real HTTP and the real database (SQLite or PostgreSQL);
+//! faults are injected as database triggers that abort the server's own writes.
 
 mod common;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::server::*;
@@ -14,13 +13,6 @@ use serde_json::json;
 fn order(id: &str) -> serde_json::Value {
     json!({"id": id, "ship_to": {"lat": 37.80, "lon": -122.27}, "promise_days": 9,
            "lines": [{"sku": "SKU-00009", "qty": 1}]})
-}
-
-/// Runs `sql` on one of the server's databases from a connection of the test's own.
-fn on_db(dir: &Path, file: &str, sql: &str) {
-    let conn = rusqlite::Connection::open(dir.join(file)).expect("the database opens");
-    conn.busy_timeout(Duration::from_secs(10)).unwrap();
-    conn.execute_batch(sql).expect("the statement runs");
 }
 
 /// Waits until `/readyz` answers `want`; returns its body.
@@ -45,12 +37,7 @@ async fn windows_that_keep_failing_make_the_server_not_ready_until_one_succeeds(
     let s = Server::start(dir.path(), &["--window", "0.2", "--budget", "0.5"]);
     load_example(&s).await;
     assert_eq!(get(&s, "/readyz").await.0, 200);
-    on_db(
-        dir.path(),
-        "ledger.sqlite",
-        "CREATE TRIGGER fail_windows BEFORE INSERT ON windows
-         BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
-    );
+    common::storage::inject_fault(dir.path(), "windows");
     let (st, body) = send(&s, "POST", "/v1/orders", &order("RF-1")).await;
     assert_eq!(st, 202, "{body}");
     let body = readyz_becomes(&s, 503).await;
@@ -64,7 +51,7 @@ async fn windows_that_keep_failing_make_the_server_not_ready_until_one_succeeds(
     assert!(failures >= 3, "{failures} window failures counted");
     // The order survived the failed windows: once the fault is gone it is decided.
     assert_eq!(get(&s, "/v1/orders/RF-1").await.1["status"], "pending");
-    on_db(dir.path(), "ledger.sqlite", "DROP TRIGGER fail_windows;");
+    common::storage::clear_fault(dir.path(), "windows");
     let rec = decided(&s, "RF-1").await;
     assert_eq!(rec["status"], "allocated", "{rec}");
     readyz_becomes(&s, 200).await;
@@ -75,12 +62,7 @@ async fn writes_that_keep_failing_make_the_server_not_ready() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path(), &["--window", "600"]);
     load_example(&s).await;
-    on_db(
-        dir.path(),
-        "intake.sqlite",
-        "CREATE TRIGGER fail_orders BEFORE INSERT ON orders
-         BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
-    );
+    common::storage::inject_fault(dir.path(), "orders");
     for i in 0..3 {
         let (st, e) = send(&s, "POST", "/v1/orders", &order(&format!("WF-{i}"))).await;
         assert_error(st, &e, 500, "E5000", "a submit whose insert fails");
@@ -94,7 +76,7 @@ async fn writes_that_keep_failing_make_the_server_not_ready() {
             .contains("writes failed"),
         "{body}"
     );
-    on_db(dir.path(), "intake.sqlite", "DROP TRIGGER fail_orders;");
+    common::storage::clear_fault(dir.path(), "orders");
     let (st, body) = send(&s, "POST", "/v1/orders", &order("WF-ok")).await;
     assert_eq!(st, 202, "{body}");
     assert_eq!(get(&s, "/readyz").await.0, 200);

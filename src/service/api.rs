@@ -52,6 +52,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(super::ops::alternatives),
         )
         .route("/v1/windows", get(list_windows))
+        .route("/v1/cluster", get(super::cluster::cluster))
         .route("/v1/nodes", get(super::ops::nodes))
         .route("/v1/flows", get(super::ops::flows))
         .route("/v1/charts/windows.svg", get(super::ops::windows_chart))
@@ -115,7 +116,7 @@ async fn healthz() -> Json<Value> {
 /// every reason in `details`.
 async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
     let mut problems = blocking(&state, |s| {
-        let answers = s.db().ping().and_then(|()| s.intake().ping()).is_ok();
+        let answers = s.db().ping().is_ok();
         let mut p = s
             .readiness
             .problems(&s.config.data_dir, s.config.min_free_bytes);
@@ -173,8 +174,9 @@ async fn put_network(
     let network = bodies::read_network(&body_bytes(body)?)?;
     let cached = Arc::new(LoadedNetwork::new(network.clone()));
     let summary = json!({"nodes": network.nodes.len(), "skus": network.skus.len()});
-    blocking(&state, move |s| Ok(s.db().set_network(&network)?)).await?;
+    let version = blocking(&state, move |s| Ok(s.db().set_network(&network)?)).await?;
     *state.network.write().unwrap_or_else(|e| e.into_inner()) = Some(cached);
+    super::cluster::network_stored(&state, version);
     Ok(Json(summary))
 }
 
@@ -284,7 +286,7 @@ async fn submit_orders(
             )
             .with_retry_after(retry));
         }
-        let outcome = s.intake().submit(&orders)?;
+        let outcome = s.db().submit(&orders)?;
         s.note_accepted(outcome.accepted);
         let pending = before + outcome.accepted;
         Ok((outcome, pending))

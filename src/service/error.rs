@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::store::StoreError;
+use super::store::{DbError, StoreError};
 use crate::format::{Issue, ReadError};
 
 /// Every service error code with its HTTP status and meaning (the README's code list is
@@ -185,10 +185,10 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<rusqlite::Error> for ApiError {
-    fn from(e: rusqlite::Error) -> ApiError {
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> ApiError {
         tracing::error!("database error: {e}");
-        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+        if e.disk_full {
             return ApiError::new(
                 "E5070",
                 "the disk of the data directory is full; nothing was stored",
@@ -217,6 +217,10 @@ impl From<StoreError> for ApiError {
                     .map(|r| json!({"code": "E4005", "path": "$.deltas", "message": r}))
                     .collect(),
             ),
+            StoreError::Fenced(msg) => {
+                tracing::error!("fenced: {msg}");
+                ApiError::new("E5000", "this replica lost its lease")
+            }
         }
     }
 }

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod auth;
 pub mod bodies;
+pub mod cluster;
 pub mod error;
 pub mod extract;
 pub mod fields;
@@ -36,15 +37,20 @@ use tokio::sync::{Notify, Semaphore};
 use crate::check::check;
 use crate::domain::{INSTANCE_FORMAT, Instance, InventoryRow, Node, PLAN_FORMAT, Plan, PlanStatus};
 use crate::solve::{SolveOptions, solve, solve_keeping_leftovers};
-use store::{DbResult, Intake, NetworkConfig, Store, WindowRecord, now};
+use store::{DbResult, NetworkConfig, Storage, WindowRecord, now};
 
 /// How the service runs.
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
     /// Address to listen on (port 0 picks a free port).
     pub listen: SocketAddr,
-    /// Directory of the database.
+    /// Directory of the embedded SQLite databases (used when `database` is `None`).
     pub data_dir: PathBuf,
+    /// A PostgreSQL URL (`postgres://USER@HOST:PORT/DB`) shared by every replica;
+    /// `None` keeps the state in SQLite files in `data_dir`, for one process.
+    pub database: Option<String>,
+    /// How long a leader's lease lasts unless renewed (renewed every third of it).
+    pub lease: Duration,
     /// Longest a window stays open.
     pub window: Duration,
     /// A window closes early when it holds this many orders.
@@ -94,6 +100,8 @@ impl Default for ServiceConfig {
         ServiceConfig {
             listen: "127.0.0.1:8080".parse().expect("valid address"),
             data_dir: PathBuf::from("domopt-data"),
+            database: None,
+            lease: Duration::from_secs(5),
             window: Duration::from_secs(5),
             max_orders: 25_000,
             budget: Duration::from_secs(2),
@@ -122,13 +130,10 @@ impl Default for ServiceConfig {
 pub struct AppState {
     /// The configuration.
     pub config: ServiceConfig,
-    /// The ledger database (used only from blocking threads).
-    pub store: Mutex<Store>,
-    /// The intake database, written by submits only.
-    pub intake: Mutex<Intake>,
-    /// A second ledger connection for counting pending orders: in WAL mode it reads
-    /// the last committed state without waiting for a window's commit.
-    pub reader: Mutex<Store>,
+    /// The durable state (used only from blocking threads).
+    pub storage: Box<dyn Storage>,
+    /// This replica's identity and its lease on deciding windows.
+    pub cluster: cluster::Membership,
     /// The network (as stored in the ledger), indexed for checking requests.
     pub network: RwLock<Option<Arc<network::LoadedNetwork>>>,
     /// Counters for `/metrics`.
@@ -153,8 +158,9 @@ pub struct AppState {
     pub stop: tokio::sync::watch::Sender<bool>,
     /// Set when shutdown begins.
     pub stopping: AtomicBool,
-    /// The data directory's lock file, held (locked) for the process's lifetime.
-    _lock: std::fs::File,
+    /// The data directory's lock file, held (locked) for the process's lifetime
+    /// (SQLite only: PostgreSQL replicas share their database by design).
+    _lock: Option<std::fs::File>,
 }
 
 /// How long a pending count read for submits is reused.
@@ -199,17 +205,22 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, StartError> {
 }
 
 impl AppState {
-    /// Locks the data directory, opens the databases and restores the cached network.
+    /// Opens the storage (locking the data directory for SQLite), checks it and
+    /// restores the cached network.
     pub fn open(config: ServiceConfig) -> Result<Arc<AppState>, StartError> {
-        let lock = lock_data_dir(&config.data_dir)?;
-        let intake = Intake::open(&config.data_dir)?;
-        let store = Store::open(&config.data_dir)?;
-        store.check_intake()?;
-        store.discard_stage(None)?;
-        let reader = Store::open(&config.data_dir)?;
-        let network = store
+        let (storage, lock): (Box<dyn Storage>, _) = match &config.database {
+            Some(url) => (Box::new(store::postgres::PgStorage::connect(url)?), None),
+            None => {
+                let lock = lock_data_dir(&config.data_dir)?;
+                let storage = store::sqlite::SqliteStorage::open(&config.data_dir)?;
+                (Box::new(storage), Some(lock))
+            }
+        };
+        storage.prepare()?;
+        let network = storage
             .network()?
             .map(|n| Arc::new(network::LoadedNetwork::new(n)));
+        let network_version = storage.network_version()?;
         Ok(Arc::new(AppState {
             keys: RwLock::new(config.api_keys.clone()),
             pending_seen: Mutex::new(PendingSeen::default()),
@@ -218,10 +229,9 @@ impl AppState {
             plan_pool: Semaphore::new(config.plan_slots.max(1)),
             plan_cancel: Arc::new(AtomicBool::new(false)),
             stop: tokio::sync::watch::channel(false).0,
+            cluster: cluster::Membership::new(network_version, lock.is_some()),
             config,
-            store: Mutex::new(store),
-            intake: Mutex::new(intake),
-            reader: Mutex::new(reader),
+            storage,
             network: RwLock::new(network),
             metrics: metrics::Metrics::default(),
             readiness: health::Readiness::default(),
@@ -231,15 +241,9 @@ impl AppState {
         }))
     }
 
-    /// Locks the ledger (a poisoned lock is still usable: every write is a
-    /// transaction, so a panic mid-write left nothing half-done).
-    pub fn db(&self) -> std::sync::MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Locks the intake.
-    pub fn intake(&self) -> std::sync::MutexGuard<'_, Intake> {
-        self.intake.lock().unwrap_or_else(|e| e.into_inner())
+    /// The storage.
+    pub fn db(&self) -> &dyn Storage {
+        self.storage.as_ref()
     }
 
     /// Orders waiting for a window, counted in the database (there is no counter
@@ -282,13 +286,10 @@ impl AppState {
             .accepted_since += n;
     }
 
-    /// Orders waiting and when the oldest arrived ([`Store::pending_queue`]).
+    /// Orders waiting and when the oldest arrived ([`Storage::pending_queue`]).
     /// Blocking: call from a blocking thread.
     pub fn pending_queue(&self) -> DbResult<(usize, Option<f64>)> {
-        self.reader
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pending_queue()
+        self.db().pending_queue()
     }
 }
 
@@ -334,12 +335,21 @@ pub async fn serve(
             config.max_connections = most;
         }
     }
-    let state = AppState::open(config.clone())?;
+    // Opening may block (a PostgreSQL connection, migrations): off the runtime.
+    let opening = config.clone();
+    let state = tokio::task::spawn_blocking(move || AppState::open(opening)).await??;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     // Signal handlers first: an interrupt right after the address is announced must
     // shut down cleanly, not kill the process.
     let signals = ShutdownSignals::install()?;
-    on_listen(listener.local_addr()?);
+    let address = listener.local_addr()?;
+    *state
+        .cluster
+        .address
+        .lock()
+        .unwrap_or_else(|e| e.into_inner()) = address.to_string();
+    on_listen(address);
+    let leases = tokio::spawn(cluster::lease_loop(state.clone()));
     let windows = tokio::spawn(window_loop(state.clone()));
     #[cfg(unix)]
     tokio::spawn(reload_keys_on_hangup(state.clone()));
@@ -355,6 +365,8 @@ pub async fn serve(
     });
     server::run(listener, app, state.clone(), state.stop.subscribe()).await;
     windows.await?;
+    leases.await?;
+    cluster::release(&state).await;
     Ok(())
 }
 
@@ -442,7 +454,8 @@ async fn window_loop(state: Arc<AppState>) {
         }
         let closed = (Instant::now(), now());
         // A failed count still tries the window: deciding reads the queue itself.
-        if pending != Some(0) {
+        // Only the leader decides; the others keep taking orders.
+        if pending != Some(0) && state.cluster.is_leader() {
             let permit = state.solve_pool.acquire().await.expect("pool never closes");
             let s = state.clone();
             let labels = (opened.1, closed.1);
@@ -474,7 +487,7 @@ async fn window_loop(state: Arc<AppState>) {
 /// its orders name, the capacity left, and the oldest pending orders. The instance
 /// holds only the skus its orders name, so its size follows the window, not the
 /// catalog. Orders that name skus or pickup nodes the network no longer has are left
-/// out (the commit decides them unfilled, see [`Store::commit_window`]).
+/// out (the commit decides them unfilled, see [`Storage::commit_window`]).
 pub fn window_instance(
     name: String,
     network: &NetworkConfig,
@@ -542,6 +555,7 @@ pub fn window_instance(
 /// has: they leave the queue `unfilled` without a solve, and no window is written.
 fn decide_stranded(
     state: &AppState,
+    fence: &store::Fence,
     network: &NetworkConfig,
     taken: &[store::PendingOrder],
     instance: &Instance,
@@ -565,10 +579,11 @@ fn decide_stranded(
         decided_at: 0.0,
         kpis: serde_json::Value::Null,
     };
-    let (stranded, _) = state
+    let stranded = state
         .db()
-        .commit_window(&window, network, taken, instance, &none)
-        .map_err(|e| e.to_string())?;
+        .commit_window(fence, &window, network, taken, instance, &none)
+        .map_err(|e| e.to_string())?
+        .committed;
     state
         .metrics
         .orders_decided
@@ -582,8 +597,9 @@ fn decide_stranded(
 
 /// Decides one window: solve, check, commit. Runs on a blocking thread.
 fn decide_window(state: &AppState, opened: f64, closed: f64) -> Result<(), String> {
-    let err = |e: rusqlite::Error| e.to_string();
+    let err = |e: store::DbError| e.to_string();
     let read_started = std::time::Instant::now();
+    cluster::refresh_network(state).map_err(err)?;
     let Some(loaded) = state
         .network
         .read()
@@ -593,6 +609,9 @@ fn decide_window(state: &AppState, opened: f64, closed: f64) -> Result<(), Strin
         return Ok(());
     };
     let network = &loaded.config;
+    let Some(fence) = state.cluster.fence() else {
+        return Ok(());
+    };
     let (taken, instance, window_id) = {
         let db = state.db();
         let taken = db.pending(state.config.max_orders).map_err(err)?;
@@ -604,14 +623,15 @@ fn decide_window(state: &AppState, opened: f64, closed: f64) -> Result<(), Strin
             .iter()
             .flat_map(|p| p.order.lines.iter().map(|l| l.sku.as_str()))
             .collect();
-        let inventory = db.inventory_of_skus(skus).map_err(err)?;
+        let skus: Vec<&str> = skus.into_iter().collect();
+        let inventory = db.inventory_of_skus(&skus).map_err(err)?;
         let used = db.capacity_used().map_err(err)?;
         let id = db.next_window_id().map_err(err)?;
         let instance = window_instance(format!("window-{id}"), network, inventory, &used, orders);
         (taken, instance, id)
     };
     if instance.orders.is_empty() {
-        return decide_stranded(state, network, &taken, &instance);
+        return decide_stranded(state, &fence, network, &taken, &instance);
     }
     let read_seconds = read_started.elapsed().as_secs_f64();
     let started = std::time::Instant::now();
@@ -670,10 +690,13 @@ fn decide_window(state: &AppState, opened: f64, closed: f64) -> Result<(), Strin
         kpis,
     };
     let commit_started = std::time::Instant::now();
-    let (committed, deferred) = state
+    let store::CommitCounts {
+        committed,
+        deferred,
+    } = state
         .db()
-        .commit_window(&window, network, &taken, &instance, &plan)
-        .map_err(err)?;
+        .commit_window(&fence, &window, network, &taken, &instance, &plan)
+        .map_err(|e| e.to_string())?;
     let commit_seconds = commit_started.elapsed().as_secs_f64();
     let overhead = check_started.elapsed().as_secs_f64();
     state

@@ -163,8 +163,8 @@ pub async fn alternatives(
         let rec = db
             .order(&id)?
             .ok_or_else(|| ApiError::new("E4040", format!("order \"{id}\" not found")))?;
-        let skus = rec.order.lines.iter().map(|l| l.sku.as_str());
-        let rows = db.inventory_of_skus(skus)?;
+        let skus: Vec<&str> = rec.order.lines.iter().map(|l| l.sku.as_str()).collect();
+        let rows = db.inventory_of_skus(&skus)?;
         Ok((rec, rows))
     })
     .await?;

@@ -59,7 +59,7 @@ pub async fn promise(
     let (rows, used) = blocking(&state, move |s| {
         let db = s.db();
         Ok((
-            db.inventory_of_skus(skus.iter().map(String::as_str))?,
+            db.inventory_of_skus(&skus.iter().map(String::as_str).collect::<Vec<_>>())?,
             db.capacity_used()?,
         ))
     })

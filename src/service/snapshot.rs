@@ -104,11 +104,11 @@ pub async fn put_streamed(
     let received = receive(state, &mut up, body).await;
     let id = up.id;
     if let Err(e) = received {
-        blocking(state, move |s| Ok(s.db().discard_stage(Some(id))?)).await?;
+        blocking(state, move |s| Ok(s.db().discard_stage(id)?)).await?;
         return Err(e);
     }
     if !up.details.is_empty() {
-        blocking(state, move |s| Ok(s.db().discard_stage(Some(id))?)).await?;
+        blocking(state, move |s| Ok(s.db().discard_stage(id)?)).await?;
         return Err(ApiError::with_details(
             "E4001",
             "snapshot lines break the format; nothing was applied",

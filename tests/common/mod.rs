@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod server;
+pub mod storage;
 
 use domopt::check::check;
 use domopt::domain::{Instance, Plan};

@@ -1,5 +1,6 @@
 //! A running `domopt serve` for integration tests: the real binary on a free loopback
-//! port, real HTTP, the real SQLite databases in a temporary directory.
+//! port, real HTTP, the real SQLite databases in a temporary directory (or a real
+//! PostgreSQL database standing for it, see [`super::storage`]).
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -234,9 +235,11 @@ fn spawn(data: &Path, extra: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Ch
     if !extra.contains(&"--listen") {
         cmd.args(["--listen", "127.0.0.1:0"]);
     }
-    cmd.arg("--data")
-        .arg(data)
-        .args(extra)
+    cmd.arg("--data").arg(data);
+    if super::storage::on_postgres() {
+        cmd.args(["--database", &super::storage::database_for(data)]);
+    }
+    cmd.args(extra)
         .env("RUST_LOG", "warn,highs=error")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())

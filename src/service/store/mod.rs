@@ -1,69 +1,74 @@
-//! The service's durable state in two embedded SQLite databases (WAL mode):
+//! The service's durable state behind one trait, [`Storage`], with two
+//! implementations:
 //!
-//! - `intake.sqlite` ([`Intake`]): accepted orders, append-only. Submits write only
-//!   here, so they never wait behind a window's commit.
-//! - `ledger.sqlite` ([`Store`]): the network, inventory (on_hand, reserved, safety
-//!   stock), node capacity used, decisions, the requeue of deferred and re-routed
-//!   orders, the intake watermark and windows. It attaches the intake read-only.
+//! - [`sqlite`]: two embedded SQLite databases in the data directory, for one
+//!   process on one machine (the default; no server to run).
+//! - [`postgres`]: one PostgreSQL database shared by any number of replicas, one of
+//!   which at a time (the holder of the lease, see [`Storage::claim_lease`]) decides
+//!   windows.
 //!
-//! Every write that the API acknowledges is committed before the response is sent, so
-//! a killed process loses nothing it accepted. A window's decisions, reservations and
-//! watermark are committed in one ledger transaction that re-checks stock, so no unit
-//! is ever promised twice and no order is decided twice or skipped.
+//! Both keep the same promises: every write the API acknowledges is committed before
+//! the response is sent, so a killed process loses nothing it accepted; a window's
+//! decisions and reservations are committed in one transaction that re-checks stock
+//! and capacity as they are then, so no unit is promised twice and no order is
+//! decided twice or skipped. The decision logic of a commit is shared
+//! ([`commit::settle`]); only reading and writing rows differ.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::domain::{Instance, InventoryRow, Order, Plan, Shipment, Unfilled};
 
-mod inventory;
-mod window;
+pub mod commit;
+pub mod postgres;
+pub mod sqlite;
 
-pub use window::stranded_decision;
+pub use commit::stranded_decision;
+
+/// A database failure, reported as `E5000` (or `E5070` when the disk is full).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct DbError {
+    /// The database's own message.
+    pub message: String,
+    /// The database ran out of disk space.
+    pub disk_full: bool,
+    /// The database aborted the transaction (deadlock, serialization failure): the
+    /// same transaction may succeed when run again.
+    pub retryable: bool,
+}
+
+impl DbError {
+    /// An error with a message of the service's own.
+    pub fn other(message: impl Into<String>) -> DbError {
+        DbError {
+            message: message.into(),
+            disk_full: false,
+            retryable: false,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> DbError {
+        DbError {
+            disk_full: e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull),
+            retryable: false,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// A database result.
+pub type DbResult<T> = Result<T, DbError>;
 
 /// The largest count the service stores in an inventory field (on_hand, reserved,
 /// safety stock) or accepts as a delta's quantity: the instance format's limit
 /// (docs/formats.md, E1007), so every stored row fits the window's instance.
 pub const MAX_COUNT: i64 = 1_000_000_000;
-
-/// A database error, reported as `E5000`.
-pub type DbResult<T> = Result<T, rusqlite::Error>;
-
-const INTAKE_SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS orders (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    body TEXT NOT NULL,
-    digest TEXT NOT NULL,
-    received_at REAL NOT NULL);
-";
-
-const LEDGER_SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS inventory (
-    node TEXT NOT NULL, sku TEXT NOT NULL,
-    on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL, safety_stock INTEGER NOT NULL,
-    PRIMARY KEY (node, sku));
-CREATE INDEX IF NOT EXISTS inventory_by_sku ON inventory (sku);
-CREATE TABLE IF NOT EXISTS inventory_stage (
-    upload INTEGER NOT NULL, node TEXT NOT NULL, sku TEXT NOT NULL,
-    on_hand INTEGER NOT NULL, safety_stock INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS capacity_used (
-    node TEXT PRIMARY KEY, shipments INTEGER NOT NULL, units INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS decisions (
-    id TEXT PRIMARY KEY, status TEXT NOT NULL, window_id INTEGER,
-    decision TEXT, body TEXT);
-CREATE TABLE IF NOT EXISTS requeue (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS windows (
-    id INTEGER PRIMARY KEY,
-    opened_at REAL NOT NULL, closed_at REAL NOT NULL, decided_at REAL NOT NULL,
-    kpis TEXT NOT NULL);
-INSERT OR IGNORE INTO config (key, value) VALUES ('watermark', '0');
-";
 
 /// The network part of an instance: everything but orders and inventory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -176,7 +181,7 @@ pub struct SubmitOutcome {
 pub enum StoreError {
     /// The database failed.
     #[error("database error: {0}")]
-    Db(#[from] rusqlite::Error),
+    Db(#[from] DbError),
     /// An order id already holds a different body.
     #[error("order ids already used with a different body: {0:?}")]
     Conflict(Vec<String>),
@@ -190,6 +195,16 @@ pub enum StoreError {
     /// one line per row, naming the orders that hold it.
     #[error("over-promised: {0:?}")]
     OverPromised(Vec<String>),
+    /// A window's commit came from a replica whose lease another replica has taken
+    /// since (or that has run out): nothing was written.
+    #[error("fenced: {0}")]
+    Fenced(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError::Db(e.into())
+    }
 }
 
 /// A change to one inventory row.
@@ -206,6 +221,56 @@ pub struct InventoryDelta {
     pub kind: String,
     /// Units.
     pub qty: i64,
+}
+
+impl InventoryDelta {
+    /// The row's (on_hand, reserved, safety_stock) after this delta, the `i`-th of its
+    /// batch; refused when a count would go negative or above [`MAX_COUNT`].
+    pub fn applied(&self, i: usize, row: (i64, i64, i64)) -> Result<(i64, i64, i64), StoreError> {
+        let (mut on_hand, mut reserved, mut safety) = row;
+        match self.kind.as_str() {
+            "receipt" | "adjustment" => on_hand += self.qty,
+            "pick" => {
+                on_hand -= self.qty;
+                reserved -= self.qty;
+            }
+            "safety_stock" => safety = self.qty,
+            _ => unreachable!("kinds are validated by the API"),
+        }
+        let what = format!(
+            "deltas[{i}]: {} {} of {} at {}",
+            self.kind, self.qty, self.sku, self.node
+        );
+        if on_hand < 0 || reserved < 0 || safety < 0 {
+            return Err(StoreError::State(format!(
+                "{what} would leave on_hand {on_hand}, reserved {reserved}"
+            )));
+        }
+        if on_hand > MAX_COUNT || safety > MAX_COUNT {
+            return Err(StoreError::State(format!(
+                "{what} would leave on_hand {on_hand}, safety stock {safety}, above the largest count {MAX_COUNT}"
+            )));
+        }
+        Ok((on_hand, reserved, safety))
+    }
+}
+
+impl OrderRecord {
+    /// The order as it re-enters the queue when `node` rejects it: `node` excluded.
+    /// Only decided orders can be re-routed.
+    pub fn rerouted(&self, node: &str) -> Result<Order, StoreError> {
+        if self.status == status::CANCELLED || self.status == status::PENDING {
+            return Err(StoreError::State(format!(
+                "order \"{}\" is {}; only decided orders can be re-routed",
+                self.id, self.status
+            )));
+        }
+        let mut order = self.order.clone();
+        if !order.exclude_nodes.iter().any(|n| n == node) {
+            order.exclude_nodes.push(node.to_string());
+        }
+        Ok(order)
+    }
 }
 
 /// One stored inventory row with its 64-bit counts, as `/v1/atp` reports it.
@@ -245,6 +310,28 @@ pub struct WindowRecord {
     pub kpis: serde_json::Value,
 }
 
+/// Shipments as (node, destination latitude, longitude) from stored (decision, order
+/// body) pairs, at most `limit`; pairs that do not parse are passed over.
+pub fn flows_of(
+    rows: impl IntoIterator<Item = (Option<String>, String)>,
+    limit: usize,
+) -> Vec<(String, f64, f64)> {
+    let mut out = Vec::new();
+    for (decision, body) in rows {
+        let (Some(d), Ok(order)) = (
+            decision.and_then(|t| serde_json::from_str::<Decision>(&t).ok()),
+            serde_json::from_str::<Order>(&body),
+        ) else {
+            continue;
+        };
+        for s in d.shipments {
+            out.push((s.node, order.ship_to.lat, order.ship_to.lon));
+        }
+    }
+    out.truncate(limit);
+    out
+}
+
 /// Hex SHA-256 of an order's canonical JSON: equal bodies, equal digests.
 pub fn digest(order: &Order) -> String {
     let json = serde_json::to_vec(order).expect("orders serialize");
@@ -261,118 +348,6 @@ pub fn now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-fn open_conn(path: &Path) -> DbResult<Connection> {
-    let conn = Connection::open(path)?;
-    conn.busy_timeout(std::time::Duration::from_secs(30))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    Ok(conn)
-}
-
-fn io_error(e: std::io::Error) -> rusqlite::Error {
-    rusqlite::Error::ToSqlConversionFailure(Box::new(e))
-}
-
-/// The intake database: accepted orders, append-only.
-pub struct Intake {
-    conn: Connection,
-}
-
-impl Intake {
-    /// Opens (creating if needed) `dir/intake.sqlite`.
-    pub fn open(dir: &Path) -> DbResult<Intake> {
-        std::fs::create_dir_all(dir).map_err(io_error)?;
-        let conn = open_conn(&dir.join("intake.sqlite"))?;
-        conn.execute_batch(INTAKE_SCHEMA)?;
-        Ok(Intake { conn })
-    }
-
-    /// Cheap query proving the database answers.
-    pub fn ping(&self) -> DbResult<()> {
-        self.conn.query_row("SELECT 1", [], |_| Ok(()))
-    }
-
-    /// Stores a batch of validated orders atomically: new ids are inserted, retries
-    /// with an identical body are counted, and a different body under a used id
-    /// refuses the whole batch.
-    pub fn submit(&mut self, orders: &[Order]) -> Result<SubmitOutcome, StoreError> {
-        let tx = self.conn.transaction()?;
-        let mut outcome = SubmitOutcome {
-            accepted: 0,
-            duplicates: 0,
-        };
-        let mut conflicts = Vec::new();
-        {
-            let mut find = tx.prepare_cached("SELECT digest FROM orders WHERE id = ?1")?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO orders (id, body, digest, received_at) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            let at = now();
-            for order in orders {
-                let d = digest(order);
-                let existing: Option<String> =
-                    find.query_row(params![order.id], |r| r.get(0)).optional()?;
-                match existing {
-                    Some(e) if e == d => outcome.duplicates += 1,
-                    Some(_) => conflicts.push(order.id.clone()),
-                    None => {
-                        let body = serde_json::to_string(order).expect("orders serialize");
-                        insert.execute(params![order.id, body, d, at])?;
-                        outcome.accepted += 1;
-                    }
-                }
-            }
-        }
-        if !conflicts.is_empty() {
-            return Err(StoreError::Conflict(conflicts));
-        }
-        tx.commit()?;
-        Ok(outcome)
-    }
-}
-
-/// Copies the two databases of `data` into the directory `out` (created; it must not
-/// hold them already) with SQLite's online backup, safe while the server runs. The
-/// ledger is copied first, then the intake: the intake only grows, so its copy holds
-/// every order the ledger's copy refers to, and the pair passes
-/// [`Store::check_intake`].
-pub fn backup(data: &Path, out: &Path) -> Result<(), String> {
-    for name in ["ledger.sqlite", "intake.sqlite"] {
-        if !data.join(name).is_file() {
-            return Err(format!("{} has no {name}", data.display()));
-        }
-        if out.join(name).exists() {
-            return Err(format!(
-                "{} exists; back up into a new or empty directory",
-                out.join(name).display()
-            ));
-        }
-    }
-    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    for name in ["ledger.sqlite", "intake.sqlite"] {
-        let (from, to) = (data.join(name), out.join(name));
-        let copy = || -> DbResult<()> {
-            let src = Connection::open_with_flags(
-                &from,
-                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
-                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?;
-            src.busy_timeout(std::time::Duration::from_secs(30))?;
-            let mut dst = Connection::open(&to)?;
-            let b = rusqlite::backup::Backup::new(&src, &mut dst)?;
-            // All pages in one step: one read transaction, one consistent snapshot.
-            loop {
-                match b.step(-1)? {
-                    rusqlite::backup::StepResult::Done => return Ok(()),
-                    _ => std::thread::sleep(std::time::Duration::from_millis(50)),
-                }
-            }
-        };
-        copy().map_err(|e| format!("backing up {}: {e}", from.display()))?;
-    }
-    Ok(())
-}
-
 /// An order waiting for a window, with its intake sequence number.
 #[derive(Debug, Clone)]
 pub struct PendingOrder {
@@ -384,346 +359,148 @@ pub struct PendingOrder {
     pub order: Order,
 }
 
-/// The ledger database (with the intake attached for reading).
-pub struct Store {
-    conn: Connection,
+/// The proof a window's commit carries that its replica still holds the lease of its
+/// pool: the database refuses the commit unless the lease's token is still this one
+/// and has not run out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    /// The pool whose windows the lease covers.
+    pub pool: String,
+    /// The replica holding it.
+    pub replica: String,
+    /// The lease's token: it grows by one each time the lease changes hands.
+    pub token: i64,
 }
 
-impl Store {
-    /// Opens (creating if needed) `dir/ledger.sqlite` and attaches `dir/intake.sqlite`
-    /// (which [`Intake::open`] creates first).
-    pub fn open(dir: &Path) -> DbResult<Store> {
-        std::fs::create_dir_all(dir).map_err(io_error)?;
-        let conn = open_conn(&dir.join("ledger.sqlite"))?;
-        conn.execute_batch(LEDGER_SCHEMA)?;
-        let intake = dir.join("intake.sqlite");
-        conn.execute(
-            "ATTACH DATABASE ?1 AS intake",
-            params![intake.to_string_lossy()],
-        )?;
-        Ok(Store { conn })
-    }
+/// One pool's lease as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeaseRecord {
+    /// The pool.
+    pub pool: String,
+    /// The replica holding it.
+    pub holder: String,
+    /// Its fencing token.
+    pub token: i64,
+    /// Seconds until it runs out unless renewed (negative: run out).
+    pub expires_in: f64,
+}
 
+/// One replica as last heard of.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplicaRecord {
+    /// The replica's id (unique per process start).
+    pub id: String,
+    /// The address it serves on.
+    pub address: String,
+    /// Unix seconds when it started.
+    pub started_at: f64,
+    /// Seconds since its last heartbeat.
+    pub seen_ago: f64,
+}
+
+/// Inventory changes a window commit writes, and what it decided.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitCounts {
+    /// Orders decided (stranded ones included).
+    pub committed: usize,
+    /// Orders that no longer fit and wait for the next window.
+    pub deferred: usize,
+}
+
+/// The service's durable state. Every method is one transaction (or one read);
+/// implementations are shared by threads and called from blocking threads only.
+pub trait Storage: Send + Sync {
+    /// `sqlite` or `postgres`.
+    fn kind(&self) -> &'static str;
     /// Cheap query proving the database answers.
-    pub fn ping(&self) -> DbResult<()> {
-        self.conn.query_row("SELECT 1", [], |_| Ok(()))
-    }
+    fn ping(&self) -> DbResult<()>;
+    /// Checks the stored state at start and drops what a stopped server left
+    /// half-done (stages of unfinished snapshots); an error says why it cannot serve.
+    fn prepare(&self) -> Result<(), String>;
 
-    /// The stored network, if one was loaded.
-    pub fn network(&self) -> DbResult<Option<NetworkConfig>> {
-        let text: Option<String> = self
-            .conn
-            .query_row("SELECT value FROM config WHERE key = 'network'", [], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
-    }
-
-    /// Replaces the network.
-    pub fn set_network(&self, network: &NetworkConfig) -> DbResult<()> {
-        let text = serde_json::to_string(network).expect("network serializes");
-        self.conn.execute(
-            "INSERT INTO config (key, value) VALUES ('network', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![text],
-        )?;
-        Ok(())
-    }
-
-    fn watermark(&self) -> DbResult<i64> {
-        self.conn.query_row(
-            "SELECT CAST(value AS INTEGER) FROM config WHERE key = 'watermark'",
-            [],
-            |r| r.get(0),
-        )
-    }
-
-    /// Refuses an intake database that is missing or older than the ledger: the
-    /// ledger has decided (or requeued) orders up to a sequence number the intake
-    /// does not reach, so new orders would get numbers at or below that watermark
-    /// and never be decided.
-    pub fn check_intake(&self) -> Result<(), String> {
-        let err = |e: rusqlite::Error| format!("cannot read the databases: {e}");
-        let wm = self.watermark().map_err(err)?;
-        let requeued: i64 = self
-            .conn
-            .query_row("SELECT COALESCE(MAX(seq), 0) FROM requeue", [], |r| {
-                r.get(0)
-            })
-            .map_err(err)?;
-        let intake: i64 = self
-            .conn
-            .query_row("SELECT COALESCE(MAX(seq), 0) FROM intake.orders", [], |r| {
-                r.get(0)
-            })
-            .map_err(err)?;
-        let ledger = wm.max(requeued);
-        if intake >= ledger {
-            return Ok(());
-        }
-        Err(format!(
-            "intake.sqlite is missing or older than ledger.sqlite: the ledger has taken orders up to sequence number {ledger} but the intake's last order is number {intake}, so new orders would never be decided. \
-             Restore intake.sqlite together with ledger.sqlite from one backup (`domopt backup --data DIR --out DIR` takes both consistently), or move both away to start empty"
-        ))
-    }
-
-    /// Number of orders waiting for a window.
-    pub fn pending_count(&self) -> DbResult<usize> {
-        Ok(self.pending_queue()?.0)
-    }
-
-    /// Orders waiting for a window, and when the oldest of them arrived (wall-clock
-    /// seconds; `None` when none waits).
-    pub fn pending_queue(&self) -> DbResult<(usize, Option<f64>)> {
-        let wm = self.watermark()?;
-        let (fresh, fresh_oldest): (i64, Option<f64>) = self.conn.query_row(
-            "SELECT COUNT(*), MIN(o.received_at) FROM intake.orders o WHERE o.seq > ?1
-             AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.id = o.id)",
-            params![wm],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        let (requeued, requeued_oldest): (i64, Option<f64>) = self.conn.query_row(
-            "SELECT COUNT(*), MIN(o.received_at) FROM requeue q
-             LEFT JOIN intake.orders o ON o.id = q.id",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        let oldest = match (fresh_oldest, requeued_oldest) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        Ok(((fresh + requeued) as usize, oldest))
-    }
-
-    /// Up to `limit` waiting orders: the requeue first, then the intake in arrival
-    /// order (orders cancelled while pending are skipped).
-    pub fn pending(&self, limit: usize) -> DbResult<Vec<PendingOrder>> {
-        let mut out = Vec::new();
-        let mut push = |seq: i64, requeued: bool, body: String| {
-            if let Ok(order) = serde_json::from_str(&body) {
-                out.push(PendingOrder {
-                    seq,
-                    requeued,
-                    order,
-                });
-            }
-        };
-        {
-            let mut stmt = self
-                .conn
-                .prepare_cached("SELECT seq, body FROM requeue ORDER BY seq LIMIT ?1")?;
-            let rows = stmt.query_map(params![limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            for row in rows {
-                let (seq, body) = row?;
-                push(seq, true, body);
-            }
-        }
-        let left = limit.saturating_sub(out.len());
-        if left > 0 {
-            let wm = self.watermark()?;
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT o.seq, o.body FROM intake.orders o WHERE o.seq > ?1
-                 AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.id = o.id)
-                 ORDER BY o.seq LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![wm, left as i64], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-            })?;
-            let rows: Vec<(i64, String)> = rows.collect::<DbResult<_>>()?;
-            for (seq, body) in rows {
-                if let Ok(order) = serde_json::from_str(&body) {
-                    out.push(PendingOrder {
-                        seq,
-                        requeued: false,
-                        order,
-                    });
-                }
-            }
-        }
-        Ok(out)
-    }
-
+    /// Stores a batch of validated orders atomically: new ids are inserted, retries
+    /// with an identical body are counted, and a different body under a used id
+    /// refuses the whole batch ([`StoreError::Conflict`]).
+    fn submit(&self, orders: &[Order]) -> Result<SubmitOutcome, StoreError>;
+    /// Orders waiting for a window, and when the oldest arrived (Unix seconds).
+    fn pending_queue(&self) -> DbResult<(usize, Option<f64>)>;
+    /// Up to `limit` waiting orders: requeued ones first, then in arrival order.
+    fn pending(&self, limit: usize) -> DbResult<Vec<PendingOrder>>;
     /// One order with its decision.
-    pub fn order(&self, id: &str) -> DbResult<Option<OrderRecord>> {
-        self.conn
-            .query_row(
-                "SELECT o.id, o.seq, o.received_at, o.body, d.status, d.window_id, d.decision,
-                        d.body, q.body
-                 FROM intake.orders o
-                 LEFT JOIN decisions d ON d.id = o.id
-                 LEFT JOIN requeue q ON q.id = o.id
-                 WHERE o.id = ?1",
-                params![id],
-                |r| {
-                    let body: String = r
-                        .get::<_, Option<String>>(8)?
-                        .or(r.get::<_, Option<String>>(7)?)
-                        .map_or_else(|| r.get(3), Ok)?;
-                    let decision: Option<String> = r.get(6)?;
-                    Ok(OrderRecord {
-                        id: r.get(0)?,
-                        seq: r.get(1)?,
-                        status: r
-                            .get::<_, Option<String>>(4)?
-                            .unwrap_or_else(|| status::PENDING.into()),
-                        window: r.get(5)?,
-                        received_at: r.get(2)?,
-                        order: serde_json::from_str(&body).expect("stored orders parse"),
-                        decision: decision.and_then(|d| serde_json::from_str(&d).ok()),
-                    })
-                },
-            )
-            .optional()
-    }
-
-    /// Returns an order's reserved stock and used capacity (inside `tx`).
-    fn release(tx: &rusqlite::Transaction, decision: Option<&Decision>) -> DbResult<()> {
-        let Some(d) = decision else { return Ok(()) };
-        for s in &d.shipments {
-            let mut units = 0;
-            for l in &s.lines {
-                units += l.qty;
-                tx.execute(
-                    "UPDATE inventory SET reserved = MAX(0, reserved - ?3)
-                     WHERE node = ?1 AND sku = ?2",
-                    params![s.node, l.sku, l.qty],
-                )?;
-            }
-            tx.execute(
-                "UPDATE capacity_used SET shipments = MAX(0, shipments - 1),
-                 units = MAX(0, units - ?2) WHERE node = ?1",
-                params![s.node, units],
-            )?;
-        }
-        Ok(())
-    }
-
-    /// Cancels an order: a pending order leaves its window, a decided one returns its
-    /// stock and capacity.
-    pub fn cancel(&mut self, id: &str) -> Result<OrderRecord, StoreError> {
-        let rec = self
-            .order(id)?
-            .ok_or_else(|| StoreError::NotFound(format!("order \"{id}\"")))?;
-        if rec.status == status::CANCELLED {
-            return Err(StoreError::State(format!(
-                "order \"{id}\" is already cancelled"
-            )));
-        }
-        let tx = self.conn.transaction()?;
-        Self::release(&tx, rec.decision.as_ref())?;
-        tx.execute("DELETE FROM requeue WHERE id = ?1", params![id])?;
-        tx.execute(
-            "INSERT INTO decisions (id, status, window_id, decision, body)
-             VALUES (?1, 'cancelled', ?2, NULL, ?3)
-             ON CONFLICT (id) DO UPDATE SET status = 'cancelled', decision = NULL",
-            params![
-                id,
-                rec.window,
-                serde_json::to_string(&rec.order).expect("orders serialize")
-            ],
-        )?;
-        tx.commit()?;
-        Ok(self.order(id)?.expect("the order exists"))
-    }
-
+    fn order(&self, id: &str) -> DbResult<Option<OrderRecord>>;
+    /// Cancels an order: a pending order leaves its window, a decided one returns
+    /// its stock and capacity.
+    fn cancel(&self, id: &str) -> Result<OrderRecord, StoreError>;
     /// Re-routes a decided order that `node` rejected: its stock and capacity return,
     /// the node is excluded for this order, and the order joins the next window.
-    pub fn reroute(&mut self, id: &str, node: &str) -> Result<OrderRecord, StoreError> {
-        let rec = self
-            .order(id)?
-            .ok_or_else(|| StoreError::NotFound(format!("order \"{id}\"")))?;
-        if rec.status == status::CANCELLED || rec.status == status::PENDING {
-            return Err(StoreError::State(format!(
-                "order \"{id}\" is {}; only decided orders can be re-routed",
-                rec.status
-            )));
-        }
-        let mut order = rec.order.clone();
-        if !order.exclude_nodes.iter().any(|n| n == node) {
-            order.exclude_nodes.push(node.to_string());
-        }
-        let body = serde_json::to_string(&order).expect("orders serialize");
-        let tx = self.conn.transaction()?;
-        Self::release(&tx, rec.decision.as_ref())?;
-        tx.execute("DELETE FROM decisions WHERE id = ?1", params![id])?;
-        tx.execute(
-            "INSERT INTO requeue (id, seq, body) VALUES (?1, ?2, ?3)",
-            params![id, rec.seq, body],
-        )?;
-        tx.commit()?;
-        Ok(self.order(id)?.expect("the order exists"))
-    }
+    fn reroute(&self, id: &str, node: &str) -> Result<OrderRecord, StoreError>;
+
+    /// The stored network, if one was loaded.
+    fn network(&self) -> DbResult<Option<NetworkConfig>>;
+    /// A number that changes each time the network is replaced, so replicas notice.
+    fn network_version(&self) -> DbResult<i64>;
+    /// Replaces the network; its new version.
+    fn set_network(&self, network: &NetworkConfig) -> DbResult<i64>;
+
+    /// Inventory rows of the given skus, counts clamped to 32 bits.
+    fn inventory_of_skus(&self, skus: &[&str]) -> DbResult<Vec<InventoryRow>>;
+    /// Inventory rows of one sku, as stored (64-bit counts), by node.
+    fn inventory_of(&self, sku: &str) -> DbResult<Vec<StockLevel>>;
+    /// Sets on_hand and safety stock of the given rows (a full snapshot also zeroes
+    /// on_hand of rows it does not name). Reservations are the ledger's and stay.
+    fn set_inventory(&self, rows: &[InventoryRow], full: bool) -> DbResult<()>;
+    /// Adds rows to the stage of a streamed snapshot `upload`.
+    fn stage_rows(&self, upload: i64, rows: &[InventoryRow]) -> DbResult<()>;
+    /// Applies the staged snapshot `upload` as [`Storage::set_inventory`] applies
+    /// rows (later rows of a pair win) and empties its stage; the rows applied.
+    fn apply_stage(&self, upload: i64, full: bool) -> DbResult<usize>;
+    /// Drops the stage of `upload`.
+    fn discard_stage(&self, upload: i64) -> DbResult<()>;
+    /// Applies inventory deltas atomically; refuses the batch if any row would go
+    /// negative or a pick exceeds what is reserved. A batch that leaves a row's
+    /// on_hand below what decided orders reserve there is refused with the
+    /// over-promised orders ([`StoreError::OverPromised`]) unless `force`; with
+    /// `force` enough of those orders (the most recently decided first) return their
+    /// stock and capacity and wait for the next window. Returns the orders re-routed.
+    fn apply_deltas(
+        &self,
+        deltas: &[InventoryDelta],
+        force: bool,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Shipments and units used per node in the current capacity period.
+    fn capacity_used(&self) -> DbResult<HashMap<String, (u64, u64)>>;
+    /// Starts a new capacity period: every node's capacity is whole again.
+    fn reset_capacity(&self) -> DbResult<()>;
 
     /// Windows, newest first.
-    pub fn windows(&self, limit: usize) -> DbResult<Vec<WindowRecord>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, opened_at, closed_at, decided_at, kpis FROM windows
-             ORDER BY id DESC LIMIT ?1",
-        )?;
-        let rows = stmt.query_map(params![limit as i64], |r| {
-            let kpis: String = r.get(4)?;
-            Ok(WindowRecord {
-                id: r.get(0)?,
-                opened_at: r.get(1)?,
-                closed_at: r.get(2)?,
-                decided_at: r.get(3)?,
-                kpis: serde_json::from_str(&kpis).unwrap_or_default(),
-            })
-        })?;
-        rows.collect()
-    }
-
+    fn windows(&self, limit: usize) -> DbResult<Vec<WindowRecord>>;
     /// Shipments of the last `windows` windows as (node, destination latitude,
-    /// longitude), at most `limit` of them, newest windows first.
-    pub fn recent_flows(&self, windows: i64, limit: usize) -> DbResult<Vec<(String, f64, f64)>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT d.decision, COALESCE(d.body, o.body) FROM decisions d
-             JOIN intake.orders o ON o.id = d.id
-             WHERE d.window_id > (SELECT COALESCE(MAX(id), 0) FROM windows) - ?1
-             ORDER BY d.window_id DESC LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![windows, limit as i64], |r| {
-            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (decision, body) = row?;
-            let (Some(d), Ok(order)) = (
-                decision.and_then(|t| serde_json::from_str::<Decision>(&t).ok()),
-                serde_json::from_str::<Order>(&body),
-            ) else {
-                continue;
-            };
-            for s in d.shipments {
-                out.push((s.node, order.ship_to.lat, order.ship_to.lon));
-            }
-        }
-        out.truncate(limit);
-        Ok(out)
-    }
-
+    /// longitude), at most `limit`, newest windows first.
+    fn recent_flows(&self, windows: i64, limit: usize) -> DbResult<Vec<(String, f64, f64)>>;
     /// The next window number.
-    pub fn next_window_id(&self) -> DbResult<i64> {
-        self.conn
-            .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM windows", [], |r| {
-                r.get(0)
-            })
-    }
-}
+    fn next_window_id(&self) -> DbResult<i64>;
+    /// Commits a checked window plan in one transaction (see [`commit::settle`] for
+    /// what is decided, deferred or stranded), refused with [`StoreError::Fenced`]
+    /// when `fence` no longer holds. `network` gives the full node capacities of the
+    /// period; `taken` are the window's orders as read.
+    fn commit_window(
+        &self,
+        fence: &Fence,
+        window: &WindowRecord,
+        network: &NetworkConfig,
+        taken: &[PendingOrder],
+        instance: &Instance,
+        plan: &Plan,
+    ) -> Result<CommitCounts, StoreError>;
 
-/// A stored row as the instance format's [`InventoryRow`]. Stored counts are at most
-/// [`MAX_COUNT`]; a larger one (written by an older version) saturates rather than
-/// wrapping, so availability is never overstated by a cut-off high half.
-fn row_to_inventory(r: &rusqlite::Row) -> DbResult<InventoryRow> {
-    let count = |i: usize| -> DbResult<u32> {
-        Ok(u32::try_from(r.get::<_, i64>(i)?.max(0)).unwrap_or(u32::MAX))
-    };
-    Ok(InventoryRow {
-        node: r.get(0)?,
-        sku: r.get(1)?,
-        on_hand: count(2)?,
-        reserved: count(3)?,
-        safety_stock: count(4)?,
-    })
+    /// Takes or renews the lease of `pool` for `replica` for `ttl`: the lease's token
+    /// when `replica` holds it now, `None` when another replica's lease still runs.
+    fn claim_lease(&self, pool: &str, replica: &str, ttl: Duration) -> DbResult<Option<i64>>;
+    /// Gives up `replica`'s lease of `pool` (at shutdown), so another takes over at
+    /// once.
+    fn release_lease(&self, pool: &str, replica: &str) -> DbResult<()>;
+    /// Records that `replica`, serving on `address`, is alive.
+    fn heartbeat(&self, replica: &str, address: &str, started_at: f64) -> DbResult<()>;
+    /// The replicas heard from in the last `within`, and every pool's lease.
+    fn cluster(&self, within: Duration) -> DbResult<(Vec<ReplicaRecord>, Vec<LeaseRecord>)>;
 }

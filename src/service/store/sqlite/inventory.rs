@@ -4,7 +4,7 @@ use super::*;
 
 impl Store {
     /// Every inventory row.
-    pub fn inventory(&self) -> DbResult<Vec<InventoryRow>> {
+    pub fn inventory(&self) -> SqlResult<Vec<InventoryRow>> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT node, sku, on_hand, reserved, safety_stock FROM inventory")?;
@@ -18,7 +18,7 @@ impl Store {
     pub fn inventory_of_skus<'a>(
         &self,
         skus: impl IntoIterator<Item = &'a str>,
-    ) -> DbResult<Vec<InventoryRow>> {
+    ) -> SqlResult<Vec<InventoryRow>> {
         let list = serde_json::Value::from(skus.into_iter().collect::<Vec<_>>()).to_string();
         let mut stmt = self.conn.prepare_cached(
             "SELECT node, sku, on_hand, reserved, safety_stock FROM inventory
@@ -29,7 +29,7 @@ impl Store {
     }
 
     /// Inventory rows of one sku, as stored (64-bit counts).
-    pub fn inventory_of(&self, sku: &str) -> DbResult<Vec<StockLevel>> {
+    pub fn inventory_of(&self, sku: &str) -> SqlResult<Vec<StockLevel>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT node, sku, on_hand, reserved, safety_stock FROM inventory
              WHERE sku = ?1 ORDER BY node",
@@ -48,7 +48,7 @@ impl Store {
 
     /// Sets on_hand and safety stock of the given rows (a full snapshot also zeroes
     /// on_hand of rows it does not name). Reservations are the ledger's and stay.
-    pub fn set_inventory(&mut self, rows: &[InventoryRow], full: bool) -> DbResult<()> {
+    pub fn set_inventory(&mut self, rows: &[InventoryRow], full: bool) -> SqlResult<()> {
         let tx = self.conn.transaction()?;
         if full {
             tx.execute("UPDATE inventory SET on_hand = 0", [])?;
@@ -69,7 +69,7 @@ impl Store {
 
     /// Adds rows to the stage of a streamed snapshot `upload` (one short transaction,
     /// so windows go on while a large snapshot arrives).
-    pub fn stage_rows(&mut self, upload: i64, rows: &[InventoryRow]) -> DbResult<()> {
+    pub fn stage_rows(&mut self, upload: i64, rows: &[InventoryRow]) -> SqlResult<()> {
         let tx = self.conn.transaction()?;
         {
             let mut ins = tx.prepare_cached(
@@ -86,7 +86,7 @@ impl Store {
     /// Applies the staged snapshot `upload` in one transaction, as
     /// [`Store::set_inventory`] applies rows (later rows of a pair win), and empties
     /// its stage. Returns the rows applied.
-    pub fn apply_stage(&mut self, upload: i64, full: bool) -> DbResult<usize> {
+    pub fn apply_stage(&mut self, upload: i64, full: bool) -> SqlResult<usize> {
         let tx = self.conn.transaction()?;
         if full {
             tx.execute("UPDATE inventory SET on_hand = 0", [])?;
@@ -109,7 +109,7 @@ impl Store {
 
     /// Drops the stage of `upload`, or of every upload (`None`: at start, the stages
     /// of snapshots a stopped server never finished).
-    pub fn discard_stage(&self, upload: Option<i64>) -> DbResult<()> {
+    pub fn discard_stage(&self, upload: Option<i64>) -> SqlResult<()> {
         match upload {
             Some(u) => self
                 .conn
@@ -142,28 +142,7 @@ impl Store {
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;
-            let (mut on_hand, mut reserved, mut safety) = row.unwrap_or((0, 0, 0));
-            match d.kind.as_str() {
-                "receipt" | "adjustment" => on_hand += d.qty,
-                "pick" => {
-                    on_hand -= d.qty;
-                    reserved -= d.qty;
-                }
-                "safety_stock" => safety = d.qty,
-                _ => unreachable!("kinds are validated by the API"),
-            }
-            if on_hand < 0 || reserved < 0 || safety < 0 {
-                return Err(StoreError::State(format!(
-                    "deltas[{i}]: {} {} of {} at {} would leave on_hand {on_hand}, reserved {reserved}",
-                    d.kind, d.qty, d.sku, d.node
-                )));
-            }
-            if on_hand > MAX_COUNT || safety > MAX_COUNT {
-                return Err(StoreError::State(format!(
-                    "deltas[{i}]: {} {} of {} at {} would leave on_hand {on_hand}, safety stock {safety}, above the largest count {MAX_COUNT}",
-                    d.kind, d.qty, d.sku, d.node
-                )));
-            }
+            let (on_hand, reserved, safety) = d.applied(i, row.unwrap_or((0, 0, 0)))?;
             tx.execute(
                 "INSERT INTO inventory (node, sku, on_hand, reserved, safety_stock)
                  VALUES (?1, ?2, ?3, ?4, ?5)
@@ -230,7 +209,7 @@ impl Store {
     }
 
     /// Shipments and units used per node in the current capacity period.
-    pub fn capacity_used(&self) -> DbResult<HashMap<String, (u64, u64)>> {
+    pub fn capacity_used(&self) -> SqlResult<HashMap<String, (u64, u64)>> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT node, shipments, units FROM capacity_used")?;
@@ -244,7 +223,7 @@ impl Store {
     }
 
     /// Starts a new capacity period: every node's capacity is whole again.
-    pub fn reset_capacity(&self) -> DbResult<()> {
+    pub fn reset_capacity(&self) -> SqlResult<()> {
         self.conn.execute("DELETE FROM capacity_used", [])?;
         Ok(())
     }
@@ -256,7 +235,7 @@ fn holders(
     tx: &rusqlite::Transaction,
     node: &str,
     sku: &str,
-) -> DbResult<Vec<(String, i64, String, Decision)>> {
+) -> SqlResult<Vec<(String, i64, String, Decision)>> {
     let mut stmt = tx.prepare_cached(
         "SELECT d.id, o.seq, COALESCE(d.body, o.body), d.decision
          FROM decisions d JOIN intake.orders o ON o.id = d.id
