@@ -117,9 +117,14 @@ async fn healthz() -> Json<Value> {
 async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
     let mut problems = blocking(&state, |s| {
         let answers = s.db().ping().is_ok();
-        let mut p = s
-            .readiness
-            .problems(&s.config.data_dir, s.config.min_free_bytes);
+        let mut p = s.readiness.problems(
+            // The data directory's disk holds the state only with SQLite.
+            s.config
+                .database
+                .is_none()
+                .then_some(s.config.data_dir.as_path()),
+            s.config.min_free_bytes,
+        );
         if !answers {
             p.insert(0, "the database does not answer".into());
         }
@@ -198,7 +203,7 @@ async fn put_inventory(
     q: Params,
     body: Body,
 ) -> ApiResult<(Extension<AuditRows>, Json<Value>)> {
-    let network = current_network(&state)?;
+    let network = current_network(&state).await?;
     if snapshot::is_ndjson(&headers) {
         q.only(&["full"])?;
         let full = q.get::<bool>("full", "true or false")?.unwrap_or(false);
@@ -226,7 +231,7 @@ async fn post_deltas(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(Extension<AuditRows>, Json<Value>)> {
     let bytes = body_bytes(body)?;
-    let network = current_network(&state)?;
+    let network = current_network(&state).await?;
     let d = bodies::read_deltas(&network, &bytes)?;
     let n = d.deltas.len();
     let rerouted = blocking(&state, move |s| {
@@ -244,7 +249,7 @@ async fn post_deltas(
 }
 
 async fn atp(State(state): State<Arc<AppState>>, Segment(sku): Segment) -> ApiResult<Json<Value>> {
-    let network = current_network(&state)?;
+    let network = current_network(&state).await?;
     if !network.has_sku(&sku) {
         return Err(ApiError::new("E4040", format!("sku \"{sku}\" not found")));
     }
@@ -269,7 +274,7 @@ async fn submit_orders(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Extension<AuditRows>, Json<Value>)> {
     let bytes = body_bytes(body)?;
-    let network = current_network(&state)?;
+    let network = current_network(&state).await?;
     let orders = bodies::read_orders(&network, &bytes)?;
     let rows = AuditRows(orders.len());
     let (outcome, pending) = blocking(&state, move |s| {
@@ -343,7 +348,7 @@ async fn reroute_order(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
     let r: Reroute = bodies::typed(&body_bytes(body)?)?;
-    let network = current_network(&state)?;
+    let network = current_network(&state).await?;
     if !network.has_node(&r.exclude_node) {
         return Err(ApiError::with_details(
             "E4001",

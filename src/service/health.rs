@@ -55,7 +55,7 @@ impl Readiness {
 
     /// Why the server is not ready, judged from recorded outcomes and the free space
     /// under `data_dir` (at least `min_free_bytes`); empty when it is ready.
-    pub fn problems(&self, data_dir: &Path, min_free_bytes: u64) -> Vec<String> {
+    pub fn problems(&self, data_dir: Option<&Path>, min_free_bytes: u64) -> Vec<String> {
         let mut out = Vec::new();
         let windows = self.window_failures_in_a_row.load(Ordering::Relaxed);
         if windows >= WINDOW_FAILURES_NOT_READY {
@@ -74,7 +74,7 @@ impl Readiness {
                 "the last {writes} writes failed in the database (see the log)"
             ));
         }
-        match free_disk_bytes(data_dir) {
+        match data_dir.and_then(free_disk_bytes) {
             Some(free) if free < min_free_bytes => out.push(format!(
                 "the disk of the data directory has {} MiB free, less than the {} MiB required",
                 free >> 20,

@@ -36,7 +36,7 @@ pub async fn page() -> impl IntoResponse {
 /// `GET /v1/nodes`: every node with its place, capacity and what this capacity
 /// period has used of it.
 pub async fn nodes(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
-    let network = current_network(&state)?;
+    let network = current_network(&state).await?;
     let used = blocking(&state, |s| Ok(s.db().capacity_used()?)).await?;
     let nodes: Vec<Value> = network
         .config
@@ -157,7 +157,7 @@ pub async fn alternatives(
     State(state): State<Arc<AppState>>,
     super::extract::Segment(id): super::extract::Segment,
 ) -> ApiResult<Json<Value>> {
-    let network = current_network(&state)?;
+    let network = current_network(&state).await?;
     let (record, rows) = blocking(&state, move |s| {
         let db = s.db();
         let rec = db

@@ -36,7 +36,7 @@ pub async fn promise(
     State(state): State<Arc<AppState>>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
-    let network = current_network(&state)?;
+    let network = current_network(&state).await?;
     let mut cart = json_value(&body_bytes(body)?)?;
     let Value::Object(fields) = &mut cart else {
         return Err(ApiError::new("E4000", "a cart is a JSON object"));

@@ -18,12 +18,22 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::new("E5000", format!("worker failed: {e}")))?
 }
 
-/// The loaded network, or `409 E4003` when none is.
-pub fn current_network(state: &AppState) -> ApiResult<Arc<LoadedNetwork>> {
+/// The loaded network, or `409 E4003` when none is. A replica that has none cached
+/// asks the database first: another replica may have loaded one since this one last
+/// looked (replicas otherwise notice a new network within a third of the lease).
+pub async fn current_network(state: &Arc<AppState>) -> ApiResult<Arc<LoadedNetwork>> {
+    if let Some(n) = cached_network(state) {
+        return Ok(n);
+    }
+    blocking(state, |s| Ok(super::cluster::refresh_network(s)?)).await?;
+    cached_network(state)
+        .ok_or_else(|| ApiError::new("E4003", "no network loaded (PUT /v1/network first)"))
+}
+
+fn cached_network(state: &AppState) -> Option<Arc<LoadedNetwork>> {
     state
         .network
         .read()
         .unwrap_or_else(|e| e.into_inner())
         .clone()
-        .ok_or_else(|| ApiError::new("E4003", "no network loaded (PUT /v1/network first)"))
 }

@@ -236,7 +236,7 @@ fn spawn(data: &Path, extra: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Ch
         cmd.args(["--listen", "127.0.0.1:0"]);
     }
     cmd.arg("--data").arg(data);
-    if super::storage::on_postgres() {
+    if super::storage::on_postgres() && !extra.contains(&"--database") {
         cmd.args(["--database", &super::storage::database_for(data)]);
     }
     cmd.args(extra)
