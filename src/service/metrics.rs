@@ -37,7 +37,8 @@ pub struct Metrics {
     pub responses_5xx: AtomicU64,
     /// `/v1/plan` solves running now.
     pub plans_running: AtomicU64,
-    /// Seconds the last window spent after its solve (check and commit), as f64 bits.
+    /// Seconds per order the last window spent after its solve (check and commit),
+    /// as f64 bits.
     pub last_overhead_bits: AtomicU64,
     window: Mutex<WindowStats>,
     latency: Mutex<BTreeMap<(String, String), Histogram>>,

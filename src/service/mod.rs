@@ -636,8 +636,10 @@ fn decide_window(state: &AppState, opened: f64, closed: f64) -> Result<(), Strin
     let read_seconds = read_started.elapsed().as_secs_f64();
     let started = std::time::Instant::now();
     // The budget covers reading, solving, checking and committing the window: the
-    // solver gets what is left after the read and the last window's check + commit.
-    let reserve = f64::from_bits(state.metrics.last_overhead_bits.load(Ordering::Relaxed));
+    // solver gets what is left after the read and the check + commit this window's
+    // orders would take at the last window's rate (commits grow with the orders).
+    let per_order = f64::from_bits(state.metrics.last_overhead_bits.load(Ordering::Relaxed));
+    let reserve = per_order * taken.len() as f64;
     let solve_budget = (state.config.budget.as_secs_f64() - read_seconds - reserve)
         .max(state.config.budget.as_secs_f64() * 0.25);
     let opts = SolveOptions {
@@ -698,7 +700,7 @@ fn decide_window(state: &AppState, opened: f64, closed: f64) -> Result<(), Strin
         .commit_window(&fence, &window, network, &taken, &instance, &plan)
         .map_err(|e| e.to_string())?;
     let commit_seconds = commit_started.elapsed().as_secs_f64();
-    let overhead = check_started.elapsed().as_secs_f64();
+    let overhead = check_started.elapsed().as_secs_f64() / taken.len().max(1) as f64;
     state
         .metrics
         .last_overhead_bits

@@ -30,9 +30,10 @@ impl From<::postgres::Error> for DbError {
             disk_full: code == Some(&SqlState::DISK_FULL),
             retryable: code == Some(&SqlState::T_R_DEADLOCK_DETECTED)
                 || code == Some(&SqlState::T_R_SERIALIZATION_FAILURE),
-            message: match e.as_db_error() {
-                Some(db) => format!("{e}: {}", db.message()),
-                None => e.to_string(),
+            message: match (e.as_db_error(), std::error::Error::source(&e)) {
+                (Some(db), _) => format!("{e}: {}", db.message()),
+                (None, Some(cause)) => format!("{e}: {cause}"),
+                (None, None) => e.to_string(),
             },
         }
     }
@@ -133,6 +134,18 @@ fn connect(url: &str) -> DbResult<Client> {
     Ok(client)
 }
 
+/// `url` with any password replaced by `***`, for messages.
+fn without_password(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user = &url[scheme + 3..at];
+            let user = user.split_once(':').map_or(user, |(u, _)| u);
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// [`Storage`] on a PostgreSQL database.
 pub struct PgStorage {
     pool: Pool,
@@ -149,7 +162,14 @@ impl PgStorage {
                 freed: Condvar::new(),
             },
         };
-        migrations::apply(&mut *storage.pool.get()?)?;
+        let opened = storage
+            .pool
+            .get()
+            .and_then(|mut c| migrations::apply(&mut c));
+        opened.map_err(|e| DbError {
+            message: format!("cannot open the database {}: {e}", without_password(url)),
+            ..e
+        })?;
         Ok(storage)
     }
 
