@@ -644,3 +644,83 @@ async fn a_promise_is_kept_by_the_window_that_decides_the_order() {
     assert_error(st, &e, 422, "E4001", "an unknown sku");
     assert_eq!(e["error"]["details"][0]["path"], "$.lines[0].sku", "{e}");
 }
+
+/// Runs `domopt load` against `urls` (comma-separated): 40 orders in 8 batches of 5
+/// over half a second from two clients. Its exit code and JSON report.
+async fn run_load(urls: &str, extra: &[&str]) -> (Option<i32>, Value) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_domopt"));
+    cmd.args(["load", "--url", urls, "--rate", "80", "--seconds", "0.5"])
+        .args([
+            "--batch",
+            "5",
+            "--concurrency",
+            "2",
+            "--nodes",
+            "3",
+            "--skus",
+            "20",
+        ])
+        .args(extra)
+        .env_remove("DOMOPT_API_KEY");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report = stdout
+        .split("\n\n")
+        .next()
+        .and_then(|json| serde_json::from_str(json).ok())
+        .unwrap_or_else(|| panic!("no report: {out:?}"));
+    (out.status.code(), report)
+}
+
+/// The value of counter `name` on `s`.
+async fn counter(s: &Server, name: &str) -> u64 {
+    metric(s, name)
+        .await
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no counter {name}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_spreads_its_submits_round_robin_over_its_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["--window", "0.3", "--budget", "1"];
+    if common::storage::on_postgres() {
+        args.extend(["--lease", "1"]);
+    }
+    let s = Server::start(dir.path(), &args);
+    let (code, r) = run_load(&s.url, &[]).await;
+    assert_eq!(code, Some(0), "{r}");
+    assert_eq!(r["urls"], 1, "{r}");
+    assert_eq!(r["orders_accepted"], 40, "{r}");
+
+    // Batch k goes to URL k mod 2: every second one to a port nothing listens on.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let (code, r) = run_load(&format!("{},{dead}", s.url), &["--no-setup"]).await;
+    assert_eq!(code, Some(1), "failed requests fail the run: {r}");
+    assert_eq!(r["urls"], 2, "{r}");
+    assert_eq!(r["failed_requests"], 4, "{r}");
+    assert_eq!(r["orders_accepted"], 20, "{r}");
+
+    // Two fresh replicas of one database (one data directory stands for one
+    // database): the set-up goes to the first, and the second, which had no network,
+    // takes half the batches once it serves the one the set-up stored.
+    if !common::storage::on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (
+        Server::start(dir.path(), &args),
+        Server::start(dir.path(), &args),
+    );
+    let (code, r) = run_load(&format!("{},{}", first.url, second.url), &[]).await;
+    assert_eq!(code, Some(0), "{r}");
+    assert_eq!(r["orders_accepted"], 40, "{r}");
+    for s in [&first, &second] {
+        assert_eq!(counter(s, "domopt_orders_accepted_total").await, 20);
+    }
+}

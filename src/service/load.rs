@@ -1,7 +1,9 @@
 //! `domopt load`: a load generator for a running `domopt serve`. It loads a generated
 //! network and stock, submits generated orders in batches at a target rate from a
 //! pool of concurrent clients, and reports the rate reached, submit latency
-//! percentiles and how long windows took to be decided.
+//! percentiles and how long windows took to be decided. Given several base URLs
+//! (replicas sharing one database), it spreads the submits over them round-robin;
+//! the set-up and every read go to the first.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,8 +17,10 @@ use crate::generate::{GenParams, generate};
 /// What to send.
 #[derive(Debug, Clone)]
 pub struct LoadParams {
-    /// Base URL of the service, e.g. `http://127.0.0.1:8080`.
-    pub url: String,
+    /// Base URLs of the service, e.g. `http://127.0.0.1:8080` (at least one): the
+    /// set-up and the reads go to the first, batch `k` of the submits to URL
+    /// `k mod len`.
+    pub urls: Vec<String>,
     /// Target orders per second.
     pub rate: f64,
     /// Orders per request.
@@ -40,6 +44,8 @@ pub struct LoadParams {
 /// What the run measured.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LoadReport {
+    /// Base URLs the submits were spread over.
+    pub urls: usize,
     /// Orders the service accepted.
     pub orders_accepted: usize,
     /// Requests that failed (non-2xx or transport errors).
@@ -74,6 +80,9 @@ pub const ATP_SAMPLES: usize = 1000;
 /// Rows per `PUT /v1/inventory` of the set-up: a wide network's millions of rows go
 /// in bodies of a few MiB, well under the default body limit.
 pub const SETUP_ROWS_PER_REQUEST: usize = 100_000;
+
+/// How long [`run`] waits for every replica to serve the network its set-up stored.
+pub const NETWORK_WAIT: Duration = Duration::from_secs(30);
 
 /// Latency percentiles.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -151,14 +160,20 @@ pub async fn run(p: &LoadParams) -> Result<LoadReport, String> {
         .pool_idle_timeout(Duration::from_secs(20))
         .build()
         .map_err(|e| e.to_string())?;
-    let base = p.url.trim_end_matches('/').to_string();
+    let bases: Vec<String> = p
+        .urls
+        .iter()
+        .map(|u| u.trim_end_matches('/').to_string())
+        .collect();
+    let base = bases.first().ok_or("no base URL given")?.clone();
     if p.setup {
         set_up(&client, &base, &inst).await?;
+        network_everywhere(&client, &bases).await?;
     }
     let batches = order_batches(&inst, p.batch);
     let t0 = Instant::now();
     let t0_unix = super::store::now();
-    let sent = submit(&client, &base, batches, p, t0).await?;
+    let sent = submit(&client, &bases, batches, p, t0).await?;
     let send_seconds = (sent.last - t0).as_secs_f64();
     // Wait until every order was decided.
     let drain_start = Instant::now();
@@ -168,6 +183,7 @@ pub async fn run(p: &LoadParams) -> Result<LoadReport, String> {
     let atp_latency_ms = atp_latencies(&client, &base, &inst).await?;
     let f = |w: &Value, k: &str| w[k].as_f64().unwrap_or(0.0);
     Ok(LoadReport {
+        urls: bases.len(),
         orders_accepted: sent.accepted,
         failed_requests: sent.failed,
         send_seconds,
@@ -261,6 +277,47 @@ async fn set_up(client: &reqwest::Client, base: &str, inst: &Instance) -> Result
     Ok(())
 }
 
+/// Waits until every base URL after the first serves the network the first does:
+/// a replica takes up a network another one stored only at its next lease round, and
+/// until then refuses submits (`409`, no network) or reads them against the old one.
+async fn network_everywhere(client: &reqwest::Client, bases: &[String]) -> Result<(), String> {
+    let network = |base: &str| {
+        let url = format!("{base}/v1/network");
+        async move {
+            let resp = client
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| format!("{url}: {e}"))?;
+            let status = resp.status();
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            Ok::<_, String>(status.is_success().then_some(body))
+        }
+    };
+    let Some((first, rest)) = bases.split_first() else {
+        return Ok(());
+    };
+    if rest.is_empty() {
+        return Ok(());
+    }
+    let want = network(first)
+        .await?
+        .ok_or_else(|| format!("{first} serves no network after the set-up"))?;
+    let started = Instant::now();
+    for base in rest {
+        while network(base).await?.as_ref() != Some(&want) {
+            if started.elapsed() > NETWORK_WAIT {
+                return Err(format!(
+                    "{base} did not take up the network stored on {first} within {} s",
+                    NETWORK_WAIT.as_secs()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    Ok(())
+}
+
 /// The orders in batches of `batch`, each id tagged with the run so that reruns
 /// against one server never collide.
 fn order_batches(inst: &Instance, batch: usize) -> Vec<Value> {
@@ -290,24 +347,27 @@ struct Sent {
     last: Instant,
 }
 
-/// Submits `batches` at the run's rate from `concurrency` workers, timing each.
+/// Submits `batches` at the run's rate from `concurrency` workers, timing each;
+/// batch `k` goes to `bases[k % bases.len()]`.
 async fn submit(
     client: &reqwest::Client,
-    base: &str,
+    bases: &[String],
     batches: Vec<Value>,
     p: &LoadParams,
     t0: Instant,
 ) -> Result<Sent, String> {
     let batches = Arc::new(batches);
+    let orders_urls: Arc<Vec<String>> =
+        Arc::new(bases.iter().map(|b| format!("{b}/v1/orders")).collect());
     let next = Arc::new(AtomicUsize::new(0));
     let interval = p.batch as f64 / p.rate;
     let mut workers = Vec::new();
     for _ in 0..p.concurrency.max(1) {
-        let (client, batches, next, base) = (
+        let (client, batches, next, orders_urls) = (
             client.clone(),
             batches.clone(),
             next.clone(),
-            base.to_string(),
+            orders_urls.clone(),
         );
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
@@ -318,14 +378,8 @@ async fn submit(
                 let due = t0 + Duration::from_secs_f64(k as f64 * interval);
                 tokio::time::sleep_until(due.into()).await;
                 let start = Instant::now();
-                match send(
-                    &client,
-                    reqwest::Method::POST,
-                    format!("{base}/v1/orders"),
-                    body,
-                )
-                .await
-                {
+                let url = orders_urls[k % orders_urls.len()].clone();
+                match send(&client, reqwest::Method::POST, url, body).await {
                     Ok(v) => accepted += v["accepted"].as_u64().unwrap_or(0) as usize,
                     Err(e) => {
                         failed += 1;
