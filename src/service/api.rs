@@ -52,7 +52,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(super::ops::alternatives),
         )
         .route("/v1/windows", get(list_windows))
-        .route("/v1/cluster", get(super::cluster::cluster))
+        .route("/v1/cluster", get(super::ops::cluster))
         .route("/v1/nodes", get(super::ops::nodes))
         .route("/v1/flows", get(super::ops::flows))
         .route("/v1/charts/windows.svg", get(super::ops::windows_chart))

@@ -13,15 +13,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Json;
-use axum::extract::State;
-use serde_json::{Value, json};
-
 use super::AppState;
-use super::error::ApiResult;
 use super::network::LoadedNetwork;
 use super::store::{Fence, now};
-use super::work::blocking;
 
 /// The pool every order belongs to.
 pub const DEFAULT_POOL: &str = "default";
@@ -189,20 +183,4 @@ pub fn network_stored(state: &AppState, version: i64) {
         .cluster
         .network_version
         .store(version, Ordering::SeqCst);
-}
-
-/// `GET /v1/cluster`: the storage, this replica, the replicas heard from in the last
-/// three lease times, and each pool's lease (holder, token, seconds left).
-pub async fn cluster(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
-    let within = state.config.lease * 3;
-    let (replicas, leases) = blocking(&state, move |s| Ok(s.db().cluster(within)?)).await?;
-    let m = &state.cluster;
-    Ok(Json(json!({
-        "storage": state.db().kind(),
-        "replica": m.replica,
-        "leader": m.is_leader(),
-        "lease_seconds": state.config.lease.as_secs_f64(),
-        "replicas": replicas,
-        "leases": leases,
-    })))
 }

@@ -210,3 +210,19 @@ fn single_node_options(inst: &crate::domain::Instance) -> Vec<Value> {
         .map(|(_, v)| v)
         .collect()
 }
+
+/// `GET /v1/cluster`: the storage, this replica, the replicas heard from in the last
+/// three lease times, and each pool's lease (holder, token, seconds left).
+pub async fn cluster(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
+    let within = state.config.lease * 3;
+    let (replicas, leases) = blocking(&state, move |s| Ok(s.db().cluster(within)?)).await?;
+    let m = &state.cluster;
+    Ok(Json(json!({
+        "storage": state.db().kind(),
+        "replica": m.replica,
+        "leader": m.is_leader(),
+        "lease_seconds": state.config.lease.as_secs_f64(),
+        "replicas": replicas,
+        "leases": leases,
+    })))
+}
