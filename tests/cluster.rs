@@ -106,6 +106,7 @@ async fn stream(
     stop: Arc<Mutex<bool>>,
 ) -> Vec<String> {
     let mut accepted = Vec::new();
+    let client = reqwest::Client::new();
     for (i, batch) in orders.chunks(5).enumerate() {
         if *stop.lock().unwrap() {
             break;
@@ -115,8 +116,14 @@ async fn stream(
             u[i % u.len()].clone()
         };
         let body = json!({"orders": batch}).to_string();
-        let (st, _) = call("POST", format!("{url}/v1/orders"), Some(body)).await;
-        if st == 202 {
+        // A replica killed mid-request answers nothing: that batch was not accepted.
+        let sent = client
+            .post(format!("{url}/v1/orders"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await;
+        if sent.is_ok_and(|r| r.status().as_u16() == 202) {
             accepted.extend(batch.iter().map(|o| o["id"].as_str().unwrap().to_string()));
         }
         tokio::time::sleep(Duration::from_millis(15)).await;
