@@ -61,10 +61,15 @@ pub fn apply(client: &mut Client) -> DbResult<()> {
     let mut tx = client.transaction()?;
     // Any constant: the lock only orders domopt's own migrations.
     tx.execute("SELECT pg_advisory_xact_lock(7261535)", &[])?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (
-             version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
-    )?;
+    let fresh: bool = tx
+        .query_one("SELECT to_regclass('schema_migrations') IS NULL", &[])?
+        .get(0);
+    if fresh {
+        tx.batch_execute(
+            "CREATE TABLE schema_migrations (
+                 version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+        )?;
+    }
     let done: i32 = tx
         .query_one(
             "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
